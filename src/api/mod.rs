@@ -1,0 +1,69 @@
+//! The HTTP API (axum): JSON under `/api/v1`, role-checked on every route, plus
+//! health, metrics, the OpenAPI document and the live event WebSocket.
+
+pub mod conversations;
+pub mod customers;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod session;
+pub mod state;
+
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+
+use crate::metrics::Metrics;
+pub use error::ApiError;
+pub use state::AppState;
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.http.max_body_bytes;
+    let api = Router::new()
+        .route("/customers", post(customers::create).get(customers::search))
+        .route("/customers/{id}", get(customers::get).patch(customers::update))
+        .route("/customers/{id}/identities", post(customers::add_identity))
+        .route("/customers/{id}/merge", post(customers::merge))
+        .route("/customers/{id}/timeline", get(customers::timeline).post(customers::append))
+        .route("/conversations", post(conversations::open).get(conversations::list))
+        .route("/conversations/{id}", get(conversations::get))
+        .route("/conversations/{id}/status", put(conversations::set_status))
+        .route("/auth/login", post(session::login))
+        .route("/auth/logout", post(session::logout))
+        .route("/auth/me", get(session::me))
+        .route("/users", post(session::add_user).get(session::users))
+        .route("/events", get(events::subscribe))
+        .fallback(not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    Metrics::inc(&s.metrics.http_requests);
+    let status = res.status();
+    if status.is_client_error() {
+        s.metrics.http_errors_4xx.fetch_add(1, Ordering::Relaxed);
+    } else if status.is_server_error() {
+        s.metrics.http_errors_5xx.fetch_add(1, Ordering::Relaxed);
+    }
+    res
+}

@@ -1,0 +1,16 @@
+//! What every handler can reach: the stores, the metrics and the configuration.
+
+use std::sync::Arc;
+
+use crate::auth::AuthStore;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::timeline::TimelineStore;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub timeline: TimelineStore,
+    pub auth: AuthStore,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<Config>,
+}

@@ -1,0 +1,298 @@
+//! Typed configuration: loaded once from `config/switchboard.toml` (or a given path),
+//! overridden by `SWITCHBOARD_*` environment variables, and validated before use.
+//! Every error names the file, line and column it comes from.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why a configuration could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}:{line}:{col}: {message}")]
+    Syntax { path: String, line: usize, col: usize, message: String },
+    #[error("{source_name}: {key}: {message}")]
+    Invalid { source_name: String, key: String, message: String },
+}
+
+/// The whole server configuration. Defaults are documented in `config/switchboard.toml`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    pub sip: SipConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: String,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipConfig {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub session_hours: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            http: HttpConfig::default(),
+            sip: SipConfig::default(),
+            database: DatabaseConfig::default(),
+            log: LogConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { listen: "127.0.0.1:8080".into(), max_body_bytes: 1 << 20 }
+    }
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig { listen: "0.0.0.0:5060".into() }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { url: String::new(), max_connections: 8 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: LogFormat::Human, level: "info".into() }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { session_hours: 12 }
+    }
+}
+
+/// The environment variables that override file values, in the order they apply.
+pub const ENV_KEYS: &[&str] = &[
+    "SWITCHBOARD_DATA_DIR",
+    "SWITCHBOARD_HTTP_LISTEN",
+    "SWITCHBOARD_SIP_LISTEN",
+    "SWITCHBOARD_DATABASE_URL",
+    "SWITCHBOARD_LOG_FORMAT",
+];
+
+impl Config {
+    /// Loads `path` (or the defaults when `path` is `None` and `config/switchboard.toml`
+    /// does not exist), applies environment overrides from `env`, and validates.
+    pub fn load(
+        path: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let default_path = Path::new("config/switchboard.toml");
+        let chosen = match path {
+            Some(p) => Some(p),
+            None if default_path.exists() => Some(default_path),
+            None => None,
+        };
+        let mut config = match chosen {
+            Some(p) => Self::parse_file(p)?,
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn parse_file(path: &Path) -> Result<Config, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: name.clone(), reason: e.to_string() })?;
+        Self::parse_str(&name, &text)
+    }
+
+    /// Parses configuration text; `name` is used in error messages.
+    pub fn parse_str(name: &str, text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            ConfigError::Syntax {
+                path: name.to_string(),
+                line,
+                col,
+                message: e.message().to_string(),
+            }
+        })
+    }
+
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = env("SWITCHBOARD_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("SWITCHBOARD_HTTP_LISTEN") {
+            self.http.listen = v;
+        }
+        if let Some(v) = env("SWITCHBOARD_SIP_LISTEN") {
+            self.sip.listen = v;
+        }
+        if let Some(v) = env("SWITCHBOARD_DATABASE_URL") {
+            self.database.url = v;
+        }
+        if let Some(v) = env("SWITCHBOARD_LOG_FORMAT") {
+            self.log.format = match v.as_str() {
+                "human" => LogFormat::Human,
+                "json" => LogFormat::Json,
+                _ => return Err(invalid("environment", "SWITCHBOARD_LOG_FORMAT", "expected human or json")),
+            };
+        }
+        Ok(())
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        parse_addr(&self.http.listen, "http.listen")?;
+        parse_addr(&self.sip.listen, "sip.listen")?;
+        if self.http.max_body_bytes < 1024 {
+            return Err(invalid("config", "http.max_body_bytes", "must be at least 1024"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("config", "database.max_connections", "must be at least 1"));
+        }
+        let url = &self.database.url;
+        if !url.is_empty() && !url.starts_with("sqlite:") && !url.starts_with("postgres://")
+            && !url.starts_with("postgresql://")
+        {
+            return Err(invalid("config", "database.url", "must start with sqlite:, postgres:// or postgresql://"));
+        }
+        if self.auth.session_hours == 0 {
+            return Err(invalid("config", "auth.session_hours", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        parse_addr(&self.http.listen, "http.listen").unwrap_or_else(|_| ([127, 0, 0, 1], 8080).into())
+    }
+
+    pub fn sip_addr(&self) -> SocketAddr {
+        parse_addr(&self.sip.listen, "sip.listen").unwrap_or_else(|_| ([0, 0, 0, 0], 5060).into())
+    }
+
+    /// The database URL in use: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("switchboard.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+}
+
+fn invalid(source_name: &str, key: &str, message: &str) -> ConfigError {
+    ConfigError::Invalid { source_name: source_name.into(), key: key.into(), message: message.into() }
+}
+
+fn parse_addr(s: &str, key: &str) -> Result<SocketAddr, ConfigError> {
+    s.parse().map_err(|_| invalid("config", key, &format!("`{s}` is not an address such as 127.0.0.1:8080")))
+}
+
+/// 1-based line and column of byte offset `at` in `text`.
+pub fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn shipped_file_equals_defaults() {
+        let text = include_str!("../config/switchboard.toml");
+        let parsed = Config::parse_str("switchboard.toml", text).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn unknown_key_reports_line_and_column() {
+        let err = Config::parse_str("c.toml", "[http]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n").unwrap_err();
+        match err {
+            ConfigError::Syntax { line, col, message, .. } => {
+                assert_eq!((line, col), (3, 1));
+                assert!(message.contains("lisen"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let env = |k: &str| match k {
+            "SWITCHBOARD_HTTP_LISTEN" => Some("127.0.0.1:0".to_string()),
+            "SWITCHBOARD_DATABASE_URL" => Some("postgres://x@y/z".to_string()),
+            _ => None,
+        };
+        let c = Config::load(None, &env).unwrap();
+        assert_eq!(c.http_addr().port(), 0);
+        assert_eq!(c.database_url(), "postgres://x@y/z");
+    }
+
+    #[test]
+    fn bad_address_is_rejected() {
+        let mut c = Config::default();
+        c.http.listen = "nowhere".into();
+        assert!(matches!(c.validate(), Err(ConfigError::Invalid { key, .. }) if key == "http.listen"));
+        assert!(Config::load(Some(Path::new("/nonexistent.toml")), &no_env).is_err());
+    }
+
+    #[test]
+    fn default_database_is_sqlite_under_data_dir() {
+        assert!(Config::default().database_url().starts_with("sqlite://./data/switchboard.db"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Switchboard: a self-hosted contact-center server. See `ARCHITECTURE.md` for the
+//! module map and how a call and a chat message flow through them.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod metrics;
+pub mod server;
+pub mod timeline;

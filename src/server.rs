@@ -1,0 +1,121 @@
+//! `switchboard serve`: opens the database, binds the listeners, runs every part
+//! until SIGTERM or ctrl-c, then stops accepting, drains and closes the database.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState};
+use crate::auth::{AuthStore, Role};
+use crate::config::Config;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use crate::timeline::{EventBus, TimelineStore};
+
+/// Startup failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    #[error("cannot create data dir {path}: {reason}")]
+    DataDir { path: String, reason: String },
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: String, reason: String },
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    #[error("server failed: {0}")]
+    Io(String),
+}
+
+/// Opens the database for `config`, creating the data dir and applying migrations.
+pub async fn open_database(config: &Config) -> Result<Db, ServeError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| ServeError::DataDir { path: config.data_dir.display().to_string(), reason: e.to_string() })?;
+    let db = Db::connect(&config.database_url(), config.database.max_connections).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Runs the server until `shutdown` is cancelled.
+pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), ServeError> {
+    let db = open_database(&config).await?;
+    let auth = AuthStore::new(db.clone());
+    bootstrap_admin(&auth, &config.data_dir).await?;
+    let state = AppState {
+        timeline: TimelineStore::new(db.clone(), EventBus::new()),
+        auth,
+        metrics: Arc::new(Metrics::default()),
+        config: Arc::new(config.clone()),
+    };
+    let http_addr = config.http_addr();
+    let listener = TcpListener::bind(http_addr)
+        .await
+        .map_err(|e| ServeError::Bind { addr: http_addr.to_string(), reason: e.to_string() })?;
+    let local = listener.local_addr().map_err(|e| ServeError::Io(e.to_string()))?;
+    print_banner(local, &config);
+    let app = api::router(state);
+    let stop = shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+        .map_err(|e| ServeError::Io(e.to_string()))?;
+    tracing::info!("http stopped; closing the database");
+    db.pool.close().await;
+    Ok(())
+}
+
+fn print_banner(http: std::net::SocketAddr, config: &Config) {
+    let db = if config.database.url.is_empty() { "embedded SQLite" } else { "PostgreSQL" };
+    println!("switchboard {} ready", env!("CARGO_PKG_VERSION"));
+    println!("  workspace  http://{http}/");
+    println!("  api        http://{http}/api/v1  (OpenAPI: http://{http}/api/openapi.json)");
+    println!("  database   {db}, data dir {}", config.data_dir.display());
+    tracing::info!(%http, "listening");
+}
+
+/// On a database with no users, creates `admin` with a random password, printed
+/// once and kept in `<data_dir>/initial-admin-password` (mode 0600) until changed.
+async fn bootstrap_admin(auth: &AuthStore, data_dir: &Path) -> Result<(), ServeError> {
+    if auth.user_count().await? > 0 {
+        return Ok(());
+    }
+    let password = crate::auth::users::random_secret("")[..20].to_string();
+    auth.add_user("admin", Role::Admin, &password).await?;
+    let file = data_dir.join("initial-admin-password");
+    write_private(&file, &password).map_err(|e| ServeError::DataDir { path: file.display().to_string(), reason: e.to_string() })?;
+    println!("  first start: user `admin` created; password in {}", file.display());
+    Ok(())
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+/// Resolves on SIGTERM or ctrl-c.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM; only ctrl-c stops the server");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,17 @@
+//! The customer timeline, the heart of the product: one customer identity across
+//! every channel, their conversations, and an append-only, ordered event history
+//! that every channel writes into and every screen reads from.
+
+pub mod bus;
+pub mod conversations;
+pub mod customers;
+pub mod error;
+pub mod identity;
+pub mod merge;
+pub mod model;
+mod rows;
+pub mod store;
+
+pub use bus::EventBus;
+pub use error::TimelineError;
+pub use store::{Cursor, TimelineStore};

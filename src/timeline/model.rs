@@ -1,0 +1,249 @@
+//! The customer timeline's data types: customers with unified identities,
+//! conversations on any channel, and typed, append-only timeline events.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::identity::IdentityKind;
+
+/// One way to reach or recognise a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub kind: IdentityKind,
+    pub value: String,
+    #[serde(default)]
+    pub verified: bool,
+}
+
+/// A person or organisation the contact center talks to, across every channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Customer {
+    pub id: Uuid,
+    pub name: String,
+    pub language: Option<String>,
+    pub tier: Option<String>,
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub identities: Vec<Identity>,
+    /// Set when this customer was merged into another; reads follow it.
+    pub merged_into: Option<Uuid>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a new customer is created with.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCustomer {
+    pub name: String,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub identities: Vec<Identity>,
+}
+
+/// Fields an agent may change; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub tier: Option<String>,
+    pub tags: Option<Vec<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Voice,
+    Chat,
+    Email,
+    Social,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Bot,
+    Queued,
+    Assigned,
+    WrapUp,
+    Resolved,
+    Abandoned,
+}
+
+/// One contact on one channel: a call, a chat, an email thread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Conversation {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub channel: Channel,
+    pub status: ConversationStatus,
+    pub queue: Option<String>,
+    pub agent_id: Option<Uuid>,
+    pub priority: i32,
+    pub subject: Option<String>,
+    pub disposition: Option<String>,
+    pub csat: Option<i32>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub queued_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub first_response_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What a new conversation is opened with.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConversation {
+    pub customer_id: Uuid,
+    pub channel: Channel,
+    #[serde(default)]
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The customer's first message, for text channels.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Caller,
+    Agent,
+    Bot,
+}
+
+/// The typed content of a timeline event. The `type` tag is stored as the event kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EventPayload {
+    Message {
+        direction: Direction,
+        author: String,
+        text: String,
+        #[serde(default)]
+        attachments: Vec<String>,
+    },
+    CallOffered { from: String, to: String },
+    IvrStep {
+        step: String,
+        #[serde(default)]
+        #[schema(value_type = Object)]
+        detail: serde_json::Value,
+    },
+    Dtmf { digits: String },
+    CallQueued { queue: String },
+    CallAnswered { agent: String },
+    CallTransferred { to: String },
+    CallEnded { cause: String, duration_ms: i64 },
+    Transcript {
+        speaker: Speaker,
+        start_ms: i64,
+        end_ms: i64,
+        text: String,
+        language: String,
+        #[serde(default)]
+        partial: bool,
+    },
+    Recording { path: String, duration_ms: i64 },
+    Note { author: String, text: String },
+    Disposition {
+        code: String,
+        #[serde(default)]
+        notes: String,
+    },
+    Csat { score: i32 },
+    StatusChanged { status: ConversationStatus },
+    IdentityMerged { merged_customer: Uuid, identities: Vec<Identity> },
+}
+
+impl EventPayload {
+    /// The stored kind, equal to the serialized `type` tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventPayload::Message { .. } => "message",
+            EventPayload::CallOffered { .. } => "call_offered",
+            EventPayload::IvrStep { .. } => "ivr_step",
+            EventPayload::Dtmf { .. } => "dtmf",
+            EventPayload::CallQueued { .. } => "call_queued",
+            EventPayload::CallAnswered { .. } => "call_answered",
+            EventPayload::CallTransferred { .. } => "call_transferred",
+            EventPayload::CallEnded { .. } => "call_ended",
+            EventPayload::Transcript { .. } => "transcript",
+            EventPayload::Recording { .. } => "recording",
+            EventPayload::Note { .. } => "note",
+            EventPayload::Disposition { .. } => "disposition",
+            EventPayload::Csat { .. } => "csat",
+            EventPayload::StatusChanged { .. } => "status_changed",
+            EventPayload::IdentityMerged { .. } => "identity_merged",
+        }
+    }
+}
+
+/// One entry of a customer's timeline, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEvent {
+    /// Position in the global append order; the timeline's cursor.
+    pub seq: i64,
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub conversation_id: Option<Uuid>,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub payload: EventPayload,
+}
+
+/// A request to append an event.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEvent {
+    #[serde(default)]
+    pub conversation_id: Option<Uuid>,
+    pub payload: EventPayload,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_matches_serialized_tag() {
+        let samples = vec![
+            EventPayload::Dtmf { digits: "12".into() },
+            EventPayload::CallEnded { cause: "normal".into(), duration_ms: 3 },
+            EventPayload::StatusChanged { status: ConversationStatus::WrapUp },
+            EventPayload::Csat { score: 5 },
+        ];
+        for p in samples {
+            let v = serde_json::to_value(&p).unwrap();
+            assert_eq!(v["type"], p.kind());
+        }
+    }
+
+    #[test]
+    fn unknown_payload_field_is_rejected() {
+        let err = serde_json::from_str::<EventPayload>(r#"{"type":"csat","score":3,"x":1}"#);
+        assert!(err.is_err());
+    }
+}
