@@ -1,0 +1,160 @@
+//! Test support: starts the real `switchboard` binary on free ports with its own
+//! data dir and database (SQLite file, or a fresh PostgreSQL database), and stops it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which database a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn postgres_base() -> String {
+    std::env::var("SWITCHBOARD_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A running server; stopped (SIGTERM, then kill) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub http: String,
+    pub dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+    pg_db: Option<String>,
+}
+
+impl Server {
+    pub async fn start(backend: Backend) -> Server {
+        Self::start_with(backend, &[]).await
+    }
+
+    pub async fn start_with(backend: Backend, extra_env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut env = vec![
+            ("SWITCHBOARD_DATA_DIR".to_string(), dir.path().join("data").display().to_string()),
+            ("SWITCHBOARD_HTTP_LISTEN".to_string(), "127.0.0.1:0".to_string()),
+            ("SWITCHBOARD_SIP_LISTEN".to_string(), "127.0.0.1:0".to_string()),
+        ];
+        let mut pg_db = None;
+        if backend == Backend::Postgres {
+            let name = format!("sb_test_{}", uuid::Uuid::new_v4().simple());
+            create_pg_database(&name).await;
+            let base = postgres_base();
+            let url = format!("{}/{}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base), name);
+            env.push(("SWITCHBOARD_DATABASE_URL".to_string(), url));
+            pg_db = Some(name);
+        }
+        for (k, v) in extra_env {
+            env.push((k.to_string(), v.to_string()));
+        }
+        let mut child = Command::new(binary())
+            .arg("serve")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn switchboard");
+        let http = read_address(&mut child);
+        Server { child, http, dir, env, pg_db }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    /// Runs a CLI subcommand against this server's data dir and database.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> String {
+        let mut child = Command::new(binary())
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn cli");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        let out = child.wait_with_output().expect("cli output");
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Creates a user with `role` and returns an API token for it.
+    pub fn token_for(&self, name: &str, role: &str) -> String {
+        self.cli(&["user", "add", name, "--role", role], "password-of-test\n");
+        self.cli(&["token", "create", name], "")
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(name) = self.pg_db.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+                rt.block_on(drop_pg_database(&name));
+            })
+            .join();
+        }
+    }
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
+}
+
+fn read_address(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if !sent {
+                if let Some(rest) = line.trim().strip_prefix("workspace  http://") {
+                    let _ = tx.send(rest.trim_end_matches('/').to_string());
+                    sent = true;
+                }
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30)).expect("server printed its address")
+}
+
+async fn admin_conn() -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(&postgres_base()).await.expect("PostgreSQL reachable at SWITCHBOARD_TEST_POSTGRES")
+}
+
+async fn create_pg_database(name: &str) {
+    use sqlx::Executor;
+    let mut c = admin_conn().await;
+    c.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+}
+
+async fn drop_pg_database(name: &str) {
+    use sqlx::Executor;
+    let mut c = admin_conn().await;
+    let _ = c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+}
