@@ -40,14 +40,24 @@ impl TimelineStore {
     /// Appends an event to a customer's timeline. A customer merged into another has
     /// its new events written to the survivor. Returns once the event is committed.
     pub async fn append(&self, customer_id: Uuid, new: NewEvent) -> Result<TimelineEvent, TimelineError> {
-        let customer = self.customer(customer_id).await?;
-        let owner = customer.merged_into.unwrap_or(customer.id);
+        let owner = self.owner_of(customer_id).await?;
         if let Some(conv) = new.conversation_id {
             self.conversation(conv).await?;
         }
         let event = self.insert_event(&self.db.pool, owner, new.conversation_id, new.payload).await?;
         self.bus.publish(event.clone());
         Ok(event)
+    }
+
+    /// The customer that holds `customer_id`'s timeline now: itself, or the survivor
+    /// it was merged into. One indexed read.
+    pub async fn owner_of(&self, customer_id: Uuid) -> Result<Uuid, TimelineError> {
+        let row = sqlx::query("SELECT merged_into FROM customers WHERE id = $1")
+            .bind(customer_id.to_string())
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| TimelineError::NotFound(format!("customer {customer_id}")))?;
+        Ok(rows::opt_uuid(&row, "merged_into")?.unwrap_or(customer_id))
     }
 
     /// Inserts one event with any executor (a pool or an open transaction).
@@ -91,7 +101,7 @@ impl TimelineStore {
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(invalid("limit", format!("must be 1 to {MAX_PAGE}")));
         }
-        self.customer(customer_id).await?;
+        self.owner_of(customer_id).await?;
         let (sql, bound) = match cursor {
             Cursor::Latest => ("SELECT * FROM timeline_events WHERE customer_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3", i64::MAX),
             Cursor::Before(s) => ("SELECT * FROM timeline_events WHERE customer_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3", s),
