@@ -10,6 +10,7 @@ pub mod health;
 pub mod openapi;
 pub mod session;
 pub mod state;
+pub mod web;
 
 use std::sync::atomic::Ordering;
 
@@ -44,6 +45,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi::document))
+        .route("/", get(web::index))
+        .route("/ui/{name}", get(web::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
