@@ -12,7 +12,8 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, Caller};
 use super::state::AppState;
 use crate::auth::Role;
-use crate::timeline::model::{Conversation, ConversationStatus, NewConversation};
+use crate::timeline::messages::Stored;
+use crate::timeline::model::{Conversation, ConversationStatus, Direction, EventPayload, NewConversation, TimelineEvent};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +27,26 @@ pub struct ListQuery {
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     pub status: ConversationStatus,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    pub text: String,
+    /// The sender's own id for the message; a resend with the same id is stored once.
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", request_body = Reply,
+    responses((status = 201, body = TimelineEvent)), tag = "conversations")]
+pub async fn reply(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>, ApiJson(r): ApiJson<Reply>) -> Result<(StatusCode, Json<TimelineEvent>), ApiError> {
+    let user = caller.require(Role::Agent)?;
+    let payload = EventPayload::Message { direction: Direction::Out, author: user.name.clone(), text: r.text, attachments: vec![] };
+    match s.timeline.append_message(id, r.client_id.as_deref(), payload).await? {
+        Stored::New(e) => Ok((StatusCode::CREATED, Json(e))),
+        Stored::Duplicate(seq) => Err(ApiError::Conflict(format!("already stored as event {seq}"))),
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations", request_body = NewConversation,

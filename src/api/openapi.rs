@@ -11,7 +11,7 @@ use super::{conversations, customers, session};
     paths(
         customers::create, customers::search, customers::get, customers::update, customers::add_identity,
         customers::merge, customers::timeline, customers::append,
-        conversations::open, conversations::list, conversations::get, conversations::set_status,
+        conversations::open, conversations::list, conversations::get, conversations::set_status, conversations::reply,
         session::login, session::logout, session::me, session::add_user, session::users,
     ),
     tags((name = "customers"), (name = "timeline"), (name = "conversations"), (name = "auth"))

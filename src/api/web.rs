@@ -9,13 +9,15 @@ const FILES: &[(&str, &str, &str)] = &[
     ("index.html", "text/html; charset=utf-8", include_str!("../../web/index.html")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../web/app.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("../../web/style.css")),
+    ("widget.js", "text/javascript; charset=utf-8", include_str!("../../web/widget.js")),
+    ("demo-chat.html", "text/html; charset=utf-8", include_str!("../../web/demo-chat.html")),
 ];
 
 fn file(name: &str) -> Response {
     match FILES.iter().find(|(n, _, _)| *n == name) {
         Some((_, mime, body)) => (
             [(header::CONTENT_TYPE, *mime), (header::CACHE_CONTROL, "no-cache"),
-             (header::CONTENT_SECURITY_POLICY, "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob:")],
+             (header::CONTENT_SECURITY_POLICY, "default-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; media-src 'self' blob:")],
             *body,
         )
             .into_response(),
@@ -25,6 +27,15 @@ fn file(name: &str) -> Response {
 
 pub async fn index() -> Response {
     file("index.html")
+}
+
+/// The embeddable chat widget; served without the UI's CSP so any site can load it.
+pub async fn widget() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+        include_str!("../../web/widget.js"),
+    )
+        .into_response()
 }
 
 pub async fn asset(Path(name): Path<String>) -> Response {

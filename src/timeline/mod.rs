@@ -8,6 +8,7 @@ pub mod customers;
 pub mod error;
 pub mod identity;
 pub mod merge;
+pub mod messages;
 pub mod model;
 mod rows;
 pub mod store;

@@ -91,8 +91,28 @@ impl Server {
         self.cli(&["token", "create", name], "")
     }
 
+    /// Stops the server and starts it again with the same data dir, database and ports.
+    pub fn restart(&mut self) {
+        self.stop();
+        let http = self.http.clone();
+        let mut child = Command::new(binary())
+            .arg("serve")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("SWITCHBOARD_HTTP_LISTEN", &http)
+            .current_dir(self.dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn switchboard");
+        self.http = read_address(&mut child);
+        self.child = child;
+    }
+
     /// Sends SIGTERM and waits for a clean exit.
     pub fn stop(&mut self) -> std::process::ExitStatus {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return status;
+        }
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -1,0 +1,6 @@
+//! Channel adapters: how customers reach us in writing. Each adapter resolves the
+//! sender's identity, finds or opens the conversation, commits the message to the
+//! timeline and only then acknowledges it; replies go back on the same channel.
+
+pub mod webchat;
+pub mod webchat_protocol;

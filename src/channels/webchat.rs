@@ -1,0 +1,216 @@
+//! The web chat channel: the widget's WebSocket (`/chat/ws`, public). A visitor is a
+//! `chat` identity; e-mail or phone from the pre-chat form is linked only when no
+//! other customer holds it (never a silent merge). Every message is committed before
+//! its `ack`, resends are de-duplicated by client id, and agents' replies on the
+//! conversation are pushed back live.
+
+use std::time::Instant;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::webchat_protocol::{ChatLine, ClientFrame, ServerFrame, error};
+use crate::api::AppState;
+use crate::timeline::identity::IdentityKind;
+use crate::timeline::messages::Stored;
+use crate::timeline::model::{Channel, Direction, EventPayload, Identity, NewConversation, NewCustomer};
+use crate::timeline::TimelineError;
+
+/// Largest frame a widget may send.
+const MAX_FRAME: usize = 20 * 1024;
+/// Messages a visitor may send per second on average, and in a burst.
+const RATE_PER_SEC: f64 = 2.0;
+const BURST: f64 = 10.0;
+/// The queue new chats enter until routing rules choose one.
+pub const DEFAULT_QUEUE: &str = "support";
+
+pub async fn upgrade(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(MAX_FRAME).on_upgrade(move |socket| session(s, socket))
+}
+
+/// The visitor and conversation a connection speaks for, after `hello`.
+struct Visitor {
+    name: String,
+    conversation: Uuid,
+}
+
+async fn session(s: AppState, mut socket: WebSocket) {
+    let mut bus = s.timeline.bus.subscribe();
+    let mut visitor: Option<Visitor> = None;
+    let mut bucket = TokenBucket::new(Instant::now());
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => continue,
+                };
+                let reply = handle_frame(&s, &mut visitor, &mut bucket, text.as_str()).await;
+                for frame in reply {
+                    if send(&mut socket, &frame).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            event = bus.recv() => match event {
+                Ok(e) => {
+                    let Some(v) = &visitor else { continue };
+                    if e.conversation_id != Some(v.conversation) { continue; }
+                    if let Some(line) = ChatLine::from_event(&e).filter(|l| l.direction == Direction::Out) {
+                        if send(&mut socket, &ServerFrame::Message(line)).await.is_err() { return; }
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    // Missed live events: send the recent history again; the widget de-duplicates by seq.
+                    if let Some(v) = &visitor {
+                        if let Ok(history) = s.timeline.conversation_messages(v.conversation, 100).await {
+                            for line in history.iter().filter_map(ChatLine::from_event) {
+                                if send(&mut socket, &ServerFrame::Message(line)).await.is_err() { return; }
+                            }
+                        }
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(frame).unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":""}"#.into());
+    socket.send(Message::Text(text.into())).await
+}
+
+async fn handle_frame(s: &AppState, visitor: &mut Option<Visitor>, bucket: &mut TokenBucket, text: &str) -> Vec<ServerFrame> {
+    let frame = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(f) => f,
+        Err(e) => return vec![error("bad_frame", e.to_string())],
+    };
+    match (frame, visitor.as_ref()) {
+        (ClientFrame::Hello { visitor: id, name, email, phone, language }, _) => {
+            match hello(s, id, name, email, phone, language).await {
+                Ok((v, welcome)) => {
+                    *visitor = Some(v);
+                    vec![welcome]
+                }
+                Err(e) => vec![error("hello_failed", e.to_string())],
+            }
+        }
+        (_, None) => vec![error("no_hello", "send hello first")],
+        (ClientFrame::Typing, Some(_)) => vec![],
+        (ClientFrame::Message { client_id, text }, Some(v)) => {
+            if !bucket.take(Instant::now()) {
+                return vec![error("rate_limited", "too many messages; wait a moment and resend")];
+            }
+            let payload = EventPayload::Message { direction: Direction::In, author: v.name.clone(), text, attachments: vec![] };
+            match s.timeline.append_message(v.conversation, Some(&client_id), payload).await {
+                Ok(Stored::New(e)) => vec![ServerFrame::Ack { client_id, seq: e.seq }],
+                Ok(Stored::Duplicate(seq)) => vec![ServerFrame::Ack { client_id, seq }],
+                Err(e @ TimelineError::Invalid { .. }) => vec![error("invalid", e.to_string())],
+                Err(e) => {
+                    tracing::error!(error = %e, "chat message not stored");
+                    vec![error("unavailable", "the message was not stored; resend it")]
+                }
+            }
+        }
+    }
+}
+
+async fn hello(
+    s: &AppState,
+    id: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    language: Option<String>,
+) -> Result<(Visitor, ServerFrame), TimelineError> {
+    let visitor_id = id.filter(|v| v.starts_with("v-") && v.len() <= 64).unwrap_or_else(|| format!("v-{}", Uuid::new_v4().simple()));
+    let customer = match s.timeline.find_by_identity(IdentityKind::Chat, &visitor_id).await? {
+        Some(c) => c,
+        None => {
+            let display = name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "Web visitor".into());
+            let new = NewCustomer {
+                name: display,
+                language,
+                identities: vec![Identity { kind: IdentityKind::Chat, value: visitor_id.clone(), verified: false }],
+                ..Default::default()
+            };
+            s.timeline.create_customer(new).await?
+        }
+    };
+    link_unverified(s, customer.id, IdentityKind::Email, email).await;
+    link_unverified(s, customer.id, IdentityKind::Phone, phone).await;
+    let owner = customer.merged_into.unwrap_or(customer.id);
+    let conversation = match s.timeline.open_conversation_of(owner, "chat").await? {
+        Some(c) => c,
+        None => {
+            let new = NewConversation { customer_id: owner, channel: Channel::Chat, queue: Some(DEFAULT_QUEUE.into()), priority: 0, subject: None, text: None };
+            s.timeline.open_conversation(new).await?.id
+        }
+    };
+    let history = s.timeline.conversation_messages(conversation, 200).await?;
+    let welcome = ServerFrame::Welcome {
+        visitor: visitor_id,
+        conversation,
+        history: history.iter().filter_map(ChatLine::from_event).collect(),
+    };
+    Ok((Visitor { name: customer.name, conversation }, welcome))
+}
+
+/// Links an e-mail or phone the visitor typed, unverified, unless it is invalid or
+/// already someone's (then it is left for an agent to link or merge explicitly).
+async fn link_unverified(s: &AppState, customer: Uuid, kind: IdentityKind, value: Option<String>) {
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else { return };
+    match s.timeline.find_by_identity(kind, &value).await {
+        Ok(None) => {
+            if let Err(e) = s.timeline.add_identity(customer, Identity { kind, value, verified: false }).await {
+                tracing::info!(error = %e, "pre-chat identity not linked");
+            }
+        }
+        Ok(Some(_)) => {}
+        Err(e) => tracing::info!(error = %e, "pre-chat identity ignored"),
+    }
+}
+
+/// A per-connection token bucket: `RATE_PER_SEC` tokens a second, up to `BURST`.
+struct TokenBucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    fn new(now: Instant) -> TokenBucket {
+        TokenBucket { tokens: BURST, at: now }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let refill = now.saturating_duration_since(self.at).as_secs_f64() * RATE_PER_SEC;
+        self.tokens = (self.tokens + refill).min(BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn bucket_limits_bursts_and_refills() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(t0);
+        assert_eq!((0..20).filter(|_| b.take(t0)).count(), BURST as usize);
+        assert!(!b.take(t0));
+        assert!(b.take(t0 + Duration::from_millis(600)));
+    }
+}

@@ -1,0 +1,84 @@
+//! The web chat widget's WebSocket protocol: JSON frames in both directions.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::timeline::model::{Direction, EventPayload, TimelineEvent};
+
+/// Frames the widget sends.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// First frame: who the visitor is (a stored visitor id, or none for a new one).
+    Hello {
+        #[serde(default)]
+        visitor: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        email: Option<String>,
+        #[serde(default)]
+        phone: Option<String>,
+        #[serde(default)]
+        language: Option<String>,
+    },
+    /// A message with the widget's own id, so a resend after a reconnect is not stored twice.
+    Message { client_id: String, text: String },
+    Typing,
+}
+
+/// Frames the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Welcome { visitor: String, conversation: Uuid, history: Vec<ChatLine> },
+    /// The message with this client id is committed.
+    Ack { client_id: String, seq: i64 },
+    Message(ChatLine),
+    Error { code: String, message: String },
+}
+
+/// One message as the widget shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatLine {
+    pub seq: i64,
+    pub direction: Direction,
+    pub author: String,
+    pub text: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ChatLine {
+    /// The chat line of a message event; other events are not shown to visitors.
+    pub fn from_event(e: &TimelineEvent) -> Option<ChatLine> {
+        match &e.payload {
+            EventPayload::Message { direction, author, text, .. } => Some(ChatLine {
+                seq: e.seq,
+                direction: *direction,
+                author: author.clone(),
+                text: text.clone(),
+                at: e.occurred_at,
+            }),
+            _ => None,
+        }
+    }
+}
+
+pub fn error(code: &str, message: impl Into<String>) -> ServerFrame {
+    ServerFrame::Error { code: code.into(), message: message.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_client_frames_and_rejects_junk() {
+        let f: ClientFrame = serde_json::from_str(r#"{"type":"message","client_id":"c1","text":"hi"}"#).unwrap();
+        assert_eq!(f, ClientFrame::Message { client_id: "c1".into(), text: "hi".into() });
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"message","text":"hi"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shell","cmd":"rm"}"#).is_err());
+        let ack = serde_json::to_value(ServerFrame::Ack { client_id: "c1".into(), seq: 7 }).unwrap();
+        assert_eq!(ack, serde_json::json!({"type": "ack", "client_id": "c1", "seq": 7}));
+    }
+}

@@ -1,0 +1,73 @@
+// A visitor chats through the embedded widget; the agent's reply comes back; a
+// reload keeps the history; a message typed while the server is down is delivered
+// once after it comes back.
+import { launch, artifacts, need, check } from "./lib.mjs";
+import { writeFileSync, existsSync } from "node:fs";
+
+const base = need("SWITCHBOARD_URL");
+const token = need("AGENT_TOKEN");
+const control = need("CONTROL_DIR"); // the Rust test restarts the server when asked here
+const api = async (method, path, body) => {
+  const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined });
+  return { status: res.status, body: await res.json().catch(() => null) };
+};
+const waitFor = async (what, fn, ms = 15000) => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+const browser = await launch();
+try {
+  const page = await browser.newPage({ locale: "en-US" });
+  page.on("pageerror", (e) => { console.error("page error:", e); process.exitCode = 1; });
+  await page.goto(base + "/ui/demo-chat.html");
+  const w = page.locator("#switchboard-chat");
+  await w.locator(".btn").click();
+  await w.locator(".pre [name=name]").fill("Han Meimei");
+  await w.locator(".pre [name=email]").fill("han@example.com");
+  await w.locator(".pre button").click();
+  await w.locator(".compose [name=text]").fill("Hello, my parcel is missing");
+  await w.locator(".compose button").click();
+  await w.locator(".msg.in:not(.pending)").first().waitFor();
+
+  // The conversation is queued for the agents with the message in it.
+  const found = await waitFor("the customer", async () => {
+    const r = await api("GET", "/api/v1/customers?email=han%40example.com");
+    return r.body?.items?.[0];
+  });
+  check(found.name === "Han Meimei", "customer named from the pre-chat form");
+  const convs = await api("GET", `/api/v1/conversations?customer_id=${found.id}`);
+  const conv = convs.body.items[0];
+  check(conv.channel === "chat" && conv.status === "queued" && conv.queue === "support", `conversation queued: ${JSON.stringify(conv)}`);
+  const reply = await api("POST", `/api/v1/conversations/${conv.id}/messages`, { text: "Sorry to hear that! Let me check." });
+  check(reply.status === 201, `reply stored: ${reply.status}`);
+  await w.locator(".msg.out:has-text('Let me check')").waitFor();
+
+  // Reload: history restored from the server, nothing doubled.
+  await page.reload();
+  await w.locator(".msg.out:has-text('Let me check')").waitFor();
+  check(await w.locator(".msg.in:has-text('parcel is missing')").count() === 1, "history restored once");
+
+  // Network drop: the server goes away, the visitor writes, the server comes back.
+  writeFileSync(`${control}/stop`, "");
+  await waitFor("server down", () => existsSync(`${control}/stopped`));
+  await w.locator(".status").filter({ hasText: "reconnecting" }).waitFor();
+  await w.locator(".compose [name=text]").fill("Are you still there?");
+  await w.locator(".compose button").click();
+  writeFileSync(`${control}/start`, "");
+  await w.locator(".msg.in.pending").waitFor({ state: "detached", timeout: 30000 });
+  const page2 = await api("GET", `/api/v1/customers/${found.id}/timeline`);
+  const texts = page2.body.items.filter((e) => e.payload.type === "message").map((e) => e.payload.text);
+  check(texts.filter((t) => t === "Are you still there?").length === 1, `message stored exactly once: ${JSON.stringify(texts)}`);
+  check(texts.includes("Hello, my parcel is missing") && texts.includes("Sorry to hear that! Let me check."), "both messages in the timeline");
+  await page.screenshot({ path: `${artifacts()}/chat-widget.png` });
+  console.log("chat test passed");
+} finally {
+  await browser.close();
+}
