@@ -9,4 +9,5 @@ pub mod config;
 pub mod db;
 pub mod metrics;
 pub mod server;
+pub mod sip;
 pub mod timeline;

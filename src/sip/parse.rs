@@ -1,0 +1,280 @@
+//! Parsing SIP messages from bytes (RFC 3261 §7, §25): start line, unfolded
+//! headers, Content-Length framing. `parse` is strict; a request that fails it but
+//! still has the headers needed to answer gets a 400 built by `bad_request`, and
+//! anything worse is dropped (RFC 3261 §8.2, RFC 4475).
+
+use bytes::Bytes;
+
+use super::headers::Headers;
+use super::message::{Message, StartLine};
+use super::method::{Method, is_token_char};
+use super::uri::Uri;
+
+/// Largest message accepted (UDP datagrams and stream frames alike).
+pub const MAX_MESSAGE: usize = 65_535;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    #[error("message too large")]
+    TooLarge,
+    #[error("no end of headers")]
+    Incomplete,
+    #[error("bad start line")]
+    StartLine,
+    #[error("unsupported SIP version")]
+    Version,
+    #[error("bad Request-URI: {0}")]
+    RequestUri(String),
+    #[error("malformed header line")]
+    HeaderLine,
+    #[error("missing {0} header")]
+    Missing(&'static str),
+    #[error("malformed {0} header")]
+    Malformed(&'static str),
+    #[error("CSeq method does not match the request")]
+    CSeqMethod,
+    #[error("Content-Length larger than the message")]
+    ContentLength,
+    #[error("not UTF-8 in headers")]
+    Encoding,
+}
+
+impl ParseError {
+    /// The status code that answers a request failing this way.
+    pub fn status(&self) -> u16 {
+        match self {
+            ParseError::Version => 505,
+            ParseError::TooLarge => 513,
+            ParseError::RequestUri(_) => 416,
+            _ => 400,
+        }
+    }
+}
+
+/// Position just after the blank line that ends the headers, and its length.
+pub fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, 4));
+    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2));
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Parses one whole message (a datagram, or a frame cut by the stream decoder).
+pub fn parse(data: &Bytes) -> Result<Message, ParseError> {
+    let msg = parse_structure(data, true)?;
+    validate(&msg)?;
+    Ok(msg)
+}
+
+/// Parses the structure without checking the mandatory headers; with
+/// `strict_length` false a Content-Length beyond the data is tolerated.
+pub fn parse_structure(data: &Bytes, strict_length: bool) -> Result<Message, ParseError> {
+    if data.len() > MAX_MESSAGE {
+        return Err(ParseError::TooLarge);
+    }
+    let start_at = data.iter().position(|b| !matches!(b, b'\r' | b'\n')).ok_or(ParseError::Incomplete)?;
+    let rest = data.slice(start_at..);
+    let (end, sep) = header_end(&rest).ok_or(ParseError::Incomplete)?;
+    let head = std::str::from_utf8(&rest[..end]).map_err(|_| ParseError::Encoding)?;
+    let mut lines = unfold(head).into_iter();
+    let start = parse_start_line(&lines.next().ok_or(ParseError::StartLine)?)?;
+    let mut headers = Headers::new();
+    for line in lines {
+        let (name, value) = line.split_once(':').ok_or(ParseError::HeaderLine)?;
+        let name = name.trim_end_matches([' ', '\t']);
+        if name.is_empty() || !name.chars().all(is_token_char) {
+            return Err(ParseError::HeaderLine);
+        }
+        headers.push(name, value.trim());
+    }
+    let body_all = rest.slice(end + sep..);
+    let body = match headers.get("Content-Length") {
+        Some(v) => {
+            let n: usize = v.trim().parse().map_err(|_| ParseError::Malformed("Content-Length"))?;
+            if n > body_all.len() && strict_length {
+                return Err(ParseError::ContentLength);
+            }
+            body_all.slice(..n.min(body_all.len()))
+        }
+        None => body_all,
+    };
+    Ok(Message { start, headers, body })
+}
+
+/// Joins continuation lines (starting with SP or HT) to the line before (§7.3.1).
+fn unfold(head: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in head.split('\n') {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.push(' ');
+                last.push_str(line.trim());
+                continue;
+            }
+        }
+        out.push(line.to_string());
+    }
+    out
+}
+
+fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
+    if let Some(rest) = line.strip_prefix("SIP/") {
+        let (version, rest) = rest.split_once(' ').ok_or(ParseError::StartLine)?;
+        if version != "2.0" {
+            return Err(ParseError::Version);
+        }
+        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+        let code: u16 = code.parse().map_err(|_| ParseError::StartLine)?;
+        if !(100..700).contains(&code) {
+            return Err(ParseError::StartLine);
+        }
+        return Ok(StartLine::Response { code, reason: reason.to_string() });
+    }
+    let mut parts = line.split(' ');
+    let (method, uri, version) = (parts.next(), parts.next(), parts.next());
+    let (Some(method), Some(uri), Some(version), None) = (method, uri, version, parts.next()) else {
+        return Err(ParseError::StartLine);
+    };
+    if method.is_empty() || !method.chars().all(is_token_char) {
+        return Err(ParseError::StartLine);
+    }
+    match version.strip_prefix("SIP/") {
+        Some("2.0") => {}
+        Some(_) => return Err(ParseError::Version),
+        None => return Err(ParseError::StartLine),
+    }
+    let uri = Uri::parse(uri).map_err(|e| ParseError::RequestUri(e.to_string()))?;
+    Ok(StartLine::Request { method: Method::parse(method), uri })
+}
+
+/// Checks what RFC 3261 §8.1.1 requires of every message.
+pub fn validate(msg: &Message) -> Result<(), ParseError> {
+    for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
+        let missing = msg.headers.get(name).is_none_or(|v| v.trim().is_empty());
+        if missing {
+            return Err(ParseError::Missing(match name {
+                "Via" => "Via",
+                "From" => "From",
+                "To" => "To",
+                "Call-ID" => "Call-ID",
+                _ => "CSeq",
+            }));
+        }
+    }
+    msg.top_via().ok_or(ParseError::Malformed("Via"))?;
+    for v in msg.headers.get_all("Via") {
+        super::via::Via::parse(v).map_err(|_| ParseError::Malformed("Via"))?;
+    }
+    msg.from().ok_or(ParseError::Malformed("From"))?;
+    msg.to().ok_or(ParseError::Malformed("To"))?;
+    let cseq = msg.cseq().ok_or(ParseError::Malformed("CSeq"))?;
+    if msg.headers.lines("CSeq").count() > 1 || msg.headers.lines("Call-ID").count() > 1 {
+        return Err(ParseError::Malformed("CSeq"));
+    }
+    if let Some(mf) = msg.headers.get("Max-Forwards") {
+        mf.trim().parse::<u8>().map_err(|_| ParseError::Malformed("Max-Forwards"))?;
+    }
+    if let StartLine::Request { method, .. } = &msg.start {
+        if *method != cseq.method {
+            return Err(ParseError::CSeqMethod);
+        }
+    }
+    if let Some(e) = msg.headers.get("Expires") {
+        e.trim().parse::<u32>().map_err(|_| ParseError::Malformed("Expires"))?;
+    }
+    Ok(())
+}
+
+/// The error response for a datagram that failed `parse`, when the request is
+/// intact enough to answer (a response, or a request without Via/Call-ID/CSeq,
+/// is dropped). ACK is never answered.
+pub fn bad_request(data: &Bytes, error: &ParseError) -> Option<Message> {
+    let msg = parse_structure(data, false).ok()?;
+    let method = match &msg.start {
+        StartLine::Request { method, .. } => method.clone(),
+        StartLine::Response { .. } => return None,
+    };
+    if method == Method::Ack || msg.top_via().is_none() || msg.call_id().is_none() || msg.headers.get("CSeq").is_none() {
+        return None;
+    }
+    msg.headers.get("From")?;
+    msg.headers.get("To")?;
+    let code = error.status();
+    let reason = format!("{} ({error})", super::message::reason_phrase(code));
+    Some(msg.response(code, &reason, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub const INVITE: &str = "INVITE sip:4000@127.0.0.1:5060 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0\r\n\
+From: sipp <sip:sipp@127.0.0.1:5061>;tag=1\r\n\
+To: <sip:4000@127.0.0.1:5060>\r\n\
+Call-ID: 1-1@127.0.0.1\r\n\
+CSeq: 1 INVITE\r\n\
+Contact: sip:sipp@127.0.0.1:5061\r\n\
+Max-Forwards: 70\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 5\r\n\r\nv=0\r\nEXTRA";
+
+    #[test]
+    fn parses_invite_with_body_framed_by_content_length() {
+        let m = parse(&Bytes::from_static(INVITE.as_bytes())).unwrap();
+        assert_eq!(m.method(), Some(Method::Invite));
+        assert_eq!(m.body.as_ref(), b"v=0\r\n");
+        assert_eq!(m.top_via().unwrap().branch(), Some("z9hG4bK-1-0"));
+        assert_eq!(m.from().unwrap().tag(), Some("1"));
+        assert_eq!(m.max_forwards(), Some(70));
+        let again = parse(&m.to_bytes()).unwrap();
+        assert_eq!(again, m);
+    }
+
+    #[test]
+    fn unfolds_and_accepts_compact_forms() {
+        let text = "OPTIONS sip:x@y SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bKa\r\nf: <sip:a@b>\r\n ;tag=9\r\nt: sip:x@y\r\ni: c1\r\nCSeq: 3\r\n\tOPTIONS\r\nl: 0\r\n\r\n";
+        let m = parse(&Bytes::from(text)).unwrap();
+        assert_eq!(m.from().unwrap().tag(), Some("9"));
+        assert_eq!(m.cseq().unwrap().seq, 3);
+        assert_eq!(m.call_id(), Some("c1"));
+    }
+
+    #[test]
+    fn short_body_is_an_error_answered_400() {
+        let text = INVITE.replace("Content-Length: 5", "Content-Length: 500");
+        let data = Bytes::from(text);
+        let err = parse(&data).unwrap_err();
+        assert_eq!(err, ParseError::ContentLength);
+        let resp = bad_request(&data, &err).unwrap();
+        assert_eq!(resp.status(), Some(400));
+    }
+
+    #[test]
+    fn bad_requests_map_to_their_codes() {
+        let v = INVITE.replace("SIP/2.0\r\nVia", "SIP/7.0\r\nVia");
+        assert_eq!(parse(&Bytes::from(v)).unwrap_err().status(), 505);
+        let u = INVITE.replace("sip:4000@127.0.0.1:5060 SIP", "http://x SIP");
+        assert_eq!(parse(&Bytes::from(u)).unwrap_err().status(), 416);
+        let c = INVITE.replace("CSeq: 1 INVITE", "CSeq: 1 BYE");
+        assert_eq!(parse(&Bytes::from(c)).unwrap_err(), ParseError::CSeqMethod);
+        let no_callid = INVITE.replace("Call-ID: 1-1@127.0.0.1\r\n", "");
+        let data = Bytes::from(no_callid);
+        let err = parse(&data).unwrap_err();
+        assert_eq!(err, ParseError::Missing("Call-ID"));
+        assert!(bad_request(&data, &err).is_none(), "cannot answer without Call-ID");
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for junk in [&b""[..], b"\r\n\r\n", b"SIP/2.0 abc\r\n\r\n", b"INVITE\r\n\r\n", b"\xff\xfe\r\n\r\n", b"A B C D\r\n\r\n"] {
+            let d = Bytes::copy_from_slice(junk);
+            let _ = parse(&d);
+            let _ = bad_request(&d, &ParseError::StartLine);
+        }
+    }
+}
