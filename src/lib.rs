@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod metrics;
+pub mod sdp;
 pub mod server;
 pub mod sip;
 pub mod timeline;
