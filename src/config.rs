@@ -26,6 +26,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub http: HttpConfig,
     pub sip: SipConfig,
+    pub media: MediaConfig,
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
@@ -42,6 +43,36 @@ pub struct HttpConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct SipConfig {
     pub listen: String,
+    /// RFC 3261 T1 in milliseconds (round-trip estimate).
+    pub t1_ms: u64,
+    /// RFC 3261 T2 in milliseconds (retransmit cap).
+    pub t2_ms: u64,
+    /// RFC 3261 T4 in milliseconds (network lifetime).
+    pub t4_ms: u64,
+    /// Transactions alive at once before new requests get 503.
+    pub max_transactions: usize,
+    /// Calls alive at once before new INVITEs get 503.
+    pub max_calls: usize,
+    /// The User-Agent / Server header value.
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// First and last UDP port for RTP (RTCP uses the next odd port).
+    pub rtp_port_min: u16,
+    pub rtp_port_max: u16,
+    /// Send to the address RTP actually comes from (NAT), not only the SDP's.
+    pub symmetric_rtp: bool,
+    /// Hang up when no RTP arrives for this many seconds.
+    pub media_timeout_secs: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig { rtp_port_min: 10000, rtp_port_max: 20000, symmetric_rtp: true, media_timeout_secs: 30 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -77,6 +108,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             http: HttpConfig::default(),
             sip: SipConfig::default(),
+            media: MediaConfig::default(),
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
@@ -92,7 +124,15 @@ impl Default for HttpConfig {
 
 impl Default for SipConfig {
     fn default() -> Self {
-        SipConfig { listen: "0.0.0.0:5060".into() }
+        SipConfig {
+            listen: "0.0.0.0:5060".into(),
+            t1_ms: 500,
+            t2_ms: 4000,
+            t4_ms: 5000,
+            max_transactions: 50_000,
+            max_calls: 12_000,
+            user_agent: "Switchboard".into(),
+        }
     }
 }
 
@@ -203,6 +243,12 @@ impl Config {
             && !url.starts_with("postgresql://")
         {
             return Err(invalid("config", "database.url", "must start with sqlite:, postgres:// or postgresql://"));
+        }
+        if self.media.rtp_port_min >= self.media.rtp_port_max || self.media.rtp_port_min < 1024 {
+            return Err(invalid("config", "media.rtp_port_min", "must be at least 1024 and below media.rtp_port_max"));
+        }
+        if self.sip.t1_ms == 0 || self.sip.t2_ms < self.sip.t1_ms {
+            return Err(invalid("config", "sip.t2_ms", "T1 must be positive and T2 at least T1"));
         }
         if self.auth.session_hours == 0 {
             return Err(invalid("config", "auth.session_hours", "must be at least 1"));

@@ -7,6 +7,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod media;
 pub mod metrics;
 pub mod sdp;
 pub mod server;

@@ -3,6 +3,7 @@
 //! `crate::telephony`.
 
 pub mod cseq;
+pub mod dialog;
 pub mod headers;
 pub mod message;
 pub mod method;

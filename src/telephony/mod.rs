@@ -1,0 +1,12 @@
+//! Telephony: the SIP socket shell that drives the sans-IO transaction layer, one
+//! actor per call owning its dialog and media, the RTP port pool, and the writer
+//! that puts call events into the timeline off the call path.
+
+pub mod call;
+pub mod echo;
+pub mod guard;
+pub mod rtp_port;
+pub mod sip_server;
+pub mod timeline_writer;
+
+pub use sip_server::{SipServer, TelephonyError};
