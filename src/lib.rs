@@ -11,5 +11,6 @@ pub mod media;
 pub mod metrics;
 pub mod sdp;
 pub mod server;
+pub mod telephony;
 pub mod sip;
 pub mod timeline;

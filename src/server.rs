@@ -12,6 +12,8 @@ use crate::auth::{AuthStore, Role};
 use crate::config::Config;
 use crate::db::Db;
 use crate::metrics::Metrics;
+use crate::telephony::SipServer;
+use crate::telephony::timeline_writer::TimelineWriter;
 use crate::timeline::{EventBus, TimelineStore};
 
 /// Startup failures.
@@ -26,6 +28,8 @@ pub enum ServeError {
     Db(#[from] crate::db::DbError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Sip(#[from] crate::telephony::TelephonyError),
     #[error("server failed: {0}")]
     Io(String),
 }
@@ -44,34 +48,45 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     let db = open_database(&config).await?;
     let auth = AuthStore::new(db.clone());
     bootstrap_admin(&auth, &config.data_dir).await?;
+    let timeline = TimelineStore::new(db.clone(), EventBus::new());
+    let (writer, writer_task) = TimelineWriter::spawn(timeline.clone());
+    let config_arc = Arc::new(config.clone());
+    let sip = SipServer::start(config_arc.clone(), writer, shutdown.clone()).await?;
     let state = AppState {
-        timeline: TimelineStore::new(db.clone(), EventBus::new()),
+        timeline,
         auth,
         metrics: Arc::new(Metrics::default()),
-        config: Arc::new(config.clone()),
+        config: config_arc,
     };
     let http_addr = config.http_addr();
     let listener = TcpListener::bind(http_addr)
         .await
         .map_err(|e| ServeError::Bind { addr: http_addr.to_string(), reason: e.to_string() })?;
     let local = listener.local_addr().map_err(|e| ServeError::Io(e.to_string()))?;
-    print_banner(local, &config);
+    print_banner(local, sip.local, &config);
     let app = api::router(state);
     let stop = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
         .map_err(|e| ServeError::Io(e.to_string()))?;
-    tracing::info!("http stopped; closing the database");
+    tracing::info!("http stopped; waiting for calls to end");
+    if let Err(e) = sip.task.await {
+        tracing::error!(error = %e, "SIP task failed");
+    }
+    // The writer ends once the SIP task (the last sender) is gone.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer_task).await;
+    tracing::info!("closing the database");
     db.pool.close().await;
     Ok(())
 }
 
-fn print_banner(http: std::net::SocketAddr, config: &Config) {
+fn print_banner(http: std::net::SocketAddr, sip: std::net::SocketAddr, config: &Config) {
     let db = if config.database.url.is_empty() { "embedded SQLite" } else { "PostgreSQL" };
     println!("switchboard {} ready", env!("CARGO_PKG_VERSION"));
     println!("  workspace  http://{http}/");
     println!("  api        http://{http}/api/v1  (OpenAPI: http://{http}/api/openapi.json)");
+    println!("  sip        udp:{sip}  (echo test: extension 9999)");
     println!("  database   {db}, data dir {}", config.data_dir.display());
     tracing::info!(%http, "listening");
 }

@@ -70,8 +70,9 @@ pub fn parse(data: &Bytes) -> Result<Message, ParseError> {
 }
 
 /// Parses the structure without checking the mandatory headers; with
-/// `strict_length` false a Content-Length beyond the data is tolerated.
-pub fn parse_structure(data: &Bytes, strict_length: bool) -> Result<Message, ParseError> {
+/// `strict` false a Content-Length beyond the data and another SIP version in a
+/// request line are tolerated (to build the error response).
+pub fn parse_structure(data: &Bytes, strict: bool) -> Result<Message, ParseError> {
     if data.len() > MAX_MESSAGE {
         return Err(ParseError::TooLarge);
     }
@@ -80,7 +81,7 @@ pub fn parse_structure(data: &Bytes, strict_length: bool) -> Result<Message, Par
     let (end, sep) = header_end(&rest).ok_or(ParseError::Incomplete)?;
     let head = std::str::from_utf8(&rest[..end]).map_err(|_| ParseError::Encoding)?;
     let mut lines = unfold(head).into_iter();
-    let start = parse_start_line(&lines.next().ok_or(ParseError::StartLine)?)?;
+    let start = parse_start_line(&lines.next().ok_or(ParseError::StartLine)?, strict)?;
     let mut headers = Headers::new();
     for line in lines {
         let (name, value) = line.split_once(':').ok_or(ParseError::HeaderLine)?;
@@ -94,7 +95,7 @@ pub fn parse_structure(data: &Bytes, strict_length: bool) -> Result<Message, Par
     let body = match headers.get("Content-Length") {
         Some(v) => {
             let n: usize = v.trim().parse().map_err(|_| ParseError::Malformed("Content-Length"))?;
-            if n > body_all.len() && strict_length {
+            if n > body_all.len() && strict {
                 return Err(ParseError::ContentLength);
             }
             body_all.slice(..n.min(body_all.len()))
@@ -121,7 +122,7 @@ fn unfold(head: &str) -> Vec<String> {
     out
 }
 
-fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
+fn parse_start_line(line: &str, strict: bool) -> Result<StartLine, ParseError> {
     if let Some(rest) = line.strip_prefix("SIP/") {
         let (version, rest) = rest.split_once(' ').ok_or(ParseError::StartLine)?;
         if version != "2.0" {
@@ -144,6 +145,7 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
     }
     match version.strip_prefix("SIP/") {
         Some("2.0") => {}
+        Some(_) if !strict => {}
         Some(_) => return Err(ParseError::Version),
         None => return Err(ParseError::StartLine),
     }

@@ -23,6 +23,8 @@ pub fn postgres_base() -> String {
 pub struct Server {
     pub child: Child,
     pub http: String,
+    /// The SIP UDP address, `127.0.0.1:port`.
+    pub sip: String,
     pub dir: tempfile::TempDir,
     pub env: Vec<(String, String)>,
     pg_db: Option<String>,
@@ -60,8 +62,8 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn switchboard");
-        let http = read_address(&mut child);
-        Server { child, http, dir, env, pg_db }
+        let (http, sip) = read_addresses(&mut child);
+        Server { child, http, sip, dir, env, pg_db }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -99,12 +101,15 @@ impl Server {
             .arg("serve")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("SWITCHBOARD_HTTP_LISTEN", &http)
+            .env("SWITCHBOARD_SIP_LISTEN", &self.sip)
             .current_dir(self.dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn switchboard");
-        self.http = read_address(&mut child);
+        let (http, sip) = read_addresses(&mut child);
+        self.http = http;
+        self.sip = sip;
         self.child = child;
     }
 
@@ -145,21 +150,25 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
 }
 
-fn read_address(child: &mut Child) -> String {
+/// Reads the banner: (HTTP address, SIP address).
+fn read_addresses(child: &mut Child) -> (String, String) {
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut sent = false;
+        let (mut http, mut sent) = (None, false);
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if !sent {
-                if let Some(rest) = line.trim().strip_prefix("workspace  http://") {
-                    let _ = tx.send(rest.trim_end_matches('/').to_string());
-                    sent = true;
-                }
+            let line = line.trim().to_string();
+            if let Some(rest) = line.strip_prefix("workspace  http://") {
+                http = Some(rest.trim_end_matches('/').to_string());
+            }
+            if let (Some(h), Some(rest), false) = (&http, line.strip_prefix("sip        udp:"), sent) {
+                let sip = rest.split_whitespace().next().unwrap_or_default().to_string();
+                let _ = tx.send((h.clone(), sip));
+                sent = true;
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(30)).expect("server printed its address")
+    rx.recv_timeout(Duration::from_secs(30)).expect("server printed its addresses")
 }
 
 async fn admin_conn() -> sqlx::PgConnection {

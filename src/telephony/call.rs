@@ -1,0 +1,304 @@
+//! One actor per call (UAS side): it owns the dialog and the media task, answers
+//! the INVITE, handles BYE, re-INVITE, INFO, CANCEL and OPTIONS in the dialog, and
+//! reports to the timeline writer. It talks to the SIP shell only through bounded
+//! channels: inputs in, `CallCommand`s out.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::echo::{self, EchoParams, MediaEvent};
+use super::guard;
+use super::rtp_port;
+use super::timeline_writer::{CallRecord, TimelineWriter};
+use crate::config::Config;
+use crate::sdp::{self, Capabilities, SessionDescription};
+use crate::sip::dialog::{Dialog, new_branch, random_token};
+use crate::sip::message::reason_phrase;
+use crate::sip::transaction::TxKey;
+use crate::sip::{Message, Method};
+
+/// The echo test extension.
+pub const ECHO_EXTENSION: &str = "9999";
+/// How long the echo test rings before answering (long enough to CANCEL it).
+const ECHO_RING: Duration = Duration::from_millis(500);
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE";
+
+/// What the shell passes to a call.
+#[derive(Debug)]
+pub enum CallInput {
+    Request { key: TxKey, msg: Message, source: SocketAddr },
+    Ack,
+    Cancelled,
+    /// A transaction of this call timed out (no ACK for our 2xx, or no answer to our BYE).
+    TxTimeout { key: TxKey },
+    Response { key: TxKey, msg: Message },
+    Shutdown,
+}
+
+/// What a call asks the shell to do.
+#[derive(Debug)]
+pub enum CallCommand {
+    Respond { key: TxKey, msg: Message },
+    Request { call_id: String, msg: Message, dest: SocketAddr },
+    Ended { call_id: String },
+}
+
+/// Shared by every call.
+pub struct CallContext {
+    pub config: Arc<Config>,
+    /// The SIP socket's address (Via and Contact use it, with the IP made concrete).
+    pub sip_local: SocketAddr,
+    pub timeline: TimelineWriter,
+}
+
+struct Call {
+    ctx: Arc<CallContext>,
+    out: mpsc::Sender<CallCommand>,
+    dialog: Dialog,
+    invite_key: TxKey,
+    invite: Message,
+    local_ip: IpAddr,
+    answered_at: Option<Instant>,
+    media_stop: CancellationToken,
+    bye_key: Option<TxKey>,
+}
+
+/// Runs a call from its initial INVITE to its end.
+pub async fn run(ctx: Arc<CallContext>, key: TxKey, invite: Message, source: SocketAddr, mut rx: mpsc::Receiver<CallInput>, out: mpsc::Sender<CallCommand>) {
+    let call_id = invite.call_id().unwrap_or_default().to_string();
+    let local_tag = random_token();
+    let dialog = match Dialog::uas(&invite, &local_tag, source) {
+        Ok(d) => d,
+        Err(_) => {
+            let _ = out.send(CallCommand::Respond { key, msg: invite.response(400, "Bad Request", None) }).await;
+            let _ = out.send(CallCommand::Ended { call_id }).await;
+            return;
+        }
+    };
+    let local_ip = local_ip(&ctx, source);
+    let mut call = Call {
+        ctx,
+        out,
+        dialog,
+        invite_key: key,
+        invite,
+        local_ip,
+        answered_at: None,
+        media_stop: CancellationToken::new(),
+        bye_key: None,
+    };
+    let cause = call.drive(&mut rx).await;
+    call.finish(&cause).await;
+}
+
+fn local_ip(ctx: &CallContext, source: SocketAddr) -> IpAddr {
+    let ip = ctx.sip_local.ip();
+    if ip.is_unspecified() { rtp_port::local_ip_towards(source).unwrap_or(ip) } else { ip }
+}
+
+impl Call {
+    async fn respond(&self, key: &TxKey, msg: Message) {
+        let _ = self.out.send(CallCommand::Respond { key: key.clone(), msg }).await;
+    }
+
+    fn reply(&self, req: &Message, code: u16) -> Message {
+        let mut m = req.response(code, reason_phrase(code), Some(&self.dialog.local_tag));
+        m.headers.push("Server", self.ctx.config.sip.user_agent.clone());
+        m
+    }
+
+    fn contact(&self) -> String {
+        format!("<sip:{}>", SocketAddr::new(self.local_ip, self.ctx.sip_local.port()))
+    }
+
+    /// Answers the INVITE and runs the call; returns the hang-up cause.
+    async fn drive(&mut self, rx: &mut mpsc::Receiver<CallInput>) -> String {
+        let invite = self.invite.clone();
+        let dialed = invite.request_uri().and_then(|u| u.user.clone()).unwrap_or_default();
+        let caller = invite.from().and_then(|f| f.uri.user.clone()).unwrap_or_else(|| "anonymous".into());
+        let caller_host = invite.from().map(|f| f.uri.host).unwrap_or_default();
+        self.ctx.timeline.send(CallRecord::Start { call_id: self.dialog.call_id.clone(), caller, caller_host, dialed: dialed.clone() });
+        self.respond(&self.invite_key, self.reply(&invite, 100)).await;
+        if let Some(code) = self.precheck(&invite).await {
+            return format!("rejected_{code}");
+        }
+        if dialed != ECHO_EXTENSION {
+            self.respond(&self.invite_key, self.reply(&invite, 404)).await;
+            return "not_found".into();
+        }
+        self.ring_then_answer(rx).await
+    }
+
+    /// Rejects what we cannot serve (unsupported Require, a body that is not SDP);
+    /// returns the status code sent.
+    async fn precheck(&self, invite: &Message) -> Option<u16> {
+        let unsupported = guard::unsupported_requirements(invite);
+        let ct = invite.content_type().map(|c| c.to_ascii_lowercase());
+        let (code, header) = if !unsupported.is_empty() {
+            (420, ("Unsupported", unsupported.join(", ")))
+        } else if !invite.body.is_empty() && ct.as_deref().is_none_or(|c| !c.starts_with("application/sdp")) {
+            (415, ("Accept", "application/sdp".to_string()))
+        } else {
+            return None;
+        };
+        let mut r = self.reply(invite, code);
+        r.headers.push(header.0, header.1);
+        self.respond(&self.invite_key, r).await;
+        Some(code)
+    }
+
+    async fn ring_then_answer(&mut self, rx: &mut mpsc::Receiver<CallInput>) -> String {
+        let invite = self.invite.clone();
+        self.respond(&self.invite_key, self.reply(&invite, 180)).await;
+        let ring_until = tokio::time::Instant::now() + ECHO_RING;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(ring_until) => break,
+                input = rx.recv() => match input {
+                    Some(CallInput::Cancelled) => {
+                        self.respond(&self.invite_key, self.reply(&invite, 487)).await;
+                        return "cancelled".into();
+                    }
+                    Some(CallInput::Shutdown) | None => {
+                        self.respond(&self.invite_key, self.reply(&invite, 503)).await;
+                        return "shutdown".into();
+                    }
+                    Some(other) => self.in_dialog(other).await,
+                }
+            }
+        }
+        match self.answer_echo(&invite).await {
+            Ok(media_rx) => self.connected(rx, media_rx).await,
+            Err(code) => format!("rejected_{code}"),
+        }
+    }
+
+    /// Sends 200 with our SDP answer and starts the echo; returns its event channel.
+    async fn answer_echo(&mut self, invite: &Message) -> Result<mpsc::Receiver<MediaEvent>, u16> {
+        let offer = std::str::from_utf8(&invite.body).ok().and_then(|t| SessionDescription::parse(t).ok());
+        let Some(offer) = offer else {
+            self.respond(&self.invite_key, self.reply(invite, 488)).await;
+            return Err(488);
+        };
+        let media = &self.ctx.config.media;
+        let socket = match rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "no RTP port for a call");
+                self.respond(&self.invite_key, self.reply(invite, 503)).await;
+                return Err(503);
+            }
+        };
+        let local = socket.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
+        let (answer, negotiated) = match sdp::answer(&offer, local, &Capabilities::default(), rand::random::<u32>().into()) {
+            Ok(a) => a,
+            Err(_) => {
+                self.respond(&self.invite_key, self.reply(invite, 488)).await;
+                return Err(488);
+            }
+        };
+        let mut ok = self.reply(invite, 200);
+        ok.headers.push("Contact", self.contact());
+        ok.headers.push("Allow", ALLOW);
+        ok.headers.push("Supported", guard::SUPPORTED.join(", "));
+        ok.set_body("application/sdp", Bytes::from(answer.to_string()));
+        self.respond(&self.invite_key, ok).await;
+        self.answered_at = Some(Instant::now());
+        let (tx, media_rx) = mpsc::channel(4);
+        let params = EchoParams {
+            remote: negotiated.remote,
+            payload_type: negotiated.payload_type,
+            dtmf_payload_type: negotiated.dtmf_payload_type,
+            symmetric: media.symmetric_rtp,
+            timeout: Duration::from_secs(media.media_timeout_secs),
+        };
+        tokio::spawn(echo::run(socket, params, self.media_stop.clone(), tx));
+        Ok(media_rx)
+    }
+
+    async fn connected(&mut self, rx: &mut mpsc::Receiver<CallInput>, mut media: mpsc::Receiver<MediaEvent>) -> String {
+        loop {
+            tokio::select! {
+                ev = media.recv() => match ev {
+                    Some(MediaEvent::Timeout) => { self.send_bye().await; return "media_timeout".into(); }
+                    Some(MediaEvent::Stopped(_)) | None => { self.send_bye().await; return "media_error".into(); }
+                },
+                input = rx.recv() => match input {
+                    Some(CallInput::Request { key, msg, .. }) if msg.method() == Some(Method::Bye) => {
+                        let code = if self.dialog.accept_request(&msg).is_ok() { 200 } else { 500 };
+                        self.respond(&key, self.reply(&msg, code)).await;
+                        if code == 200 { return "caller_hangup".into(); }
+                    }
+                    Some(CallInput::TxTimeout { key }) if key == self.invite_key => {
+                        self.send_bye().await;
+                        return "no_ack".into();
+                    }
+                    Some(CallInput::Shutdown) | None => { self.send_bye().await; return "shutdown".into(); }
+                    Some(other) => self.in_dialog(other).await,
+                },
+            }
+        }
+    }
+
+    /// Handles in-dialog traffic that does not end the call.
+    async fn in_dialog(&mut self, input: CallInput) {
+        let CallInput::Request { key, msg, .. } = input else { return };
+        if let Err(e) = self.dialog.accept_request(&msg) {
+            tracing::debug!(error = %e, "in-dialog request refused");
+            self.respond(&key, self.reply(&msg, 500)).await;
+            return;
+        }
+        let code = match msg.method() {
+            Some(Method::Info) => {
+                if let Some(d) = dtmf_relay_digit(&msg.body) {
+                    self.ctx.timeline.send(CallRecord::Event { call_id: self.dialog.call_id.clone(), payload: crate::timeline::model::EventPayload::Dtmf { digits: d.to_string() } });
+                }
+                200
+            }
+            Some(Method::Options) | Some(Method::Update) => 200,
+            Some(Method::Invite) => {
+                // A re-INVITE (hold, resume, refresh): answer with our current session.
+                488
+            }
+            _ => 405,
+        };
+        let mut r = self.reply(&msg, code);
+        if code == 405 {
+            r.headers.push("Allow", ALLOW);
+        }
+        self.respond(&key, r).await;
+    }
+
+    async fn send_bye(&mut self) {
+        let via = SocketAddr::new(self.local_ip, self.ctx.sip_local.port());
+        let bye = self.dialog.request(Method::Bye, via, &new_branch());
+        let dest = self.dialog.peer;
+        self.bye_key = TxKey::for_sent_request(&bye);
+        let _ = self.out.send(CallCommand::Request { call_id: self.dialog.call_id.clone(), msg: bye, dest }).await;
+    }
+
+    async fn finish(&mut self, cause: &str) {
+        self.media_stop.cancel();
+        let duration_ms = self.answered_at.map(|a| a.elapsed().as_millis() as i64).unwrap_or(0);
+        self.ctx.timeline.send(CallRecord::End { call_id: self.dialog.call_id.clone(), cause: cause.into(), duration_ms, answered: self.answered_at.is_some() });
+        let _ = self.out.send(CallCommand::Ended { call_id: self.dialog.call_id.clone() }).await;
+    }
+}
+
+/// The digit of an `application/dtmf-relay` body (`Signal=5`).
+pub fn dtmf_relay_digit(body: &[u8]) -> Option<char> {
+    let text = std::str::from_utf8(body).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        if !k.trim().eq_ignore_ascii_case("signal") {
+            return None;
+        }
+        let c = v.trim().chars().next()?;
+        matches!(c, '0'..='9' | '*' | '#' | 'A'..='D').then_some(c)
+    })
+}

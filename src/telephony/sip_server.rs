@@ -1,0 +1,316 @@
+//! The SIP shell: one task owns the UDP socket and the transaction layer. It parses
+//! datagrams (answering malformed requests with 400 or dropping them as RFC 3261
+//! says), drops scanners, sheds load with 503, feeds the layer, runs its timers,
+//! routes events to call actors by Call-ID, and transmits what the layer and the
+//! calls produce. Protocol decisions live in the sans-IO layer and the calls.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::call::{self, ALLOW, CallCommand, CallContext, CallInput};
+use super::guard;
+use super::timeline_writer::TimelineWriter;
+use crate::config::Config;
+use crate::sip::message::reason_phrase;
+use crate::sip::parse::{self, MAX_MESSAGE};
+use crate::sip::transaction::{LayerError, Output, TimerConfig, TransactionLayer, TxEvent, TxKey};
+use crate::sip::{Message, Method};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TelephonyError {
+    #[error("cannot bind SIP on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: String },
+}
+
+/// Counters of the SIP shell, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct SipStats {
+    pub received: AtomicU64,
+    pub malformed: AtomicU64,
+    pub scanners_dropped: AtomicU64,
+    pub overloaded: AtomicU64,
+    pub calls_active: AtomicU64,
+}
+
+/// Pending inputs per call before the shell answers its requests with 503.
+const CALL_QUEUE: usize = 32;
+/// Commands from all calls to the shell.
+const COMMAND_QUEUE: usize = 4096;
+
+pub struct SipServer {
+    pub local: SocketAddr,
+    pub stats: Arc<SipStats>,
+    pub task: JoinHandle<()>,
+}
+
+impl SipServer {
+    /// Binds the SIP socket and starts the shell task; it stops when `shutdown` fires.
+    pub async fn start(config: Arc<Config>, timeline: TimelineWriter, shutdown: CancellationToken) -> Result<SipServer, TelephonyError> {
+        let addr = config.sip_addr();
+        let socket = UdpSocket::bind(addr).await.map_err(|e| TelephonyError::Bind { addr, reason: e.to_string() })?;
+        let local = socket.local_addr().map_err(|e| TelephonyError::Bind { addr, reason: e.to_string() })?;
+        let timers = TimerConfig {
+            t1: Duration::from_millis(config.sip.t1_ms),
+            t2: Duration::from_millis(config.sip.t2_ms),
+            t4: Duration::from_millis(config.sip.t4_ms),
+        };
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+        let stats = Arc::new(SipStats::default());
+        let shell = Shell {
+            socket,
+            layer: TransactionLayer::new(timers, config.sip.max_transactions),
+            calls: HashMap::new(),
+            owners: HashMap::new(),
+            ctx: Arc::new(CallContext { config: config.clone(), sip_local: local, timeline }),
+            cmd_tx,
+            stats: stats.clone(),
+        };
+        let task = tokio::spawn(shell.run(cmd_rx, shutdown));
+        Ok(SipServer { local, stats, task })
+    }
+}
+
+struct Shell {
+    socket: UdpSocket,
+    layer: TransactionLayer,
+    /// Live calls by Call-ID.
+    calls: HashMap<String, mpsc::Sender<CallInput>>,
+    /// Transactions that belong to a call (its INVITE, its BYE), by key.
+    owners: HashMap<TxKey, String>,
+    ctx: Arc<CallContext>,
+    cmd_tx: mpsc::Sender<CallCommand>,
+    stats: Arc<SipStats>,
+}
+
+impl Shell {
+    async fn run(mut self, mut cmd_rx: mpsc::Receiver<CallCommand>, shutdown: CancellationToken) {
+        let mut buf = vec![0u8; MAX_MESSAGE + 1];
+        let mut draining: Option<tokio::time::Instant> = None;
+        loop {
+            let timer = self.layer.poll_timeout().map(tokio::time::Instant::from_std);
+            tokio::select! {
+                _ = shutdown.cancelled(), if draining.is_none() => {
+                    for call in self.calls.values() {
+                        let _ = call.try_send(CallInput::Shutdown);
+                    }
+                    draining = Some(tokio::time::Instant::now() + Duration::from_secs(2));
+                }
+                _ = tokio::time::sleep_until(draining.unwrap_or_else(tokio::time::Instant::now)), if draining.is_some() => break,
+                r = self.socket.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => self.datagram(Bytes::copy_from_slice(&buf[..n]), from),
+                    Err(e) => tracing::debug!(error = %e, "SIP socket receive error"),
+                },
+                Some(cmd) = cmd_rx.recv() => self.command(cmd),
+                _ = tokio::time::sleep_until(timer.unwrap_or_else(tokio::time::Instant::now)), if timer.is_some() => {
+                    self.layer.handle_timeout(Instant::now());
+                }
+            }
+            self.flush().await;
+            if draining.is_some() && self.calls.is_empty() {
+                break;
+            }
+        }
+        tracing::info!("SIP stopped");
+    }
+
+    fn datagram(&mut self, data: Bytes, from: SocketAddr) {
+        self.stats.received.fetch_add(1, Ordering::Relaxed);
+        if data.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+            return; // keep-alive
+        }
+        let msg = match parse::parse(&data) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                if let Some(resp) = parse::bad_request(&data, &e) {
+                    let to = resp.top_via().map(|v| v.response_target(from)).unwrap_or(from);
+                    self.layer.send_stateless(&resp, to);
+                }
+                return;
+            }
+        };
+        if msg.is_request() && guard::is_scanner(&msg) {
+            self.stats.scanners_dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let msg = stamp_via(msg, from);
+        if msg.is_request() && msg.max_forwards() == Some(0) && msg.method() != Some(Method::Ack) {
+            return self.stateless(&msg, 483, from);
+        }
+        match self.layer.handle_incoming(Instant::now(), msg.clone(), from, false) {
+            Ok(()) => {}
+            Err(LayerError::Overloaded) => {
+                self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
+                self.stateless(&msg, 503, from);
+            }
+            Err(e) => tracing::debug!(error = %e, %from, "message dropped"),
+        }
+    }
+
+    /// Answers statelessly (overload, hop limit); never to an ACK.
+    fn stateless(&mut self, req: &Message, code: u16, from: SocketAddr) {
+        if req.method() == Some(Method::Ack) {
+            return;
+        }
+        let mut r = req.response(code, reason_phrase(code), None);
+        if code == 503 {
+            r.headers.push("Retry-After", "5");
+        }
+        let to = req.top_via().map(|v| v.response_target(from)).unwrap_or(from);
+        self.layer.send_stateless(&r, to);
+    }
+
+    fn command(&mut self, cmd: CallCommand) {
+        let now = Instant::now();
+        match cmd {
+            CallCommand::Respond { key, msg } => {
+                if let Err(e) = self.layer.send_response(now, &key, &msg) {
+                    tracing::debug!(error = %e, "response for a finished transaction");
+                }
+            }
+            CallCommand::Request { call_id, msg, dest } => match self.layer.send_request(now, msg, dest, false) {
+                Ok(key) => {
+                    self.owners.insert(key, call_id);
+                }
+                Err(e) => tracing::warn!(error = %e, "request not sent"),
+            },
+            CallCommand::Ended { call_id } => {
+                self.calls.remove(&call_id);
+                self.owners.retain(|_, c| *c != call_id);
+                self.stats.calls_active.store(self.calls.len() as u64, Ordering::Relaxed);
+            }
+        }
+    }
+
+    async fn flush(&mut self) {
+        while let Some(out) = self.layer.poll_output() {
+            match out {
+                Output::Transmit { to, data } => {
+                    if let Err(e) = self.socket.send_to(&data, to).await {
+                        tracing::debug!(error = %e, %to, "SIP send failed");
+                    }
+                }
+                Output::Event(ev) => self.event(ev),
+            }
+        }
+    }
+
+    fn event(&mut self, ev: TxEvent) {
+        match ev {
+            TxEvent::Request { key, msg, source } => self.request(key, msg, source),
+            TxEvent::AckFor2xx { msg, .. } => self.to_call(msg.call_id().unwrap_or_default(), CallInput::Ack),
+            TxEvent::Cancelled { invite } => {
+                if let Some(id) = self.owners.get(&invite).cloned() {
+                    self.to_call(&id, CallInput::Cancelled);
+                }
+            }
+            TxEvent::Response { key, msg } => {
+                if let Some(id) = self.owners.get(&key).cloned() {
+                    self.to_call(&id, CallInput::Response { key, msg });
+                }
+            }
+            TxEvent::Timeout { key } => {
+                if let Some(id) = self.owners.get(&key).cloned() {
+                    self.to_call(&id, CallInput::TxTimeout { key });
+                }
+            }
+            TxEvent::Stray { msg, source } => tracing::debug!(%source, status = ?msg.status(), "stray message"),
+        }
+    }
+
+    fn request(&mut self, key: TxKey, msg: Message, source: SocketAddr) {
+        let call_id = msg.call_id().unwrap_or_default().to_string();
+        let has_to_tag = msg.to().is_some_and(|t| t.tag().is_some());
+        let now = Instant::now();
+        match msg.method() {
+            Some(Method::Invite) if !has_to_tag => self.new_call(key, msg, source, call_id),
+            Some(Method::Options) if !has_to_tag => {
+                let mut ok = msg.response(200, "OK", Some(&crate::sip::dialog::random_token()));
+                ok.headers.push("Allow", ALLOW);
+                ok.headers.push("Accept", "application/sdp");
+                ok.headers.push("Supported", guard::SUPPORTED.join(", "));
+                ok.headers.push("Server", self.ctx.config.sip.user_agent.clone());
+                let _ = self.layer.send_response(now, &key, &ok);
+            }
+            Some(Method::Register) => {
+                let _ = self.layer.send_response(now, &key, &msg.response(501, "Not Implemented (registrar not enabled)", None));
+            }
+            Some(Method::Other(_)) => {
+                let mut r = msg.response(501, "Not Implemented", None);
+                r.headers.push("Allow", ALLOW);
+                let _ = self.layer.send_response(now, &key, &r);
+            }
+            _ if self.calls.contains_key(&call_id) => {
+                self.owners.insert(key.clone(), call_id.clone());
+                self.to_call_or_reply(&call_id, key, msg, source);
+            }
+            Some(Method::Bye | Method::Info | Method::Update | Method::Invite | Method::Options) => {
+                let _ = self.layer.send_response(now, &key, &msg.response(481, reason_phrase(481), None));
+            }
+            _ => {
+                let mut r = msg.response(405, reason_phrase(405), None);
+                r.headers.push("Allow", ALLOW);
+                let _ = self.layer.send_response(now, &key, &r);
+            }
+        }
+    }
+
+    fn new_call(&mut self, key: TxKey, msg: Message, source: SocketAddr, call_id: String) {
+        let now = Instant::now();
+        if self.calls.contains_key(&call_id) {
+            // Same Call-ID on a new transaction: a merged or looped request (§8.2.2.2).
+            let _ = self.layer.send_response(now, &key, &msg.response(482, reason_phrase(482), None));
+            return;
+        }
+        if self.calls.len() >= self.ctx.config.sip.max_calls {
+            self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
+            let mut r = msg.response(503, reason_phrase(503), None);
+            r.headers.push("Retry-After", "5");
+            let _ = self.layer.send_response(now, &key, &r);
+            return;
+        }
+        let (tx, rx) = mpsc::channel(CALL_QUEUE);
+        self.calls.insert(call_id.clone(), tx);
+        self.owners.insert(key.clone(), call_id);
+        self.stats.calls_active.store(self.calls.len() as u64, Ordering::Relaxed);
+        tokio::spawn(call::run(self.ctx.clone(), key, msg, source, rx, self.cmd_tx.clone()));
+    }
+
+    fn to_call(&mut self, call_id: &str, input: CallInput) {
+        if let Some(tx) = self.calls.get(call_id) {
+            if tx.try_send(input).is_err() {
+                tracing::warn!(call_id, "call is not keeping up; input dropped");
+            }
+        }
+    }
+
+    fn to_call_or_reply(&mut self, call_id: &str, key: TxKey, msg: Message, source: SocketAddr) {
+        let Some(tx) = self.calls.get(call_id) else { return };
+        if let Err(e) = tx.try_send(CallInput::Request { key: key.clone(), msg: msg.clone(), source }) {
+            let code = if matches!(e, mpsc::error::TrySendError::Closed(_)) { 481 } else { 503 };
+            let _ = self.layer.send_response(Instant::now(), &key, &msg.response(code, reason_phrase(code), None));
+        }
+    }
+}
+
+/// Records the real source in the top Via (RFC 3261 §18.2.1, RFC 3581).
+fn stamp_via(mut msg: Message, from: SocketAddr) -> Message {
+    if !msg.is_request() {
+        return msg;
+    }
+    if let Some(mut via) = msg.top_via() {
+        via.stamp_source(from);
+        msg.headers.replace_first_element("Via", via.to_string());
+    }
+    msg
+}
