@@ -5,7 +5,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::error::{TimelineError, invalid};
-use super::model::{EventPayload, TimelineEvent};
+use super::model::{Direction, EventPayload, TimelineEvent};
 use super::store::TimelineStore;
 
 /// Longest message text accepted, in bytes.
@@ -49,7 +49,15 @@ impl TimelineStore {
                 return Ok(Stored::Duplicate(row.try_get("seq")?));
             }
         }
+        let outbound = matches!(payload, EventPayload::Message { direction: Direction::Out, .. });
         let event = self.insert_event(&mut *tx, owner, Some(conversation_id), payload).await?;
+        if outbound {
+            sqlx::query("UPDATE conversations SET first_response_us = $1 WHERE id = $2 AND first_response_us IS NULL")
+                .bind(crate::db::now_us())
+                .bind(conversation_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
         if let Some(cid) = client_id {
             sqlx::query("INSERT INTO message_dedup (conversation_id, client_id, seq) VALUES ($1, $2, $3)")
                 .bind(conversation_id.to_string())

@@ -48,6 +48,8 @@ try {
   const reply = await api("POST", `/api/v1/conversations/${conv.id}/messages`, { text: "Sorry to hear that! Let me check." });
   check(reply.status === 201, `reply stored: ${reply.status}`);
   await w.locator(".msg.out:has-text('Let me check')").waitFor();
+  const answered = await api("GET", `/api/v1/conversations/${conv.id}`);
+  check(answered.body.first_response_at, "first response time recorded");
 
   // Reload: history restored from the server, nothing doubled.
   await page.reload();
