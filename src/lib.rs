@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod media;
 pub mod metrics;
+pub mod routing;
 pub mod sdp;
 pub mod server;
 pub mod telephony;

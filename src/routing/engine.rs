@@ -1,0 +1,480 @@
+//! The routing core: a deterministic state machine over queues, agents and work
+//! items. It never reads a clock or touches IO.
+//!
+//! How to drive it: apply commands with `handle(now, Input)`, call
+//! `handle_timeout(now)` when `poll_timeout()` is due, and after each call drain
+//! `poll_output()` (offers, withdrawals, assignments, agent state changes). Every
+//! change re-runs routing, so an item is offered as soon as an agent can take it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+use super::agent::AgentState;
+pub use super::agent::AgentStatus;
+use super::model::{AgentProfile, Channel, Presence, QueueConfig, WorkItem};
+use super::stats::QueueCounters;
+
+/// Offers an agent may miss in a row before being set away.
+pub const MAX_MISSED: u32 = 2;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    UpsertQueue(QueueConfig),
+    UpsertAgent(AgentProfile),
+    SetPresence { agent: Uuid, presence: Presence },
+    /// The agent's connection is gone: offers are withdrawn, active items re-queued.
+    AgentDisconnected { agent: Uuid },
+    Enqueue(WorkItem),
+    /// The customer left (hung up, closed the chat) before being served.
+    Cancel { item: Uuid },
+    Accept { offer: Uuid, agent: Uuid },
+    Reject { offer: Uuid, agent: Uuid },
+    /// The agent is done with an item; wrap-up starts.
+    Finish { item: Uuid },
+    EndWrapUp { agent: Uuid },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Offer { offer: Uuid, item: WorkItem, agent: Uuid, expires_at: Instant },
+    Withdrawn { offer: Uuid, item: Uuid, agent: Uuid, reason: WithdrawReason },
+    Assigned { item: Uuid, agent: Uuid, channel: Channel },
+    /// An item went back to its queue (its agent disconnected), keeping its place.
+    Requeued { item: Uuid },
+    Abandoned { item: Uuid },
+    AgentChanged { agent: Uuid, status: AgentStatus },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithdrawReason {
+    Timeout,
+    Rejected,
+    Cancelled,
+    AgentGone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RoutingError {
+    #[error("unknown queue `{0}`")]
+    UnknownQueue(String),
+    #[error("unknown agent {0}")]
+    UnknownAgent(Uuid),
+    #[error("the offer is gone (taken, withdrawn or expired)")]
+    OfferGone,
+    #[error("that offer belongs to another agent")]
+    NotYourOffer,
+    #[error("unknown work item {0}")]
+    UnknownItem(Uuid),
+    #[error("work item {0} is already queued or assigned")]
+    Duplicate(Uuid),
+    #[error("skill `{0}` must be 1 to 5")]
+    BadSkill(String),
+}
+
+#[derive(Debug, Clone)]
+struct Offer {
+    item: Uuid,
+    agent: Uuid,
+    expires_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct Waiting {
+    item: WorkItem,
+    offer: Option<Uuid>,
+    /// Agents who rejected or missed this item, not offered it again until then.
+    passed_by: BTreeMap<Uuid, Instant>,
+}
+
+#[derive(Default)]
+pub struct Router {
+    pub(super) queues: BTreeMap<String, QueueConfig>,
+    pub(super) counters: HashMap<String, QueueCounters>,
+    pub(super) agents: HashMap<Uuid, AgentState>,
+    waiting: HashMap<Uuid, Waiting>,
+    assigned: HashMap<Uuid, (Uuid, WorkItem)>,
+    offers: HashMap<Uuid, Offer>,
+    out: VecDeque<Output>,
+    /// The latest `now` seen, so self-timed changes already passed are not reported.
+    last_now: Option<Instant>,
+}
+
+impl Router {
+    pub fn new() -> Router {
+        Router::default()
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// The next instant something changes by itself: an offer expires, a wrap-up
+    /// ends, or a waiting item's skill requirement relaxes.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let offers = self.offers.values().map(|o| o.expires_at);
+        let wraps = self.agents.values().filter_map(|a| a.wrap_until);
+        let after = |t: &Instant| self.last_now.is_none_or(|n| *t > n);
+        let relax = self.waiting.values().filter_map(|w| self.next_relax(&w.item));
+        let passes = self.waiting.values().flat_map(|w| w.passed_by.values().copied());
+        offers.chain(wraps).chain(relax.chain(passes).filter(after)).min()
+    }
+
+    pub fn handle(&mut self, now: Instant, input: Input) -> Result<(), RoutingError> {
+        self.last_now = Some(self.last_now.map_or(now, |n| n.max(now)));
+        self.apply(now, input)?;
+        self.route(now);
+        Ok(())
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = Some(self.last_now.map_or(now, |n| n.max(now)));
+        let expired: Vec<Uuid> = self.offers.iter().filter(|(_, o)| o.expires_at <= now).map(|(id, _)| *id).collect();
+        for id in expired {
+            self.missed(id);
+        }
+        let ending: Vec<Uuid> = self.agents.values().filter(|a| a.wrap_until.is_some_and(|t| t <= now)).map(|a| a.profile.id).collect();
+        for id in ending {
+            self.end_wrap_up(id);
+        }
+        self.route(now);
+    }
+
+    fn apply(&mut self, now: Instant, input: Input) -> Result<(), RoutingError> {
+        match input {
+            Input::UpsertQueue(q) => {
+                self.counters.entry(q.name.clone()).or_default();
+                self.queues.insert(q.name.clone(), q);
+            }
+            Input::UpsertAgent(p) => self.upsert_agent(p)?,
+            Input::SetPresence { agent, presence } => self.set_presence(agent, presence)?,
+            Input::AgentDisconnected { agent } => self.disconnected(agent)?,
+            Input::Enqueue(item) => self.enqueue(item)?,
+            Input::Cancel { item } => self.cancel(item)?,
+            Input::Accept { offer, agent } => self.accept(now, offer, agent)?,
+            Input::Reject { offer, agent } => self.reject(offer, agent)?,
+            Input::Finish { item } => self.finish(now, item)?,
+            Input::EndWrapUp { agent } => {
+                self.agents.get(&agent).ok_or(RoutingError::UnknownAgent(agent))?;
+                self.end_wrap_up(agent);
+            }
+        }
+        Ok(())
+    }
+
+    fn upsert_agent(&mut self, p: AgentProfile) -> Result<(), RoutingError> {
+        if let Some((name, _)) = p.skills.iter().find(|(_, v)| !(1..=5).contains(*v)) {
+            return Err(RoutingError::BadSkill(name.clone()));
+        }
+        match self.agents.get_mut(&p.id) {
+            Some(a) => a.profile = p,
+            None => {
+                self.agents.insert(p.id, AgentState::new(p));
+            }
+        }
+        Ok(())
+    }
+
+    fn set_presence(&mut self, agent: Uuid, presence: Presence) -> Result<(), RoutingError> {
+        let a = self.agents.get_mut(&agent).ok_or(RoutingError::UnknownAgent(agent))?;
+        if presence == Presence::Available {
+            a.missed = 0;
+        }
+        a.presence = presence;
+        let leaving = a.presence != Presence::Available;
+        if leaving {
+            for offer in self.offers_of(agent) {
+                self.withdraw(offer, WithdrawReason::AgentGone);
+            }
+        }
+        self.announce(agent);
+        Ok(())
+    }
+
+    fn disconnected(&mut self, agent: Uuid) -> Result<(), RoutingError> {
+        self.agents.get(&agent).ok_or(RoutingError::UnknownAgent(agent))?;
+        for offer in self.offers_of(agent) {
+            self.withdraw(offer, WithdrawReason::AgentGone);
+        }
+        let active: Vec<Uuid> = self.assigned.iter().filter(|(_, (a, _))| *a == agent).map(|(i, _)| *i).collect();
+        for id in active {
+            if let Some((_, item)) = self.assigned.remove(&id) {
+                self.waiting.insert(id, Waiting { item, offer: None, passed_by: BTreeMap::new() });
+                self.out.push_back(Output::Requeued { item: id });
+            }
+        }
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.active.clear();
+            a.presence = Presence::Offline;
+            a.wrap_until = None;
+        }
+        self.announce(agent);
+        Ok(())
+    }
+
+    fn enqueue(&mut self, item: WorkItem) -> Result<(), RoutingError> {
+        if !self.queues.contains_key(&item.queue) {
+            return Err(RoutingError::UnknownQueue(item.queue.clone()));
+        }
+        if self.waiting.contains_key(&item.id) || self.assigned.contains_key(&item.id) {
+            return Err(RoutingError::Duplicate(item.id));
+        }
+        self.counters.entry(item.queue.clone()).or_default().offered += 1;
+        self.waiting.insert(item.id, Waiting { item, offer: None, passed_by: BTreeMap::new() });
+        Ok(())
+    }
+
+    fn cancel(&mut self, id: Uuid) -> Result<(), RoutingError> {
+        if let Some(w) = self.waiting.remove(&id) {
+            if let Some(offer) = w.offer {
+                if let Some(o) = self.offers.remove(&offer) {
+                    self.out.push_back(Output::Withdrawn { offer, item: id, agent: o.agent, reason: WithdrawReason::Cancelled });
+                    self.announce(o.agent);
+                }
+            }
+            self.counters.entry(w.item.queue.clone()).or_default().abandoned += 1;
+            self.out.push_back(Output::Abandoned { item: id });
+            return Ok(());
+        }
+        if let Some((agent, _)) = self.assigned.remove(&id) {
+            if let Some(a) = self.agents.get_mut(&agent) {
+                a.active.retain(|(i, _)| *i != id);
+            }
+            self.announce(agent);
+            return Ok(());
+        }
+        Err(RoutingError::UnknownItem(id))
+    }
+
+    fn accept(&mut self, now: Instant, offer_id: Uuid, agent: Uuid) -> Result<(), RoutingError> {
+        let offer = self.offers.get(&offer_id).ok_or(RoutingError::OfferGone)?;
+        if offer.agent != agent {
+            return Err(RoutingError::NotYourOffer);
+        }
+        let offer = self.offers.remove(&offer_id).ok_or(RoutingError::OfferGone)?;
+        let w = self.waiting.remove(&offer.item).ok_or(RoutingError::OfferGone)?;
+        let wait = now.saturating_duration_since(w.item.enqueued_at);
+        let counters = self.counters.entry(w.item.queue.clone()).or_default();
+        let sl = self.queues.get(&w.item.queue).map(|q| Duration::from_secs(u64::from(q.sl_seconds))).unwrap_or(Duration::from_secs(20));
+        counters.answered += 1;
+        if wait <= sl {
+            counters.answered_in_sl += 1;
+        }
+        counters.record_wait(wait);
+        let channel = w.item.channel;
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.offered.retain(|o| *o != offer_id);
+            a.active.push((w.item.id, channel));
+            a.missed = 0;
+            a.last_assigned = Some(now);
+            a.handled += 1;
+        }
+        self.out.push_back(Output::Assigned { item: w.item.id, agent, channel });
+        self.assigned.insert(w.item.id, (agent, w.item));
+        self.announce(agent);
+        Ok(())
+    }
+
+    fn reject(&mut self, offer_id: Uuid, agent: Uuid) -> Result<(), RoutingError> {
+        let offer = self.offers.get(&offer_id).ok_or(RoutingError::OfferGone)?;
+        if offer.agent != agent {
+            return Err(RoutingError::NotYourOffer);
+        }
+        let (item, until) = (offer.item, offer.expires_at);
+        self.withdraw(offer_id, WithdrawReason::Rejected);
+        if let Some(w) = self.waiting.get_mut(&item) {
+            w.passed_by.insert(agent, until);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, now: Instant, id: Uuid) -> Result<(), RoutingError> {
+        let (agent, item) = self.assigned.remove(&id).ok_or(RoutingError::UnknownItem(id))?;
+        let wrap = self.queues.get(&item.queue).map(|q| Duration::from_secs(u64::from(q.wrap_up_seconds))).unwrap_or_default();
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.active.retain(|(i, _)| *i != id);
+            a.wrap_until = (!wrap.is_zero()).then_some(now + wrap);
+        }
+        self.announce(agent);
+        Ok(())
+    }
+
+    fn end_wrap_up(&mut self, agent: Uuid) {
+        if let Some(a) = self.agents.get_mut(&agent) {
+            if a.wrap_until.take().is_some() {
+                self.announce(agent);
+            }
+        }
+    }
+
+    /// An offer ran out: withdraw it, count the miss, and set the agent away after
+    /// too many misses in a row.
+    fn missed(&mut self, offer: Uuid) {
+        let Some((agent, item, at)) = self.offers.get(&offer).map(|o| (o.agent, o.item, o.expires_at)) else { return };
+        self.withdraw(offer, WithdrawReason::Timeout);
+        let pause = self.waiting.get(&item).and_then(|w| self.queues.get(&w.item.queue)).map(QueueConfig::offer_timeout).unwrap_or_default();
+        if let Some(w) = self.waiting.get_mut(&item) {
+            w.passed_by.insert(agent, at + pause);
+        }
+        let Some(a) = self.agents.get_mut(&agent) else { return };
+        a.missed += 1;
+        if a.missed >= MAX_MISSED && a.presence == Presence::Available {
+            a.presence = Presence::Away { reason: "missed".into() };
+            for other in self.offers_of(agent) {
+                self.withdraw(other, WithdrawReason::AgentGone);
+            }
+            self.announce(agent);
+        }
+    }
+
+    fn withdraw(&mut self, offer_id: Uuid, reason: WithdrawReason) {
+        let Some(o) = self.offers.remove(&offer_id) else { return };
+        if let Some(w) = self.waiting.get_mut(&o.item) {
+            w.offer = None;
+        }
+        if let Some(a) = self.agents.get_mut(&o.agent) {
+            a.offered.retain(|x| *x != offer_id);
+        }
+        self.out.push_back(Output::Withdrawn { offer: offer_id, item: o.item, agent: o.agent, reason });
+        self.announce(o.agent);
+    }
+
+    fn offers_of(&self, agent: Uuid) -> Vec<Uuid> {
+        self.agents.get(&agent).map(|a| a.offered.clone()).unwrap_or_default()
+    }
+
+    fn announce(&mut self, agent: Uuid) {
+        if let Some(a) = self.agents.get(&agent) {
+            let status = a.status(&self.offer_channels(agent));
+            self.out.push_back(Output::AgentChanged { agent, status });
+        }
+    }
+
+    fn offer_channels(&self, agent: Uuid) -> Vec<Channel> {
+        let Some(a) = self.agents.get(&agent) else { return vec![] };
+        a.offered.iter().filter_map(|o| self.offers.get(o)).filter_map(|o| self.waiting.get(&o.item)).map(|w| w.item.channel).collect()
+    }
+
+    /// Offers every waiting item that some agent can take now, best items first.
+    fn route(&mut self, now: Instant) {
+        let mut order: Vec<(i64, Instant, Uuid)> = self
+            .waiting
+            .values()
+            .filter(|w| w.offer.is_none())
+            .map(|w| (-score(&w.item, now), w.item.enqueued_at, w.item.id))
+            .collect();
+        order.sort();
+        for (_, _, id) in order {
+            let Some(w) = self.waiting.get_mut(&id) else { continue };
+            w.passed_by.retain(|_, until| *until > now);
+            let Some(w) = self.waiting.get(&id) else { continue };
+            let passed: BTreeSet<Uuid> = w.passed_by.keys().copied().collect();
+            let Some(agent) = self.pick_agent(&w.item, &passed, now) else { continue };
+            self.make_offer(now, id, agent);
+        }
+    }
+
+    fn make_offer(&mut self, now: Instant, item_id: Uuid, agent: Uuid) {
+        let Some(w) = self.waiting.get_mut(&item_id) else { return };
+        let timeout = self.queues.get(&w.item.queue).map(QueueConfig::offer_timeout).unwrap_or(Duration::from_secs(20));
+        let offer = Uuid::new_v4();
+        w.offer = Some(offer);
+        let item = w.item.clone();
+        self.offers.insert(offer, Offer { item: item_id, agent, expires_at: now + timeout });
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.offered.push(offer);
+        }
+        self.out.push_back(Output::Offer { offer, item, agent, expires_at: now + timeout });
+        self.announce(agent);
+    }
+
+    fn pick_agent(&self, item: &WorkItem, rejected: &BTreeSet<Uuid>, now: Instant) -> Option<Uuid> {
+        let q = self.queues.get(&item.queue)?;
+        let wait = now.saturating_duration_since(item.enqueued_at);
+        let level = super::agent::relax_level(q, wait);
+        if let (Some(pref), Some(until)) = (item.preferred_agent, item.sticky_until) {
+            if now < until && !rejected.contains(&pref) {
+                if let Some(a) = self.agents.get(&pref) {
+                    if a.can_take(item, level, &self.offer_channels(pref)) {
+                        return Some(pref);
+                    }
+                }
+            }
+        }
+        self.agents
+            .values()
+            .filter(|a| !rejected.contains(&a.profile.id) && a.can_take(item, level, &self.offer_channels(a.profile.id)))
+            .max_by_key(|a| (a.fit(item), std::cmp::Reverse(a.idle_since()), std::cmp::Reverse(a.profile.id)))
+            .map(|a| a.profile.id)
+    }
+
+    fn next_relax(&self, item: &WorkItem) -> Option<Instant> {
+        let q = self.queues.get(&item.queue)?;
+        let steps = [q.relax_any_proficiency_seconds, q.relax_all_seconds];
+        let now = self.last_now.unwrap_or(item.enqueued_at);
+        let next = steps.iter().map(|s| item.enqueued_at + Duration::from_secs(u64::from(*s))).filter(|t| *t > now).min();
+        next.filter(|_| !item.skills.is_empty() || item.language.is_some())
+    }
+
+    /// Items waiting in `queue` (offered or not).
+    pub fn waiting_in(&self, queue: &str) -> Vec<&WorkItem> {
+        self.waiting.values().filter(|w| w.item.queue == queue).map(|w| &w.item).collect()
+    }
+
+    pub fn agent(&self, id: Uuid) -> Option<(&AgentProfile, AgentStatus)> {
+        self.agents.get(&id).map(|a| (&a.profile, a.status(&self.offer_channels(id))))
+    }
+
+    /// The offers waiting for an agent's answer, with their items.
+    pub fn offers_for(&self, agent: Uuid) -> Vec<(Uuid, &WorkItem, Instant)> {
+        self.offers_of(agent)
+            .into_iter()
+            .filter_map(|o| {
+                let offer = self.offers.get(&o)?;
+                Some((o, &self.waiting.get(&offer.item)?.item, offer.expires_at))
+            })
+            .collect()
+    }
+
+    pub fn is_assigned(&self, item: Uuid) -> Option<Uuid> {
+        self.assigned.get(&item).map(|(a, _)| *a)
+    }
+
+    /// Checks the invariants the property tests rely on; `Err` names the broken one.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut offered_items = BTreeSet::new();
+        for (id, o) in &self.offers {
+            if !offered_items.insert(o.item) {
+                return Err(format!("item {} offered twice", o.item));
+            }
+            let w = self.waiting.get(&o.item).ok_or("offer for an item that is not waiting")?;
+            if w.offer != Some(*id) {
+                return Err("offer not recorded on its item".into());
+            }
+        }
+        for a in self.agents.values() {
+            for ch in [Channel::Voice, Channel::Chat, Channel::Email, Channel::Social] {
+                let busy = a.active.iter().filter(|(_, c)| *c == ch).count() + self.offer_channels(a.profile.id).iter().filter(|c| **c == ch).count();
+                if busy > usize::from(a.profile.capacity.of(ch)) {
+                    return Err(format!("agent {} over capacity on {ch:?}", a.profile.name));
+                }
+            }
+        }
+        if self.waiting.keys().any(|k| self.assigned.contains_key(k)) {
+            return Err("item both waiting and assigned".into());
+        }
+        Ok(())
+    }
+}
+
+/// Priority with aging: each second of waiting adds one point; a priority step is
+/// worth 60 s of waiting, so low priority is never starved.
+fn score(item: &WorkItem, now: Instant) -> i64 {
+    i64::from(item.priority) * 60 + now.saturating_duration_since(item.enqueued_at).as_secs() as i64
+}
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

@@ -1,0 +1,248 @@
+//! Routing engine tests in virtual time, plus property tests over random inputs.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use uuid::Uuid;
+
+use super::*;
+use crate::routing::model::Capacity;
+
+fn agent(n: u128, skills: &[(&str, u8)], voice: u8, chat: u8) -> AgentProfile {
+    AgentProfile {
+        id: Uuid::from_u128(n),
+        name: format!("agent{n}"),
+        skills: skills.iter().map(|(s, p)| (s.to_string(), *p)).collect(),
+        languages: vec![],
+        queues: vec!["support".into()],
+        capacity: Capacity { voice, chat, email: 1, social: 1, voice_blocks_text: true },
+    }
+}
+
+fn item(n: u128, channel: Channel, at: Instant, skills: &[(&str, u8)]) -> WorkItem {
+    WorkItem {
+        id: Uuid::from_u128(1000 + n),
+        channel,
+        customer_id: Uuid::from_u128(5000 + n),
+        queue: "support".into(),
+        priority: 0,
+        skills: skills.iter().map(|(s, p)| (s.to_string(), *p)).collect::<BTreeMap<_, _>>(),
+        language: None,
+        enqueued_at: at,
+        preferred_agent: None,
+        sticky_until: None,
+    }
+}
+
+fn setup(t0: Instant, agents: &[AgentProfile]) -> Router {
+    let mut r = Router::new();
+    let mut q = QueueConfig::named("support");
+    q.wrap_up_seconds = 10;
+    r.handle(t0, Input::UpsertQueue(q)).unwrap();
+    for a in agents {
+        r.handle(t0, Input::UpsertAgent(a.clone())).unwrap();
+        r.handle(t0, Input::SetPresence { agent: a.id, presence: Presence::Available }).unwrap();
+    }
+    drain(&mut r);
+    r
+}
+
+fn drain(r: &mut Router) -> Vec<Output> {
+    std::iter::from_fn(|| r.poll_output()).collect()
+}
+
+fn offers(out: &[Output]) -> Vec<(Uuid, Uuid, Uuid)> {
+    out.iter().filter_map(|o| match o {
+        Output::Offer { offer, item, agent, .. } => Some((*offer, item.id, *agent)),
+        _ => None,
+    }).collect()
+}
+
+#[test]
+fn a_call_and_a_chat_go_to_the_same_agent_respecting_capacity() {
+    let t0 = Instant::now();
+    let mut r = setup(t0, &[agent(1, &[], 1, 2)]);
+    r.handle(t0, Input::Enqueue(item(1, Channel::Voice, t0, &[]))).unwrap();
+    r.handle(t0, Input::Enqueue(item(2, Channel::Chat, t0 + Duration::from_secs(1), &[]))).unwrap();
+    let o = offers(&drain(&mut r));
+    assert_eq!(o.len(), 1, "the call blocks text while offered");
+    assert_eq!(o[0].1, Uuid::from_u128(1001));
+    r.handle(t0, Input::Accept { offer: o[0].0, agent: o[0].2 }).unwrap();
+    assert!(offers(&drain(&mut r)).is_empty(), "busy on a call: no chat yet");
+    r.handle(t0, Input::Finish { item: Uuid::from_u128(1001) }).unwrap();
+    assert!(offers(&drain(&mut r)).is_empty(), "wrap-up first");
+    r.handle_timeout(t0 + Duration::from_secs(10));
+    let o = offers(&drain(&mut r));
+    assert_eq!(o.iter().map(|x| x.1).collect::<Vec<_>>(), vec![Uuid::from_u128(1002)]);
+}
+
+#[test]
+fn offer_timeout_requeues_in_place_and_two_misses_set_away() {
+    let t0 = Instant::now();
+    let mut r = setup(t0, &[agent(1, &[], 1, 1), agent(2, &[], 1, 1)]);
+    r.handle(t0, Input::Enqueue(item(1, Channel::Voice, t0, &[]))).unwrap();
+    let first = offers(&drain(&mut r))[0];
+    r.handle_timeout(t0 + Duration::from_secs(20));
+    let out = drain(&mut r);
+    assert!(out.iter().any(|o| matches!(o, Output::Withdrawn { reason: WithdrawReason::Timeout, .. })));
+    let second = offers(&out)[0];
+    assert_eq!(second.1, first.1);
+    assert_ne!(second.2, first.2, "offered to the other agent next");
+    r.handle_timeout(t0 + Duration::from_secs(40));
+    let third = offers(&drain(&mut r))[0];
+    r.handle_timeout(t0 + Duration::from_secs(60));
+    let out = drain(&mut r);
+    assert!(out.iter().any(|o| matches!(o, Output::AgentChanged { agent, status: AgentStatus::Away { reason } } if *agent == third.2 && reason == "missed")), "{out:?}");
+    assert_eq!(r.waiting_in("support")[0].enqueued_at, t0, "kept its place");
+}
+
+#[test]
+fn skills_relax_with_waiting_time() {
+    let t0 = Instant::now();
+    let mut r = setup(t0, &[agent(1, &[("billing", 2)], 1, 1)]);
+    r.handle(t0, Input::Enqueue(item(1, Channel::Voice, t0, &[("billing", 4)]))).unwrap();
+    assert!(offers(&drain(&mut r)).is_empty());
+    assert_eq!(r.poll_timeout(), Some(t0 + Duration::from_secs(30)));
+    r.handle_timeout(t0 + Duration::from_secs(30));
+    assert_eq!(offers(&drain(&mut r)).len(), 1, "any proficiency after 30 s");
+}
+
+#[test]
+fn best_fit_then_longest_idle_and_fifo() {
+    let t0 = Instant::now();
+    let mut r = setup(t0, &[agent(1, &[("zh", 3)], 1, 1), agent(2, &[("zh", 5)], 1, 1)]);
+    r.handle(t0, Input::Enqueue(item(1, Channel::Voice, t0, &[("zh", 1)]))).unwrap();
+    assert_eq!(offers(&drain(&mut r))[0].2, Uuid::from_u128(2), "higher proficiency wins");
+    let mut r = setup(t0, &[agent(1, &[], 1, 1)]);
+    r.handle(t0, Input::Enqueue(item(2, Channel::Voice, t0 + Duration::from_secs(2), &[]))).unwrap();
+    r.handle(t0, Input::SetPresence { agent: Uuid::from_u128(1), presence: Presence::Away { reason: "x".into() } }).unwrap();
+    drain(&mut r);
+    r.handle(t0 + Duration::from_secs(3), Input::Enqueue(item(1, Channel::Voice, t0 + Duration::from_secs(1), &[]))).unwrap();
+    r.handle(t0 + Duration::from_secs(3), Input::SetPresence { agent: Uuid::from_u128(1), presence: Presence::Available }).unwrap();
+    assert_eq!(offers(&drain(&mut r))[0].1, Uuid::from_u128(1001), "older item first");
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let t0 = Instant::now();
+    let mut r = setup(t0, &[agent(1, &[], 1, 1)]);
+    let mut x = item(1, Channel::Voice, t0, &[]);
+    x.queue = "nope".into();
+    assert_eq!(r.handle(t0, Input::Enqueue(x)), Err(RoutingError::UnknownQueue("nope".into())));
+    assert_eq!(r.handle(t0, Input::Accept { offer: Uuid::nil(), agent: Uuid::from_u128(1) }), Err(RoutingError::OfferGone));
+    r.handle(t0, Input::Enqueue(item(2, Channel::Voice, t0, &[]))).unwrap();
+    let o = offers(&drain(&mut r))[0];
+    assert_eq!(r.handle(t0, Input::Accept { offer: o.0, agent: Uuid::from_u128(9) }), Err(RoutingError::NotYourOffer));
+    r.handle(t0, Input::Accept { offer: o.0, agent: o.2 }).unwrap();
+    assert_eq!(r.handle(t0, Input::Accept { offer: o.0, agent: o.2 }), Err(RoutingError::OfferGone), "double accept");
+    assert_eq!(r.handle(t0, Input::Enqueue(item(2, Channel::Voice, t0, &[]))), Err(RoutingError::Duplicate(Uuid::from_u128(1002))));
+    let mut bad = agent(3, &[("x", 9)], 1, 1);
+    bad.skills.insert("x".into(), 9);
+    assert_eq!(r.handle(t0, Input::UpsertAgent(bad)), Err(RoutingError::BadSkill("x".into())));
+}
+
+#[test]
+fn disconnect_requeues_active_and_offered_items() {
+    let t0 = Instant::now();
+    let mut r = setup(t0, &[agent(1, &[], 1, 2)]);
+    r.handle(t0, Input::Enqueue(item(1, Channel::Chat, t0, &[]))).unwrap();
+    let o = offers(&drain(&mut r))[0];
+    r.handle(t0, Input::Accept { offer: o.0, agent: o.2 }).unwrap();
+    r.handle(t0, Input::Enqueue(item(2, Channel::Chat, t0, &[]))).unwrap();
+    drain(&mut r);
+    r.handle(t0, Input::AgentDisconnected { agent: Uuid::from_u128(1) }).unwrap();
+    let out = drain(&mut r);
+    assert!(out.iter().any(|o| matches!(o, Output::Requeued { item } if *item == Uuid::from_u128(1001))));
+    assert_eq!(r.waiting_in("support").len(), 2, "nothing lost");
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Arrive(u8, bool),
+    Accept(usize),
+    Reject(usize),
+    Finish(usize),
+    Presence(u8, bool),
+    Disconnect(u8),
+    Cancel(u8),
+    Wait(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (any::<u8>(), any::<bool>()).prop_map(|(s, v)| Op::Arrive(s, v)),
+        (0usize..8).prop_map(Op::Accept),
+        (0usize..8).prop_map(Op::Reject),
+        (0usize..8).prop_map(Op::Finish),
+        (0u8..4, any::<bool>()).prop_map(|(a, on)| Op::Presence(a, on)),
+        (0u8..4).prop_map(Op::Disconnect),
+        any::<u8>().prop_map(Op::Cancel),
+        (0u16..40).prop_map(Op::Wait),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn invariants_hold_under_random_inputs(ops in proptest::collection::vec(op(), 1..120)) {
+        let t0 = Instant::now();
+        let agents: Vec<AgentProfile> = (0..4u128).map(|i| agent(i, &[("billing", (i % 5 + 1) as u8)], 1, (i % 3 + 1) as u8)).collect();
+        let mut r = setup(t0, &agents);
+        let mut now = t0;
+        let mut pending: Vec<(Uuid, Uuid, Uuid)> = vec![];
+        let mut assigned: Vec<Uuid> = vec![];
+        let mut next_item = 0u128;
+        for op in ops {
+            match op {
+                Op::Arrive(s, voice) => {
+                    next_item += 1;
+                    let skills: &[(&str, u8)] = if s % 2 == 0 { &[("billing", 3)] } else { &[] };
+                    let mut it = item(next_item, if voice { Channel::Voice } else { Channel::Chat }, now, skills);
+                    it.priority = i32::from(s % 3);
+                    r.handle(now, Input::Enqueue(it)).unwrap();
+                }
+                Op::Accept(i) => if let Some((offer, agent, _)) = pending.get(i).cloned() {
+                    let _ = r.handle(now, Input::Accept { offer, agent });
+                },
+                Op::Reject(i) => if let Some((offer, agent, _)) = pending.get(i).cloned() {
+                    let _ = r.handle(now, Input::Reject { offer, agent });
+                },
+                Op::Finish(i) => if let Some(item) = assigned.get(i).cloned() {
+                    let _ = r.handle(now, Input::Finish { item });
+                },
+                Op::Presence(a, on) => {
+                    let presence = if on { Presence::Available } else { Presence::Away { reason: "break".into() } };
+                    r.handle(now, Input::SetPresence { agent: Uuid::from_u128(u128::from(a)), presence }).unwrap();
+                }
+                Op::Disconnect(a) => r.handle(now, Input::AgentDisconnected { agent: Uuid::from_u128(u128::from(a)) }).unwrap(),
+                Op::Cancel(n) => { let _ = r.handle(now, Input::Cancel { item: Uuid::from_u128(1000 + u128::from(n)) }); },
+                Op::Wait(s) => { now += Duration::from_secs(u64::from(s)); r.handle_timeout(now); }
+            }
+            for o in drain(&mut r) {
+                match o {
+                    Output::Offer { offer, agent, item, .. } => pending.push((offer, agent, item.id)),
+                    Output::Withdrawn { offer, .. } => pending.retain(|(p, _, _)| *p != offer),
+                    Output::Assigned { item, .. } => {
+                        pending.retain(|(_, _, i)| *i != item);
+                        assigned.push(item);
+                    }
+                    _ => {}
+                }
+            }
+            prop_assert!(r.check_invariants().is_ok(), "{:?}", r.check_invariants());
+            prop_assert!(r.poll_timeout().is_none_or(|t| t > now), "a timer already due was left pending");
+            for (offer, _, _) in &pending {
+                prop_assert!(r.offers.get(offer).is_some_and(|o| o.expires_at >= now), "offer past its timeout or lost");
+            }
+        }
+        // With every agent available and time passing, everything waiting gets routed.
+        for a in 0..4u128 {
+            r.handle(now, Input::SetPresence { agent: Uuid::from_u128(a), presence: Presence::Available }).unwrap();
+        }
+        now += Duration::from_secs(120);
+        r.handle_timeout(now);
+        let waiting = r.waiting_in("support").len();
+        let offered = r.offers.len();
+        prop_assert!(waiting == 0 || offered > 0 || r.agents.values().all(|a| !a.active.is_empty() || a.wrap_until.is_some() || a.presence != Presence::Available));
+    }
+}

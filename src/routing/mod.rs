@@ -1,0 +1,10 @@
+//! One routing engine for voice and text: queues, agents with skills and
+//! per-channel capacity, offers with timeouts, wrap-up, and live queue figures.
+//! `engine` is the sans-IO core; `actor` runs it for the server.
+
+pub mod agent;
+pub mod engine;
+pub mod model;
+pub mod stats;
+
+pub use engine::{Input, Output, Router, RoutingError, WithdrawReason};
