@@ -12,6 +12,8 @@ use crate::auth::{AuthStore, Role};
 use crate::config::Config;
 use crate::db::Db;
 use crate::metrics::Metrics;
+use crate::routing::actor::RoutingService;
+use crate::routing::store::RoutingStore;
 use crate::telephony::SipServer;
 use crate::telephony::timeline_writer::TimelineWriter;
 use crate::timeline::{EventBus, TimelineStore};
@@ -28,6 +30,8 @@ pub enum ServeError {
     Db(#[from] crate::db::DbError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Routing(#[from] crate::routing::actor::ServiceError),
     #[error(transparent)]
     Sip(#[from] crate::telephony::TelephonyError),
     #[error("server failed: {0}")]
@@ -52,7 +56,10 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     let (writer, writer_task) = TimelineWriter::spawn(timeline.clone());
     let config_arc = Arc::new(config.clone());
     let sip = SipServer::start(config_arc.clone(), writer, shutdown.clone()).await?;
+    let (routing, routing_task) = RoutingService::start(RoutingStore::new(db.clone()), timeline.clone(), shutdown.clone()).await?;
     let state = AppState {
+        routing,
+        agent_sockets: Default::default(),
         timeline,
         auth,
         metrics: Arc::new(Metrics::default()),
@@ -74,6 +81,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     if let Err(e) = sip.task.await {
         tracing::error!(error = %e, "SIP task failed");
     }
+    let _ = routing_task.await;
     // The writer ends once the SIP task (the last sender) is gone.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer_task).await;
     tracing::info!("closing the database");

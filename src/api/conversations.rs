@@ -53,7 +53,16 @@ pub async fn reply(State(s): State<AppState>, caller: Caller, Path(id): Path<Uui
     responses((status = 201, body = Conversation)), tag = "conversations")]
 pub async fn open(State(s): State<AppState>, caller: Caller, ApiJson(n): ApiJson<NewConversation>) -> Result<(StatusCode, Json<Conversation>), ApiError> {
     caller.require(Role::Agent)?;
-    Ok((StatusCode::CREATED, Json(s.timeline.open_conversation(n).await?)))
+    if let Some(q) = &n.queue {
+        if !s.routing.queue_names().await?.contains(q) {
+            return Err(ApiError::BadRequest(format!("queue: unknown queue `{q}`")));
+        }
+    }
+    let conv = s.timeline.open_conversation(n).await?;
+    if let Some(q) = &conv.queue {
+        s.routing.enqueue(conv.id, conv.customer_id, conv.channel, q, conv.priority).await?;
+    }
+    Ok((StatusCode::CREATED, Json(conv)))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations", params(ListQuery), responses((status = 200, body = Items<Conversation>)), tag = "conversations")]

@@ -1,6 +1,7 @@
 //! The HTTP API (axum): JSON under `/api/v1`, role-checked on every route, plus
 //! health, metrics, the OpenAPI document and the live event WebSocket.
 
+pub mod agent_ws;
 pub mod conversations;
 pub mod customers;
 pub mod error;
@@ -8,6 +9,7 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod routing;
 pub mod session;
 pub mod state;
 pub mod web;
@@ -42,6 +44,18 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/me", get(session::me))
         .route("/users", post(session::add_user).get(session::users))
         .route("/events", get(events::subscribe))
+        .route("/queues", post(routing::upsert_queue).get(routing::queues))
+        .route("/queues/{name}/stats", get(routing::queue_stats))
+        .route("/agents", post(routing::create_agent).get(routing::agents))
+        .route("/agents/me", get(routing::me))
+        .route("/agents/{id}", get(routing::agent))
+        .route("/agents/{id}/state", put(routing::set_state))
+        .route("/agents/{id}/offers", get(routing::offers))
+        .route("/offers/{id}/accept", post(routing::accept))
+        .route("/offers/{id}/reject", post(routing::reject))
+        .route("/conversations/{id}/wrap-up", post(routing::wrap_up))
+        .route("/conversations/{id}/resolve", post(routing::resolve))
+        .route("/agent/ws", get(agent_ws::upgrade))
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{conversations, customers, session};
+use super::{conversations, customers, routing, session};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,8 +13,11 @@ use super::{conversations, customers, session};
         customers::merge, customers::timeline, customers::append,
         conversations::open, conversations::list, conversations::get, conversations::set_status, conversations::reply,
         session::login, session::logout, session::me, session::add_user, session::users,
+        routing::upsert_queue, routing::queues, routing::queue_stats, routing::create_agent, routing::agents,
+        routing::me, routing::agent, routing::set_state, routing::offers, routing::accept, routing::reject,
+        routing::wrap_up, routing::resolve,
     ),
-    tags((name = "customers"), (name = "timeline"), (name = "conversations"), (name = "auth"))
+    tags((name = "customers"), (name = "timeline"), (name = "conversations"), (name = "auth"), (name = "routing"))
 )]
 pub struct ApiDoc;
 

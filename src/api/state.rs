@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use super::agent_ws::AgentSockets;
 use crate::auth::AuthStore;
+use crate::routing::actor::RoutingService;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::timeline::TimelineStore;
@@ -13,4 +15,6 @@ pub struct AppState {
     pub auth: AuthStore,
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
+    pub routing: RoutingService,
+    pub agent_sockets: AgentSockets,
 }

@@ -149,7 +149,11 @@ async fn hello(
         Some(c) => c,
         None => {
             let new = NewConversation { customer_id: owner, channel: Channel::Chat, queue: Some(DEFAULT_QUEUE.into()), priority: 0, subject: None, text: None };
-            s.timeline.open_conversation(new).await?.id
+            let conv = s.timeline.open_conversation(new).await?;
+            if let Err(e) = s.routing.enqueue(conv.id, owner, Channel::Chat, DEFAULT_QUEUE, 0).await {
+                tracing::error!(error = %e, conversation = %conv.id, "chat not queued; it is restored from the database at the next start");
+            }
+            conv.id
         }
     };
     let history = s.timeline.conversation_messages(conversation, 200).await?;

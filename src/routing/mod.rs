@@ -2,9 +2,11 @@
 //! per-channel capacity, offers with timeouts, wrap-up, and live queue figures.
 //! `engine` is the sans-IO core; `actor` runs it for the server.
 
+pub mod actor;
 pub mod agent;
 pub mod engine;
 pub mod model;
 pub mod stats;
+pub mod store;
 
 pub use engine::{Input, Output, Router, RoutingError, WithdrawReason};

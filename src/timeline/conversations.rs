@@ -103,6 +103,13 @@ impl TimelineStore {
     }
 }
 
+impl TimelineStore {
+    pub async fn set_disposition(&self, id: Uuid, code: &str) -> Result<(), TimelineError> {
+        sqlx::query("UPDATE conversations SET disposition = $1 WHERE id = $2").bind(code.to_string()).bind(id.to_string()).execute(&self.db.pool).await?;
+        Ok(())
+    }
+}
+
 fn conversation_from_row(row: &AnyRow) -> Result<Conversation, TimelineError> {
     let channel: String = row.try_get("channel")?;
     let status: String = row.try_get("status")?;
