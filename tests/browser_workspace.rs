@@ -54,3 +54,25 @@ async fn workspace_signs_in_and_shows_a_live_timeline() {
         ("CUSTOMER_ID", id),
     ]);
 }
+
+#[tokio::test]
+async fn a_widget_chat_reaches_the_agent_inbox_and_the_reply_comes_back() {
+    let server = Server::start(Backend::Sqlite).await;
+    let admin = server.token_for("boss", "admin");
+    let http = reqwest::Client::new();
+    let res = http
+        .post(server.url("/api/v1/agents"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "ann", "password": "password-of-ann", "queues": ["support"], "capacity": {"voice": 1, "chat": 2}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let token = server.cli(&["token", "create", "ann"], "");
+    run_browser_script("inbox.mjs", &[
+        ("SWITCHBOARD_URL", format!("http://{}", server.http)),
+        ("AGENT_NAME", "ann".into()),
+        ("AGENT_PASSWORD", "password-of-ann".into()),
+        ("AGENT_TOKEN", token),
+    ]);
+}

@@ -3,9 +3,15 @@
 const $ = (sel) => document.querySelector(sel);
 const TEXT = {
   en: { signin: "Sign in", name: "Name", password: "Password", logout: "Sign out", search: "Name, phone or e-mail",
-        find: "Find", timeline: "Timeline", older: "Older", bad_login: "Wrong name or password", none: "No customer found" },
+        find: "Find", timeline: "Timeline", older: "Older", bad_login: "Wrong name or password", none: "No customer found",
+        state: "State", available: "Available", away_break: "Away (break)", away_lunch: "Away (lunch)", offline: "Offline",
+        inbox: "Inbox", active: "Active", customers: "Customers", accept: "Accept", reject: "Reject", send: "Send",
+        wrapup: "Wrap up", waited: "waiting", reply: "Reply…" },
   zh: { signin: "登录", name: "用户名", password: "密码", logout: "退出", search: "姓名、电话或邮箱",
-        find: "查找", timeline: "时间线", older: "更早", bad_login: "用户名或密码错误", none: "没有找到客户" },
+        find: "查找", timeline: "时间线", older: "更早", bad_login: "用户名或密码错误", none: "没有找到客户",
+        state: "状态", available: "空闲", away_break: "离开（休息）", away_lunch: "离开（午餐）", offline: "离线",
+        inbox: "待接", active: "处理中", customers: "客户", accept: "接受", reject: "拒绝", send: "发送",
+        wrapup: "结束", waited: "已等待", reply: "回复…" },
 };
 let lang = localStorage.getItem("lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
 const t = (k) => (TEXT[lang] && TEXT[lang][k]) || TEXT.en[k] || k;
@@ -31,7 +37,142 @@ function show(signedIn, user) {
   $("#workspace").hidden = !signedIn;
   $("#logout").hidden = !signedIn;
   $("#who").textContent = signedIn ? `${user.name} (${user.role})` : "";
+  if (signedIn) startAgent();
 }
+
+// ---- Agent: presence, offers, active conversations --------------------------
+let agent = null, agentSocket = null;
+const offers = new Map();
+const chats = new Map();
+
+async function startAgent() {
+  try { agent = await api("GET", "/api/v1/agents/me"); } catch { return; } // not an agent
+  $("#agentbar").hidden = false;
+  showStatus(agent.status);
+  connectAgent();
+  const mine = await api("GET", `/api/v1/conversations?agent_id=${agent.id}&status=assigned`);
+  mine.items.forEach(openChat);
+}
+
+function showStatus(st) {
+  if (!st) return;
+  $("#status").textContent = st.state + (st.reason ? ` (${st.reason})` : "");
+  $("#status").dataset.state = st.state;
+  const choice = st.state === "away" ? `away:${st.reason}` : st.state;
+  if ([...$("#presence").options].some((o) => o.value === choice)) $("#presence").value = choice;
+}
+
+function connectAgent() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  agentSocket = new WebSocket(`${proto}://${location.host}/api/v1/agent/ws`);
+  agentSocket.onmessage = (m) => {
+    const e = JSON.parse(m.data);
+    if (e.type === "hello" || e.type === "resync") {
+      offers.clear();
+      e.offers.forEach((o) => offers.set(o.offer, o));
+      if (e.status) showStatus(e.status);
+      renderOffers();
+    } else if (e.type === "offer") { offers.set(e.offer, e); renderOffers(); ring(e.channel); }
+    else if (e.type === "withdrawn") { offers.delete(e.offer); renderOffers(); }
+    else if (e.type === "agent_status") showStatus(e.status);
+  };
+  agentSocket.onclose = () => setTimeout(connectAgent, 1000);
+}
+
+function ring(channel) {
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    osc.frequency.value = channel === "voice" ? 440 : 880;
+    osc.connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.2);
+  } catch { /* no audio device */ }
+}
+
+function renderOffers() {
+  const items = [...offers.values()].map((o) => {
+    const li = document.createElement("li");
+    li.className = `offer ${o.channel}`;
+    li.dataset.conversation = o.conversation;
+    const text = document.createElement("div");
+    text.textContent = `${o.channel} · ${o.queue} · ${t("waited")} ${o.waited_seconds}s`;
+    const yes = document.createElement("button");
+    yes.textContent = t("accept");
+    yes.className = "accept";
+    yes.onclick = async () => {
+      await api("POST", `/api/v1/offers/${o.offer}/accept`).catch((e) => alert(e.message));
+      offers.delete(o.offer); renderOffers();
+      openChat(await api("GET", `/api/v1/conversations/${o.conversation}`));
+    };
+    const no = document.createElement("button");
+    no.textContent = t("reject");
+    no.onclick = async () => { await api("POST", `/api/v1/offers/${o.offer}/reject`).catch(() => {}); offers.delete(o.offer); renderOffers(); };
+    li.append(text, yes, no);
+    return li;
+  });
+  $("#offers").replaceChildren(...items);
+}
+
+async function openChat(conv) {
+  if (chats.has(conv.id)) return;
+  const box = document.createElement("div");
+  box.className = "chat";
+  box.dataset.conversation = conv.id;
+  const head = document.createElement("strong");
+  const customer = await api("GET", `/api/v1/customers/${conv.customer_id}`);
+  head.textContent = `${conv.channel}: ${customer.name}`;
+  head.onclick = () => openCustomer(customer.id);
+  const thread = document.createElement("div");
+  thread.className = "thread";
+  const form = document.createElement("form");
+  const input = document.createElement("input");
+  input.name = "text"; input.placeholder = t("reply"); input.autocomplete = "off";
+  const send = document.createElement("button");
+  send.textContent = t("send");
+  form.append(input, send);
+  const done = document.createElement("button");
+  done.textContent = t("wrapup");
+  done.className = "wrapup";
+  box.append(head, thread, form, done);
+  $("#work").append(box);
+  const seen = new Set();
+  const add = (e) => {
+    if (e.payload.type !== "message" || seen.has(e.seq)) return;
+    seen.add(e.seq);
+    const p = document.createElement("p");
+    p.className = e.payload.direction;
+    p.textContent = `${e.payload.author}: ${e.payload.text}`;
+    thread.append(p);
+    thread.scrollTop = 1e9;
+  };
+  (await api("GET", `/api/v1/conversations/${conv.id}/messages`)).items.forEach(add);
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/api/v1/events?conversation_id=${conv.id}`);
+  ws.onmessage = (m) => { const e = JSON.parse(m.data); if (e.payload) add(e); };
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    const client_id = "a-" + Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+    await api("POST", `/api/v1/conversations/${conv.id}/messages`, { text, client_id }).catch((e) => alert(e.message));
+  };
+  done.onclick = async () => {
+    await api("POST", `/api/v1/conversations/${conv.id}/wrap-up`, { disposition: "answered" }).catch((e) => alert(e.message));
+    ws.close(); box.remove(); chats.delete(conv.id);
+  };
+  chats.set(conv.id, { box, ws });
+  if (!current) openCustomer(customer.id);
+}
+
+$("#presence").onchange = async (ev) => {
+  if (!agent) return;
+  const [state, reason] = ev.target.value.split(":");
+  const body = state === "away" ? { state, reason } : { state };
+  const view = await api("PUT", `/api/v1/agents/${agent.id}/state`, body);
+  showStatus(view.status);
+};
 
 function describe(p) {
   switch (p.type) {
@@ -114,7 +255,7 @@ $("#login").onsubmit = async (ev) => {
     show(true, user);
   } catch { $("#login-error").textContent = t("bad_login"); }
 };
-$("#logout").onclick = async () => { await api("POST", "/api/v1/auth/logout"); show(false); };
+$("#logout").onclick = async () => { await api("POST", "/api/v1/auth/logout"); location.reload(); };
 $("#search").onsubmit = (ev) => { ev.preventDefault(); search(new FormData(ev.target).get("q") || ""); };
 $("#older").onclick = loadPage;
 $("#lang").onchange = (ev) => { lang = ev.target.value; localStorage.setItem("lang", lang); applyLanguage(); };

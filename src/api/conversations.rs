@@ -19,6 +19,7 @@ use crate::timeline::model::{Conversation, ConversationStatus, Direction, EventP
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub customer_id: Option<Uuid>,
+    pub agent_id: Option<Uuid>,
     pub status: Option<ConversationStatus>,
     pub limit: Option<i64>,
 }
@@ -68,8 +69,14 @@ pub async fn open(State(s): State<AppState>, caller: Caller, ApiJson(n): ApiJson
 #[utoipa::path(get, path = "/api/v1/conversations", params(ListQuery), responses((status = 200, body = Items<Conversation>)), tag = "conversations")]
 pub async fn list(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<Items<Conversation>>, ApiError> {
     caller.require(Role::Agent)?;
-    let items = s.timeline.conversations(q.customer_id, q.status, q.limit.unwrap_or(50)).await?;
+    let items = s.timeline.conversations(q.customer_id, q.agent_id, q.status, q.limit.unwrap_or(50)).await?;
     Ok(Json(Items { items }))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", responses((status = 200, body = Items<TimelineEvent>)), tag = "conversations")]
+pub async fn messages(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> Result<Json<Items<TimelineEvent>>, ApiError> {
+    caller.require(Role::Agent)?;
+    Ok(Json(Items { items: s.timeline.conversation_messages(id, 500).await? }))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", responses((status = 200, body = Conversation), (status = 404)), tag = "conversations")]

@@ -38,7 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations", post(conversations::open).get(conversations::list))
         .route("/conversations/{id}", get(conversations::get))
         .route("/conversations/{id}/status", put(conversations::set_status))
-        .route("/conversations/{id}/messages", post(conversations::reply))
+        .route("/conversations/{id}/messages", post(conversations::reply).get(conversations::messages))
         .route("/auth/login", post(session::login))
         .route("/auth/logout", post(session::logout))
         .route("/auth/me", get(session::me))

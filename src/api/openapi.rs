@@ -11,7 +11,7 @@ use super::{conversations, customers, routing, session};
     paths(
         customers::create, customers::search, customers::get, customers::update, customers::add_identity,
         customers::merge, customers::timeline, customers::append,
-        conversations::open, conversations::list, conversations::get, conversations::set_status, conversations::reply,
+        conversations::open, conversations::list, conversations::get, conversations::set_status, conversations::reply, conversations::messages,
         session::login, session::logout, session::me, session::add_user, session::users,
         routing::upsert_queue, routing::queues, routing::queue_stats, routing::create_agent, routing::agents,
         routing::me, routing::agent, routing::set_state, routing::offers, routing::accept, routing::reject,

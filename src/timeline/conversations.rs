@@ -67,6 +67,7 @@ impl TimelineStore {
     pub async fn conversations(
         &self,
         customer: Option<Uuid>,
+        agent: Option<Uuid>,
         status: Option<ConversationStatus>,
         limit: i64,
     ) -> Result<Vec<Conversation>, TimelineError> {
@@ -75,10 +76,11 @@ impl TimelineStore {
         }
         let found = sqlx::query(
             "SELECT * FROM conversations WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) \
-             ORDER BY created_us DESC LIMIT $3",
+             AND ($3 IS NULL OR agent_id = $3) ORDER BY created_us DESC LIMIT $4",
         )
         .bind(customer.map(|c| c.to_string()))
         .bind(status.map(rows::status_str))
+        .bind(agent.map(|a| a.to_string()))
         .bind(limit)
         .fetch_all(&self.db.pool)
         .await?;
