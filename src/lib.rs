@@ -7,6 +7,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod dialplan;
 pub mod media;
 pub mod metrics;
 pub mod routing;

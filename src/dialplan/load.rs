@@ -1,0 +1,294 @@
+//! Loading and validating dialplans: YAML with line/column errors, then checks of
+//! every reference, prompt, time zone, pattern, loop and DID, each reported as
+//! `file:line:col: message`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::Spanned;
+
+use super::schema::{DialplanFile, Step};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: u64,
+    pub col: u64,
+    pub message: String,
+    /// Warnings are reported but do not stop a plan from being used.
+    pub warning: bool,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.warning { "warning: " } else { "" };
+        write!(f, "{}:{}:{}: {kind}{}", self.file, self.line, self.col, self.message)
+    }
+}
+
+/// A validated dialplan, ready to run.
+#[derive(Debug, Clone)]
+pub struct Dialplan {
+    pub path: PathBuf,
+    pub file: DialplanFile,
+    pub timezone: chrono_tz::Tz,
+}
+
+impl Dialplan {
+    pub fn name(&self) -> &str {
+        &self.file.name
+    }
+
+    pub fn step(&self, name: &str) -> Option<&Step> {
+        self.file.steps.get(name).map(|s| &s.value)
+    }
+}
+
+struct Checker<'a> {
+    file: String,
+    sounds: &'a Path,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn at<T>(&mut self, s: &Spanned<T>, message: impl Into<String>) {
+        self.push(s.referenced.line(), s.referenced.column(), message.into(), false);
+    }
+
+    fn push(&mut self, line: u64, col: u64, message: String, warning: bool) {
+        self.out.push(Diagnostic { file: self.file.clone(), line: line.max(1), col: col.max(1), message, warning });
+    }
+}
+
+/// Parses and checks one dialplan file's text.
+pub fn parse(path: &Path, text: &str, sounds: &Path) -> Result<(Dialplan, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let file_name = path.display().to_string();
+    let parsed: DialplanFile = serde_saphyr::from_str(text).map_err(|e| {
+        let (line, col) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+        let message = e.without_snippet().to_string();
+        let message = message.lines().next().unwrap_or("invalid YAML").to_string();
+        vec![Diagnostic { file: file_name.clone(), line: line.max(1), col: col.max(1), message, warning: false }]
+    })?;
+    let mut c = Checker { file: file_name, sounds, out: Vec::new() };
+    let timezone = match parsed.timezone.value.parse::<chrono_tz::Tz>() {
+        Ok(tz) => tz,
+        Err(_) => {
+            c.at(&parsed.timezone, format!("unknown time zone `{}`", parsed.timezone.value));
+            chrono_tz::UTC
+        }
+    };
+    check_steps(&mut c, &parsed);
+    let errors: Vec<Diagnostic> = c.out.iter().filter(|d| !d.warning).cloned().collect();
+    if !errors.is_empty() {
+        return Err(c.out);
+    }
+    Ok((Dialplan { path: path.to_path_buf(), file: parsed, timezone }, c.out))
+}
+
+fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
+    let names: BTreeSet<&str> = plan.steps.keys().map(String::as_str).collect();
+    let refs = |c: &mut Checker<'_>, r: &Spanned<String>| {
+        if !names.contains(r.value.as_str()) {
+            c.at(r, format!("no step named `{}`", r.value));
+        }
+    };
+    refs(c, &plan.start);
+    let languages = languages_of(plan);
+    for (name, step) in &plan.steps {
+        let actions = action_count(&step.value);
+        if actions != 1 {
+            c.at(step, format!("step `{name}` must have exactly one action (answer, play, menu, collect, set, branch, language, queue, hangup, goto), found {actions}"));
+        }
+        for r in targets(&step.value) {
+            refs(c, r);
+        }
+        let finishes = step.value.answer.is_some() || step.value.play.is_some() || step.value.set.is_some() || step.value.language.is_some();
+        if finishes && step.value.next.is_none() {
+            c.at(step, format!("step `{name}` needs `next`"));
+        }
+        for p in prompts(&step.value) {
+            for lang in &languages {
+                let file = c.sounds.join(lang).join(format!("{}.wav", p.value));
+                if !file.is_file() {
+                    c.at(p, format!("prompt `{}` is missing: {}", p.value, file.display()));
+                }
+            }
+        }
+        check_patterns(c, &step.value);
+    }
+    check_reachability(c, plan);
+    check_input_loops(c, plan);
+}
+
+fn action_count(s: &Step) -> usize {
+    [s.answer.is_some(), s.play.is_some(), s.menu.is_some(), s.collect.is_some(), s.set.is_some(), s.branch.is_some(), s.language.is_some(), s.queue.is_some(), s.hangup.is_some(), s.goto.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count()
+}
+
+/// Every step name a step may continue to.
+pub fn targets(s: &Step) -> Vec<&Spanned<String>> {
+    let mut out: Vec<&Spanned<String>> = Vec::new();
+    out.extend(s.next.iter());
+    out.extend(s.goto.iter());
+    if let Some(m) = &s.menu {
+        out.extend(m.options.values());
+        out.push(&m.on_fail);
+    }
+    if let Some(c) = &s.collect {
+        out.push(&c.on_fail);
+    }
+    if let Some(rules) = &s.branch {
+        out.extend(rules.iter().map(|r| &r.goto));
+    }
+    out
+}
+
+fn prompts(s: &Step) -> Vec<&Spanned<String>> {
+    let mut out: Vec<&Spanned<String>> = Vec::new();
+    if let Some(p) = &s.play {
+        out.extend(p.prompts.iter());
+    }
+    if let Some(m) = &s.menu {
+        out.extend(m.prompts.iter());
+        out.extend(m.invalid_prompt.iter());
+    }
+    if let Some(c) = &s.collect {
+        out.extend(c.prompts.iter());
+    }
+    out
+}
+
+fn languages_of(plan: &DialplanFile) -> BTreeSet<String> {
+    let mut out = BTreeSet::from([plan.language.clone()]);
+    out.extend(plan.steps.values().filter_map(|s| s.value.language.clone()));
+    out
+}
+
+fn check_patterns(c: &mut Checker<'_>, s: &Step) {
+    if let Some(p) = s.collect.as_ref().and_then(|c| c.pattern.as_ref()) {
+        if let Err(e) = regex::Regex::new(&p.value) {
+            c.at(p, format!("invalid pattern: {e}"));
+        }
+    }
+    for rule in s.branch.iter().flatten() {
+        let Some(cond) = &rule.when else { continue };
+        if let Some(p) = &cond.caller {
+            if let Err(e) = regex::Regex::new(&p.value) {
+                c.at(p, format!("invalid caller pattern: {e}"));
+            }
+        }
+        for (days, span) in cond.hours.iter().flatten() {
+            if super::hours::parse_days(days).is_none() || super::hours::parse_span(span).is_none() {
+                c.at(&rule.goto, format!("hours `{days}: {span}` must look like `mon-fri: \"09:00-18:00\"`"));
+            }
+        }
+        for d in &cond.holidays {
+            if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                c.at(&rule.goto, format!("holiday `{d}` is not a YYYY-MM-DD date"));
+            }
+        }
+    }
+}
+
+fn check_reachability(c: &mut Checker<'_>, plan: &DialplanFile) {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![plan.start.value.as_str()];
+    while let Some(n) = todo.pop() {
+        if !seen.insert(n) {
+            continue;
+        }
+        if let Some(s) = plan.steps.get(n) {
+            todo.extend(targets(&s.value).into_iter().map(|t| t.value.as_str()));
+        }
+    }
+    for (name, step) in &plan.steps {
+        if !seen.contains(name.as_str()) {
+            c.push(step.referenced.line(), step.referenced.column(), format!("step `{name}` is never reached"), true);
+        }
+    }
+}
+
+/// A cycle through steps that never wait for the caller would spin forever.
+fn check_input_loops(c: &mut Checker<'_>, plan: &DialplanFile) {
+    let waits = |s: &Step| s.menu.is_some() || s.collect.is_some() || s.queue.is_some() || s.hangup.is_some() || s.play.is_some();
+    let edges: BTreeMap<&str, Vec<&str>> = plan
+        .steps
+        .iter()
+        .filter(|(_, s)| !waits(&s.value))
+        .map(|(n, s)| (n.as_str(), targets(&s.value).into_iter().map(|t| t.value.as_str()).collect()))
+        .collect();
+    for start in edges.keys() {
+        let mut path = vec![*start];
+        let mut at = *start;
+        while let Some(next) = edges.get(at).and_then(|v| v.first()) {
+            if path.contains(next) {
+                if let Some(s) = plan.steps.get(*start) {
+                    if *next == *start {
+                        c.at(s, format!("steps {} loop without waiting for the caller", path.join(" → ")));
+                    }
+                }
+                break;
+            }
+            path.push(next);
+            at = next;
+        }
+    }
+}
+
+/// Loads every `*.yaml` in `dir`; returns the valid plans and all diagnostics. Two
+/// plans answering the same DID, or two defaults, are errors.
+pub fn load_dir(dir: &Path, sounds: &Path) -> (Vec<Dialplan>, Vec<Diagnostic>) {
+    let mut plans = Vec::new();
+    let mut diags = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml")).collect())
+        .unwrap_or_default();
+    files.sort();
+    if files.is_empty() {
+        diags.push(Diagnostic { file: dir.display().to_string(), line: 1, col: 1, message: "no dialplan files (*.yaml)".into(), warning: true });
+    }
+    for path in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic { file: path.display().to_string(), line: 1, col: 1, message: format!("cannot read: {e}"), warning: false });
+                continue;
+            }
+        };
+        match parse(&path, &text, sounds) {
+            Ok((plan, warnings)) => {
+                diags.extend(warnings);
+                plans.push(plan);
+            }
+            Err(errors) => diags.extend(errors),
+        }
+    }
+    check_dids(&plans, &mut diags);
+    (plans, diags)
+}
+
+fn check_dids(plans: &[Dialplan], diags: &mut Vec<Diagnostic>) {
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut default: Option<&str> = None;
+    for p in plans {
+        for did in &p.file.matching.dids {
+            if let Some(other) = owner.insert(did.value.as_str(), p.name()) {
+                diags.push(Diagnostic {
+                    file: p.path.display().to_string(),
+                    line: did.referenced.line().max(1),
+                    col: did.referenced.column().max(1),
+                    message: format!("DID {} is already answered by dialplan `{other}`", did.value),
+                    warning: false,
+                });
+            }
+        }
+        if p.file.matching.default {
+            if let Some(other) = default.replace(p.name()) {
+                diags.push(Diagnostic { file: p.path.display().to_string(), line: 1, col: 1, message: format!("dialplan `{other}` is already the default"), warning: false });
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Dialplans: admin-edited YAML call flows (`schema`), their validation (`load`),
+//! business hours (`hours`), the set in force with atomic reload (`registry`), and
+//! the sans-IO interpreter one call runs (`vm`).
+
+pub mod hours;
+pub mod load;
+pub mod registry;
+pub mod schema;
+pub mod vm;
+
+pub use load::{Diagnostic, Dialplan};

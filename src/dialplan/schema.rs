@@ -1,0 +1,167 @@
+//! The dialplan file format (YAML): which calls a plan takes, its defaults, and its
+//! named steps. Each step has exactly one action key and an optional `next`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialplanFile {
+    pub name: String,
+    #[serde(rename = "match", default)]
+    pub matching: Match,
+    /// Prompt language at the start (`zh` or `en`).
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// IANA time zone for business hours, e.g. `Asia/Shanghai`.
+    #[serde(default = "default_timezone")]
+    pub timezone: Spanned<String>,
+    pub start: Spanned<String>,
+    pub steps: BTreeMap<String, Spanned<Step>>,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+
+fn default_timezone() -> Spanned<String> {
+    Spanned::new("UTC".into(), serde_saphyr::Location::UNKNOWN, serde_saphyr::Location::UNKNOWN)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Match {
+    /// Dialed numbers this plan answers.
+    #[serde(default)]
+    pub dids: Vec<Spanned<String>>,
+    /// Take calls no other plan matches.
+    #[serde(default)]
+    pub default: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub answer: Option<Empty>,
+    pub play: Option<Play>,
+    pub menu: Option<Menu>,
+    pub collect: Option<Collect>,
+    pub set: Option<BTreeMap<String, String>>,
+    pub branch: Option<Vec<Rule>>,
+    pub language: Option<String>,
+    pub queue: Option<QueueStep>,
+    pub hangup: Option<Empty>,
+    pub goto: Option<Spanned<String>>,
+    /// The step after this one, for actions that finish (answer, play, set, language, collect).
+    pub next: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Play {
+    /// Prompt names under `sounds/<language>/`, without `.wav`.
+    pub prompts: Vec<Spanned<String>>,
+    /// Let a key press cut the prompt short.
+    #[serde(default = "yes")]
+    pub barge_in: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Menu {
+    pub prompts: Vec<Spanned<String>>,
+    /// Key → step.
+    pub options: BTreeMap<String, Spanned<String>>,
+    /// Seconds to wait for a key after the prompt.
+    #[serde(default = "default_timeout")]
+    pub timeout: u32,
+    /// Times the prompt is repeated after a wrong key or silence.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Prompt played after a wrong key, before repeating.
+    #[serde(default)]
+    pub invalid_prompt: Option<Spanned<String>>,
+    /// Where to go when the retries run out.
+    pub on_fail: Spanned<String>,
+}
+
+fn default_timeout() -> u32 {
+    5
+}
+
+fn default_retries() -> u32 {
+    2
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Collect {
+    pub prompts: Vec<Spanned<String>>,
+    /// Variable the digits go into.
+    pub into: String,
+    #[serde(default = "default_max_digits")]
+    pub max_digits: usize,
+    #[serde(default = "default_timeout")]
+    pub timeout: u32,
+    /// A regular expression the digits must match.
+    #[serde(default)]
+    pub pattern: Option<Spanned<String>>,
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    pub on_fail: Spanned<String>,
+}
+
+fn default_max_digits() -> usize {
+    20
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Conditions that must all hold; none means always.
+    #[serde(default, rename = "if")]
+    pub when: Option<Condition>,
+    pub goto: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// Business hours per weekday (`mon`…`sun`, or `mon-fri`): `"09:00-18:00"`.
+    #[serde(default)]
+    pub hours: Option<BTreeMap<String, String>>,
+    /// Dates (`2026-10-01`) that count as closed.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    /// Variable equals a value.
+    #[serde(default)]
+    pub equals: Option<BTreeMap<String, String>>,
+    /// The caller id matches this regular expression.
+    #[serde(default)]
+    pub caller: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueStep {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub priority: i32,
+    /// Prompt looped while waiting.
+    #[serde(default = "default_music")]
+    pub music: String,
+}
+
+fn default_music() -> String {
+    "moh".into()
+}

@@ -1,0 +1,346 @@
+//! The dialplan interpreter for one call, sans-IO. It never plays audio or reads a
+//! clock: it takes events (`handle(now, Event)`, `handle_timeout(now)`) and gives
+//! commands (`poll_command()`: play, stop, enqueue, hang up, timeline entries) and
+//! its next deadline (`poll_timeout()`). Drive it by feeding events, then draining
+//! commands until `None`, and calling `handle_timeout` when the deadline passes.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::hours;
+use super::load::Dialplan;
+use super::schema::{Condition, Step};
+use crate::timeline::model::EventPayload;
+
+/// Steps taken without waiting for the caller before the call is ended as a loop.
+pub const MAX_HOPS: u32 = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    PlaybackDone,
+    Digit(char),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Play these files (relative to the sounds folder) in order.
+    Play { files: Vec<PathBuf>, barge_in: bool },
+    StopPlayback,
+    /// Hand the call to routing; `music` loops while it waits.
+    Enqueue { queue: String, priority: i32, music: PathBuf },
+    Hangup { cause: String },
+    Timeline(EventPayload),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Wait {
+    Idle,
+    /// A `play` step; then go to `next`.
+    Play { next: String, barge_in: bool },
+    /// A menu or collect step: prompt playing (deadline None) or waiting for keys.
+    Input { attempt: u32, prompt_done: bool },
+    Queued,
+    Done,
+}
+
+pub struct Vm {
+    plan: Arc<Dialplan>,
+    caller: String,
+    language: String,
+    vars: BTreeMap<String, String>,
+    step: String,
+    wait: Wait,
+    digits: String,
+    deadline: Option<Instant>,
+    hops: u32,
+    started: Instant,
+    started_wall: chrono::DateTime<chrono::Utc>,
+    out: VecDeque<Command>,
+}
+
+impl Vm {
+    /// Starts the plan at its `start` step. `wall` is the wall-clock time at `now`,
+    /// used for business hours.
+    pub fn new(plan: Arc<Dialplan>, caller: &str, did: &str, now: Instant, wall: chrono::DateTime<chrono::Utc>) -> Vm {
+        let start = plan.file.start.value.clone();
+        let mut vm = Vm {
+            language: plan.file.language.clone(),
+            plan,
+            caller: caller.to_string(),
+            vars: BTreeMap::from([("caller".to_string(), caller.to_string()), ("did".to_string(), did.to_string())]),
+            step: String::new(),
+            wait: Wait::Idle,
+            digits: String::new(),
+            deadline: None,
+            hops: 0,
+            started: now,
+            started_wall: wall,
+            out: VecDeque::new(),
+        };
+        vm.enter(now, &start);
+        vm
+    }
+
+    pub fn poll_command(&mut self) -> Option<Command> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.wait == Wait::Done
+    }
+
+    pub fn handle(&mut self, now: Instant, event: Event) {
+        match (event, self.wait.clone()) {
+            (Event::PlaybackDone, Wait::Play { next, .. }) => {
+                self.hops = 0;
+                self.enter(now, &next);
+            }
+            (Event::PlaybackDone, Wait::Input { attempt, .. }) => {
+                self.wait = Wait::Input { attempt, prompt_done: true };
+                self.deadline = Some(now + self.input_timeout());
+            }
+            (Event::Digit(d), Wait::Play { next, barge_in }) => {
+                self.record_digit(d);
+                if barge_in {
+                    self.digits.push(d);
+                    self.out.push_back(Command::StopPlayback);
+                    self.enter(now, &next);
+                }
+            }
+            (Event::Digit(d), Wait::Input { attempt, prompt_done }) => {
+                self.record_digit(d);
+                if !prompt_done {
+                    self.out.push_back(Command::StopPlayback);
+                }
+                self.digits.push(d);
+                self.take_input(now, attempt);
+            }
+            (Event::Digit(d), _) => self.record_digit(d),
+            (Event::PlaybackDone, _) => {}
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.deadline.is_none_or(|d| d > now) {
+            return;
+        }
+        self.deadline = None;
+        if let Wait::Input { attempt, .. } = self.wait {
+            let step = self.step.clone();
+            let collected = std::mem::take(&mut self.digits);
+            if self.current().and_then(|s| s.collect.as_ref()).is_some() && !collected.is_empty() {
+                self.digits = collected;
+                self.finish_collect(now, attempt);
+            } else {
+                self.timeline_step(&step, json!({ "timeout": attempt + 1 }));
+                self.retry(now, attempt);
+            }
+        }
+    }
+
+    fn current(&self) -> Option<&Step> {
+        self.plan.step(&self.step)
+    }
+
+    fn input_timeout(&self) -> Duration {
+        let secs = self.current().map(|s| s.menu.as_ref().map(|m| m.timeout).or(s.collect.as_ref().map(|c| c.timeout)).unwrap_or(5)).unwrap_or(5);
+        Duration::from_secs(u64::from(secs))
+    }
+
+    fn record_digit(&mut self, d: char) {
+        self.out.push_back(Command::Timeline(EventPayload::Dtmf { digits: d.to_string() }));
+    }
+
+    fn timeline_step(&mut self, step: &str, detail: serde_json::Value) {
+        self.out.push_back(Command::Timeline(EventPayload::IvrStep { step: step.to_string(), detail }));
+    }
+
+    fn files(&self, prompts: &[serde_saphyr::Spanned<String>]) -> Vec<PathBuf> {
+        prompts.iter().map(|p| PathBuf::from(&self.language).join(format!("{}.wav", p.value))).collect()
+    }
+
+    /// Runs steps until one waits for the caller (or the call ends).
+    fn enter(&mut self, now: Instant, name: &str) {
+        let mut next = Some(name.to_string());
+        while let Some(name) = next.take() {
+            self.hops += 1;
+            if self.hops > MAX_HOPS {
+                self.end("dialplan_loop");
+                return;
+            }
+            let Some(step) = self.plan.step(&name).cloned() else {
+                self.end("dialplan_error");
+                return;
+            };
+            self.step = name.clone();
+            self.deadline = None;
+            next = self.run(now, &name, &step);
+        }
+    }
+
+    /// Executes one step; returns the step to continue with, if it does not wait.
+    fn run(&mut self, now: Instant, name: &str, step: &Step) -> Option<String> {
+        let next = step.next.as_ref().map(|n| n.value.clone());
+        if step.answer.is_some() {
+            return next;
+        }
+        if let Some(vars) = &step.set {
+            self.vars.extend(vars.clone());
+            return next;
+        }
+        if let Some(lang) = &step.language {
+            self.language = lang.clone();
+            self.timeline_step(name, json!({ "language": lang }));
+            return next;
+        }
+        if let Some(target) = &step.goto {
+            return Some(target.value.clone());
+        }
+        if let Some(rules) = &step.branch {
+            let wall = self.started_wall + chrono::Duration::from_std(now.saturating_duration_since(self.started)).unwrap_or_default();
+            let chosen = rules.iter().find(|r| r.when.as_ref().is_none_or(|c| self.holds(c, wall))).map(|r| r.goto.value.clone());
+            self.timeline_step(name, json!({ "branch": chosen }));
+            return chosen.or_else(|| {
+                self.end("dialplan_no_branch");
+                None
+            });
+        }
+        if let Some(p) = &step.play {
+            self.timeline_step(name, json!({ "play": p.prompts.iter().map(|x| x.value.clone()).collect::<Vec<_>>() }));
+            self.out.push_back(Command::Play { files: self.files(&p.prompts), barge_in: p.barge_in });
+            self.wait = Wait::Play { next: next.unwrap_or_default(), barge_in: p.barge_in };
+            return None;
+        }
+        if step.menu.is_some() || step.collect.is_some() {
+            self.timeline_step(name, json!({}));
+            self.prompt_input(now, 0);
+            return None;
+        }
+        if let Some(q) = &step.queue {
+            self.timeline_step(name, json!({ "queue": q.name.value }));
+            self.out.push_back(Command::Enqueue {
+                queue: q.name.value.clone(),
+                priority: q.priority,
+                music: PathBuf::from(format!("{}.wav", q.music)),
+            });
+            self.wait = Wait::Queued;
+            return None;
+        }
+        if step.hangup.is_some() {
+            self.timeline_step(name, json!({}));
+            self.end("dialplan_hangup");
+        }
+        None
+    }
+
+    fn holds(&self, c: &Condition, wall: chrono::DateTime<chrono::Utc>) -> bool {
+        let hours_ok = c.hours.as_ref().is_none_or(|h| hours::is_open(h, &c.holidays, self.plan.timezone, wall));
+        let vars_ok = c.equals.as_ref().is_none_or(|m| m.iter().all(|(k, v)| self.vars.get(k) == Some(v)));
+        let caller_ok = c.caller.as_ref().is_none_or(|p| regex::Regex::new(&p.value).is_ok_and(|r| r.is_match(&self.caller)));
+        hours_ok && vars_ok && caller_ok
+    }
+
+    /// Plays the prompt of the current menu/collect step (keys typed ahead count).
+    fn prompt_input(&mut self, now: Instant, attempt: u32) {
+        let Some(step) = self.current().cloned() else { return };
+        let prompts = step.menu.as_ref().map(|m| m.prompts.clone()).or(step.collect.as_ref().map(|c| c.prompts.clone())).unwrap_or_default();
+        self.wait = Wait::Input { attempt, prompt_done: false };
+        if !self.digits.is_empty() {
+            // Keys typed ahead answer the prompt before it plays.
+            self.wait = Wait::Input { attempt, prompt_done: true };
+            self.take_input(now, attempt);
+            return;
+        }
+        self.out.push_back(Command::Play { files: self.files(&prompts), barge_in: true });
+    }
+
+    fn take_input(&mut self, now: Instant, attempt: u32) {
+        let Some(step) = self.current().cloned() else { return };
+        if let Some(menu) = &step.menu {
+            let key: String = self.digits.drain(..1.min(self.digits.len())).collect();
+            let name = self.step.clone();
+            match menu.options.get(&key) {
+                Some(target) => {
+                    self.timeline_step(&name, json!({ "key": key, "goto": target.value }));
+                    self.hops = 0;
+                    self.enter(now, &target.value.clone());
+                }
+                None => {
+                    self.timeline_step(&name, json!({ "invalid": key }));
+                    self.digits.clear();
+                    self.retry(now, attempt);
+                }
+            }
+            return;
+        }
+        if let Some(c) = &step.collect {
+            if self.digits.ends_with('#') || self.digits.len() >= c.max_digits {
+                self.finish_collect(now, attempt);
+            } else {
+                self.deadline = Some(now + self.input_timeout());
+            }
+        }
+    }
+
+    fn finish_collect(&mut self, now: Instant, attempt: u32) {
+        let Some(c) = self.current().and_then(|s| s.collect.clone()) else { return };
+        let value: String = std::mem::take(&mut self.digits).trim_end_matches('#').to_string();
+        let ok = c.pattern.as_ref().is_none_or(|p| regex::Regex::new(&format!("^(?:{})$", p.value)).is_ok_and(|r| r.is_match(&value)));
+        let name = self.step.clone();
+        if ok && !value.is_empty() {
+            self.vars.insert(c.into.clone(), value.clone());
+            self.timeline_step(&name, json!({ "collected": value }));
+            self.hops = 0;
+            let next = self.current().and_then(|s| s.next.as_ref()).map(|n| n.value.clone());
+            match next {
+                Some(n) => self.enter(now, &n),
+                None => self.end("dialplan_error"),
+            }
+        } else {
+            self.timeline_step(&name, json!({ "rejected": value }));
+            self.retry(now, attempt);
+        }
+    }
+
+    fn retry(&mut self, now: Instant, attempt: u32) {
+        let Some(step) = self.current().cloned() else { return };
+        let retries = step.menu.as_ref().map(|m| m.retries).or(step.collect.as_ref().map(|c| c.retries)).unwrap_or(0);
+        if attempt >= retries {
+            let fail = step.menu.as_ref().map(|m| m.on_fail.value.clone()).or(step.collect.as_ref().map(|c| c.on_fail.value.clone()));
+            match fail {
+                Some(f) => {
+                    self.hops = 0;
+                    self.enter(now, &f);
+                }
+                None => self.end("dialplan_error"),
+            }
+            return;
+        }
+        if let Some(invalid) = step.menu.as_ref().and_then(|m| m.invalid_prompt.clone()) {
+            self.out.push_back(Command::Play { files: self.files(std::slice::from_ref(&invalid)), barge_in: true });
+        }
+        self.prompt_input(now, attempt + 1);
+    }
+
+    fn end(&mut self, cause: &str) {
+        self.deadline = None;
+        self.wait = Wait::Done;
+        self.out.push_back(Command::Hangup { cause: cause.to_string() });
+    }
+}
+
+#[cfg(test)]
+#[path = "vm_tests.rs"]
+mod tests;
