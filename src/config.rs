@@ -30,6 +30,15 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    pub dialplans: DirConfig,
+    pub sounds: DirConfig,
+}
+
+/// A folder setting (`[dialplans] dir`, `[sounds] dir`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DirConfig {
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -112,6 +121,8 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
+            dialplans: DirConfig { dir: PathBuf::from("./dialplans") },
+            sounds: DirConfig { dir: PathBuf::from("./sounds") },
         }
     }
 }
@@ -161,6 +172,8 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_SIP_LISTEN",
     "SWITCHBOARD_DATABASE_URL",
     "SWITCHBOARD_LOG_FORMAT",
+    "SWITCHBOARD_DIALPLANS_DIR",
+    "SWITCHBOARD_SOUNDS_DIR",
 ];
 
 impl Config {
@@ -217,6 +230,12 @@ impl Config {
         }
         if let Some(v) = env("SWITCHBOARD_DATABASE_URL") {
             self.database.url = v;
+        }
+        if let Some(v) = env("SWITCHBOARD_DIALPLANS_DIR") {
+            self.dialplans.dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("SWITCHBOARD_SOUNDS_DIR") {
+            self.sounds.dir = PathBuf::from(v);
         }
         if let Some(v) = env("SWITCHBOARD_LOG_FORMAT") {
             self.log.format = match v.as_str() {

@@ -48,9 +48,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             });
             server::serve(config, shutdown).await?;
         }
-        Command::Check => {
-            println!("configuration ok");
-        }
+        Command::Check => check(&config)?,
         Command::Migrate => {
             server::open_database(&config).await?;
             println!("migrations applied");
@@ -67,6 +65,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{}", auth.create_token(&name, &label).await?);
         }
     }
+    Ok(())
+}
+
+/// Validates the configuration (already loaded), the dialplans and the prompts.
+fn check(config: &Config) -> anyhow::Result<()> {
+    let (plans, diagnostics) = switchboard::dialplan::load::load_dir(&config.dialplans.dir, &config.sounds.dir);
+    let (prompts, prompt_problems) = switchboard::media::prompts::PromptCache::load(&config.sounds.dir);
+    for d in &diagnostics {
+        println!("{d}");
+    }
+    for p in &prompt_problems {
+        println!("{p}");
+    }
+    let errors = diagnostics.iter().filter(|d| !d.warning).count() + prompt_problems.len();
+    if errors > 0 {
+        anyhow::bail!("{errors} problem(s) found");
+    }
+    println!("configuration ok; {} dialplan(s), {} prompt(s)", plans.len(), prompts.len());
     Ok(())
 }
 

@@ -1,4 +1,6 @@
 //! Media: codecs and RTP handling shared by every call leg.
 
+pub mod dtmf;
 pub mod g711;
+pub mod prompts;
 pub mod rtp;

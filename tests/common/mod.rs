@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,8 @@ impl Server {
             ("SWITCHBOARD_DATA_DIR".to_string(), dir.path().join("data").display().to_string()),
             ("SWITCHBOARD_HTTP_LISTEN".to_string(), "127.0.0.1:0".to_string()),
             ("SWITCHBOARD_SIP_LISTEN".to_string(), "127.0.0.1:0".to_string()),
+            ("SWITCHBOARD_DIALPLANS_DIR".to_string(), repo("dialplans")),
+            ("SWITCHBOARD_SOUNDS_DIR".to_string(), repo("sounds")),
         ];
         let mut pg_db = None;
         if backend == Backend::Postgres {
@@ -144,6 +146,11 @@ impl Drop for Server {
             .join();
         }
     }
+}
+
+/// A path inside the repository.
+pub fn repo(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel).display().to_string()
 }
 
 pub fn binary() -> PathBuf {

@@ -1,0 +1,64 @@
+//! RFC 4733 telephone-events: each key press is reported once, whether the
+//! sender repeats the start packets, sends the three redundant end packets, or
+//! loses the end packet (a new event timestamp ends the previous key).
+
+/// The digit of an RFC 4733 event code (0–15).
+pub fn event_digit(code: u8) -> Option<char> {
+    match code {
+        0..=9 => Some((b'0' + code) as char),
+        10 => Some('*'),
+        11 => Some('#'),
+        12..=15 => Some((b'A' + code - 12) as char),
+        _ => None,
+    }
+}
+
+/// De-duplicates telephone-event packets into key presses.
+#[derive(Debug, Default)]
+pub struct Rfc4733Receiver {
+    /// RTP timestamp of the last event reported.
+    last: Option<u32>,
+}
+
+impl Rfc4733Receiver {
+    /// Takes one telephone-event payload with its RTP timestamp; returns the key
+    /// when this packet starts a new event.
+    pub fn receive(&mut self, timestamp: u32, payload: &[u8]) -> Option<char> {
+        let (&code, _) = payload.split_first()?;
+        if payload.len() < 4 {
+            return None;
+        }
+        if self.last == Some(timestamp) {
+            return None;
+        }
+        self.last = Some(timestamp);
+        event_digit(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(code: u8, end: bool, duration: u16) -> [u8; 4] {
+        let d = duration.to_be_bytes();
+        [code, if end { 0x8A } else { 0x0A }, d[0], d[1]]
+    }
+
+    #[test]
+    fn one_key_per_event_despite_repeats_and_redundant_ends() {
+        let mut r = Rfc4733Receiver::default();
+        let mut keys = Vec::new();
+        // '5': start, updates, three end packets, all with timestamp 1000.
+        for (end, dur) in [(false, 160), (false, 320), (false, 480), (true, 640), (true, 640), (true, 640)] {
+            keys.extend(r.receive(1000, &pkt(5, end, dur)));
+        }
+        // '#': the end packet is lost; the next event has a new timestamp.
+        keys.extend(r.receive(3000, &pkt(11, false, 160)));
+        keys.extend(r.receive(3000, &pkt(11, false, 320)));
+        keys.extend(r.receive(5000, &pkt(1, false, 160)));
+        assert_eq!(keys, ['5', '#', '1']);
+        assert_eq!(r.receive(6000, &[1, 2]), None, "truncated");
+        assert_eq!(r.receive(7000, &pkt(99, false, 1)), None, "not a key");
+    }
+}
