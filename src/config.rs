@@ -30,8 +30,23 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
-    pub dialplans: DirConfig,
+    pub dialplans: DialplansConfig,
     pub sounds: DirConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialplansConfig {
+    pub dir: PathBuf,
+    /// Variables every call starts with (e.g. `open = "always"` to override
+    /// business hours in the demo hotline).
+    pub variables: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for DialplansConfig {
+    fn default() -> Self {
+        DialplansConfig { dir: PathBuf::from("./dialplans"), variables: Default::default() }
+    }
 }
 
 /// A folder setting (`[dialplans] dir`, `[sounds] dir`).
@@ -121,7 +136,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
-            dialplans: DirConfig { dir: PathBuf::from("./dialplans") },
+            dialplans: DialplansConfig::default(),
             sounds: DirConfig { dir: PathBuf::from("./sounds") },
         }
     }
@@ -173,6 +188,7 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_DATABASE_URL",
     "SWITCHBOARD_LOG_FORMAT",
     "SWITCHBOARD_DIALPLANS_DIR",
+    "SWITCHBOARD_DIALPLAN_VARS",
     "SWITCHBOARD_SOUNDS_DIR",
 ];
 
@@ -233,6 +249,12 @@ impl Config {
         }
         if let Some(v) = env("SWITCHBOARD_DIALPLANS_DIR") {
             self.dialplans.dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("SWITCHBOARD_DIALPLAN_VARS") {
+            for pair in v.split(',').filter(|p| !p.trim().is_empty()) {
+                let (k, val) = pair.split_once('=').ok_or_else(|| invalid("environment", "SWITCHBOARD_DIALPLAN_VARS", "expected name=value,name=value"))?;
+                self.dialplans.variables.insert(k.trim().to_string(), val.trim().to_string());
+            }
         }
         if let Some(v) = env("SWITCHBOARD_SOUNDS_DIR") {
             self.sounds.dir = PathBuf::from(v);

@@ -14,7 +14,9 @@ use crate::db::Db;
 use crate::metrics::Metrics;
 use crate::routing::actor::RoutingService;
 use crate::routing::store::RoutingStore;
-use crate::telephony::SipServer;
+use crate::dialplan::registry::Registry;
+use crate::media::prompts::PromptCache;
+use crate::telephony::{CallServices, SipServer};
 use crate::telephony::timeline_writer::TimelineWriter;
 use crate::timeline::{EventBus, TimelineStore};
 
@@ -55,8 +57,15 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     let timeline = TimelineStore::new(db.clone(), EventBus::new());
     let (writer, writer_task) = TimelineWriter::spawn(timeline.clone());
     let config_arc = Arc::new(config.clone());
-    let sip = SipServer::start(config_arc.clone(), writer, shutdown.clone()).await?;
     let (routing, routing_task) = RoutingService::start(RoutingStore::new(db.clone()), timeline.clone(), shutdown.clone()).await?;
+    let dialplans = Arc::new(Registry::load(&config.dialplans.dir, &config.sounds.dir));
+    let watcher = dialplans.clone().watch(shutdown.clone());
+    let (prompts, problems) = PromptCache::load(&config.sounds.dir);
+    for p in &problems {
+        tracing::error!("{p}");
+    }
+    let services = CallServices { timeline: writer, dialplans, prompts: Arc::new(prompts), routing: routing.clone() };
+    let sip = SipServer::start(config_arc.clone(), services, shutdown.clone()).await?;
     let state = AppState {
         routing,
         agent_sockets: Default::default(),
@@ -82,6 +91,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         tracing::error!(error = %e, "SIP task failed");
     }
     let _ = routing_task.await;
+    let _ = watcher.await;
     // The writer ends once the SIP task (the last sender) is gone.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer_task).await;
     tracing::info!("closing the database");

@@ -118,8 +118,11 @@ async fn answers_bad_and_odd_requests_as_the_rfc_says() {
     assert!(bye.starts_with("SIP/2.0 481"), "{bye}");
     let sub = exchange(&server, &request("SUBSCRIBE", "4000", "", "SUBSCRIBE")).unwrap();
     assert!(sub.starts_with("SIP/2.0 405") && sub.contains("Allow:"), "{sub}");
-    let unknown = exchange(&server, &request("INVITE", "12345", "", "INVITE")).unwrap();
-    assert!(unknown.starts_with("SIP/2.0 404"), "{unknown}");
+    // Any number reaches the default (hotline) dialplan; an INVITE without SDP gets 488.
+    let no_sdp = exchange(&server, &request("INVITE", "12345", "", "INVITE")).unwrap();
+    assert!(no_sdp.starts_with("SIP/2.0 488"), "{no_sdp}");
+    let not_sdp = exchange(&server, &request("INVITE", "4000", "Content-Type: text/plain\r\n", "INVITE").replace("Content-Length: 0\r\n\r\n", "Content-Length: 2\r\n\r\nhi")).unwrap();
+    assert!(not_sdp.starts_with("SIP/2.0 415") && not_sdp.contains("Accept: application/sdp"), "{not_sdp}");
     let needs = exchange(&server, &request("INVITE", "9999", "Require: 100rel, foo\r\n", "INVITE")).unwrap();
     assert!(needs.starts_with("SIP/2.0 420") && needs.contains("Unsupported: 100rel, foo"), "{needs}");
     let version = exchange(&server, &request("OPTIONS", "4000", "", "OPTIONS").replace("SIP/2.0\r\nVia", "SIP/9.0\r\nVia")).unwrap();
@@ -131,4 +134,27 @@ async fn answers_bad_and_odd_requests_as_the_rfc_says() {
     assert!(exchange(&server, &no_call_id).is_none());
     // Still healthy afterwards.
     assert!(exchange(&server, &request("OPTIONS", "4000", "", "OPTIONS")).unwrap().starts_with("SIP/2.0 200"));
+}
+
+#[tokio::test]
+async fn hotline_ivr_takes_keys_into_the_support_queue() {
+    let server = Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")]).await;
+    let out = sipp(&server, &["-sf", "ivr_support.xml", "-s", "4000", "-m", "1"]);
+    assert_eq!(cumulative(&out, "Successful call"), 1, "{out}");
+    let token = server.token_for("ann", "agent");
+    let events = timeline_of(&server, &token, "phone=%2B8613912345678").await;
+    let mut path: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e["payload"]["type"].as_str()? {
+            "ivr_step" => Some(format!("step:{}", e["payload"]["step"].as_str()?)),
+            "dtmf" => Some(format!("key:{}", e["payload"]["digits"].as_str()?)),
+            "call_queued" => Some(format!("queued:{}", e["payload"]["queue"].as_str()?)),
+            _ => None,
+        })
+        .collect();
+    path.reverse();
+    let expected = ["step:welcome", "key:2", "step:welcome", "step:english", "step:hours", "step:main", "key:2", "step:main", "step:support", "queued:support"];
+    assert_eq!(path, expected, "{events:#?}");
+    let ended = events.iter().find(|e| e["payload"]["type"] == "call_ended").expect("call ended");
+    assert_eq!(ended["payload"]["cause"], "caller_hangup");
 }

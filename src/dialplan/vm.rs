@@ -66,6 +66,11 @@ impl Vm {
     /// Starts the plan at its `start` step. `wall` is the wall-clock time at `now`,
     /// used for business hours.
     pub fn new(plan: Arc<Dialplan>, caller: &str, did: &str, now: Instant, wall: chrono::DateTime<chrono::Utc>) -> Vm {
+        Vm::with_variables(plan, caller, did, &BTreeMap::new(), now, wall)
+    }
+
+    /// Like `new`, with variables set before the first step.
+    pub fn with_variables(plan: Arc<Dialplan>, caller: &str, did: &str, vars: &BTreeMap<String, String>, now: Instant, wall: chrono::DateTime<chrono::Utc>) -> Vm {
         let start = plan.file.start.value.clone();
         let mut vm = Vm {
             language: plan.file.language.clone(),
@@ -81,6 +86,7 @@ impl Vm {
             started_wall: wall,
             out: VecDeque::new(),
         };
+        vm.vars.extend(vars.clone());
         vm.enter(now, &start);
         vm
     }

@@ -18,6 +18,8 @@ pub fn event_digit(code: u8) -> Option<char> {
 pub struct Rfc4733Receiver {
     /// RTP timestamp of the last event reported.
     last: Option<u32>,
+    /// The last event's end packet was seen.
+    ended: bool,
 }
 
 impl Rfc4733Receiver {
@@ -28,10 +30,16 @@ impl Rfc4733Receiver {
         if payload.len() < 4 {
             return None;
         }
-        if self.last == Some(timestamp) {
+        let end = payload[1] & 0x80 != 0;
+        // Same timestamp: the same event, unless it had ended and a fresh start
+        // arrives (senders that replay a recording reuse timestamps).
+        let same = self.last == Some(timestamp) && !(self.ended && !end);
+        if same {
+            self.ended |= end;
             return None;
         }
         self.last = Some(timestamp);
+        self.ended = end;
         event_digit(code)
     }
 }
@@ -57,7 +65,10 @@ mod tests {
         keys.extend(r.receive(3000, &pkt(11, false, 160)));
         keys.extend(r.receive(3000, &pkt(11, false, 320)));
         keys.extend(r.receive(5000, &pkt(1, false, 160)));
-        assert_eq!(keys, ['5', '#', '1']);
+        // A replayed '1' reusing the timestamp after its end is a new key.
+        keys.extend(r.receive(5000, &pkt(1, true, 640)));
+        keys.extend(r.receive(5000, &pkt(1, false, 160)));
+        assert_eq!(keys, ['5', '#', '1', '1']);
         assert_eq!(r.receive(6000, &[1, 2]), None, "truncated");
         assert_eq!(r.receive(7000, &pkt(99, false, 1)), None, "not a key");
     }

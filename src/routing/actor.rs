@@ -82,6 +82,10 @@ impl RoutingService {
             router.handle(now, Input::UpsertAgent(a.profile()))?;
             router.handle(now, Input::SetPresence { agent: a.id, presence: a.presence.clone() })?;
         }
+        let stale = store.abandon_stale_calls().await?;
+        if stale > 0 {
+            tracing::warn!(stale, "calls left over from the last run marked abandoned");
+        }
         let now_us = crate::db::now_us();
         for c in store.queued_conversations().await? {
             let waited = Duration::from_micros(now_us.saturating_sub(c.queued_us).max(0) as u64);

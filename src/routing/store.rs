@@ -144,7 +144,7 @@ impl RoutingStore {
     pub async fn queued_conversations(&self) -> Result<Vec<QueuedConversation>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, customer_id, channel, queue, priority, queued_us FROM conversations \
-             WHERE status IN ('queued', 'assigned') AND queue IS NOT NULL ORDER BY queued_us",
+             WHERE status IN ('queued', 'assigned') AND queue IS NOT NULL AND channel <> 'voice' ORDER BY queued_us",
         )
         .fetch_all(&self.db.pool)
         .await?;
@@ -161,6 +161,15 @@ impl RoutingStore {
                 })
             })
             .collect()
+    }
+
+    /// Calls do not survive a restart: voice conversations left waiting are abandoned.
+    pub async fn abandon_stale_calls(&self) -> Result<u64, StoreError> {
+        let r = sqlx::query("UPDATE conversations SET status = 'abandoned', resolved_us = $1 WHERE channel = 'voice' AND status IN ('bot', 'queued', 'assigned')")
+            .bind(now_us())
+            .execute(&self.db.pool)
+            .await?;
+        Ok(r.rows_affected())
     }
 
     /// Records who took a conversation.

@@ -12,6 +12,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::echo::{self, EchoParams, MediaEvent};
+use super::ivr_call::IvrCall;
+use super::ivr_media::{self, IvrMediaParams};
+use crate::dialplan::registry::Registry;
+use crate::media::prompts::PromptCache;
+use crate::routing::actor::RoutingService;
+use uuid::Uuid;
 use super::guard;
 use super::rtp_port;
 use super::timeline_writer::{CallRecord, TimelineWriter};
@@ -54,10 +60,14 @@ pub struct CallContext {
     /// The SIP socket's address (Via and Contact use it, with the IP made concrete).
     pub sip_local: SocketAddr,
     pub timeline: TimelineWriter,
+    pub dialplans: Arc<Registry>,
+    pub prompts: Arc<PromptCache>,
+    pub routing: RoutingService,
 }
 
-struct Call {
-    ctx: Arc<CallContext>,
+pub struct Call {
+    pub(super) ctx: Arc<CallContext>,
+    conversation: Uuid,
     out: mpsc::Sender<CallCommand>,
     dialog: Dialog,
     invite_key: TxKey,
@@ -83,6 +93,7 @@ pub async fn run(ctx: Arc<CallContext>, key: TxKey, invite: Message, source: Soc
     let local_ip = local_ip(&ctx, source);
     let mut call = Call {
         ctx,
+        conversation: Uuid::new_v4(),
         out,
         dialog,
         invite_key: key,
@@ -122,16 +133,96 @@ impl Call {
         let dialed = invite.request_uri().and_then(|u| u.user.clone()).unwrap_or_default();
         let caller = invite.from().and_then(|f| f.uri.user.clone()).unwrap_or_else(|| "anonymous".into());
         let caller_host = invite.from().map(|f| f.uri.host).unwrap_or_default();
-        self.ctx.timeline.send(CallRecord::Start { call_id: self.dialog.call_id.clone(), caller, caller_host, dialed: dialed.clone() });
+        self.ctx.timeline.send(CallRecord::Start { call_id: self.dialog.call_id.clone(), conversation: self.conversation, caller: caller.clone(), caller_host, dialed: dialed.clone() });
         self.respond(&self.invite_key, self.reply(&invite, 100)).await;
         if let Some(code) = self.precheck(&invite).await {
             return format!("rejected_{code}");
         }
-        if dialed != ECHO_EXTENSION {
-            self.respond(&self.invite_key, self.reply(&invite, 404)).await;
-            return "not_found".into();
+        if dialed == ECHO_EXTENSION {
+            return self.ring_then_answer(rx).await;
         }
-        self.ring_then_answer(rx).await
+        match self.ctx.dialplans.current().route(&dialed) {
+            Some(plan) => self.run_ivr(plan, &caller, &dialed, rx).await,
+            None => {
+                self.respond(&self.invite_key, self.reply(&invite, 404)).await;
+                "not_found".into()
+            }
+        }
+    }
+
+    pub fn call_id(&self) -> String {
+        self.dialog.call_id.clone()
+    }
+
+    pub fn record(&self, r: CallRecord) {
+        self.ctx.timeline.send(r);
+    }
+
+    /// Answers and runs the dialplan with IVR media.
+    async fn run_ivr(&mut self, plan: Arc<crate::dialplan::Dialplan>, caller: &str, dialed: &str, rx: &mut mpsc::Receiver<CallInput>) -> String {
+        let invite = self.invite.clone();
+        let (socket, negotiated) = match self.negotiate(&invite).await {
+            Ok(x) => x,
+            Err(code) => return format!("rejected_{code}"),
+        };
+        self.send_ok(&invite, socket.local_addr().ok(), &negotiated).await;
+        let media = &self.ctx.config.media;
+        let params = IvrMediaParams {
+            remote: negotiated.1.remote,
+            payload_type: negotiated.1.payload_type,
+            dtmf_payload_type: negotiated.1.dtmf_payload_type,
+            symmetric: media.symmetric_rtp,
+            timeout: Duration::from_secs(media.media_timeout_secs),
+        };
+        let (cmd_tx, cmd_rx) = mpsc::channel(16);
+        let (ev_tx, mut ev_rx) = mpsc::channel(64);
+        tokio::spawn(ivr_media::run(socket, params, self.ctx.prompts.clone(), cmd_rx, ev_tx, self.media_stop.clone()));
+        let conversation = self.conversation;
+        let mut ivr = IvrCall { call: self, conversation, media: cmd_tx, queued_in: None };
+        let cause = ivr.run(plan, caller, dialed, rx, &mut ev_rx).await;
+        if ivr.queued_in.is_some() {
+            let routing = ivr.call.ctx.routing.clone();
+            if let Err(e) = routing.apply(crate::routing::engine::Input::Cancel { item: conversation }).await {
+                tracing::debug!(error = %e, "queued call already gone from routing");
+            }
+        }
+        cause
+    }
+
+    /// Binds an RTP socket and builds the SDP answer; answers 488/503 itself on failure.
+    async fn negotiate(&mut self, invite: &Message) -> Result<(tokio::net::UdpSocket, (SessionDescription, sdp::Negotiated)), u16> {
+        let offer = std::str::from_utf8(&invite.body).ok().and_then(|t| SessionDescription::parse(t).ok());
+        let Some(offer) = offer else {
+            self.respond(&self.invite_key, self.reply(invite, 488)).await;
+            return Err(488);
+        };
+        let media = &self.ctx.config.media;
+        let socket = match rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "no RTP port for a call");
+                self.respond(&self.invite_key, self.reply(invite, 503)).await;
+                return Err(503);
+            }
+        };
+        let local = socket.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
+        match sdp::answer(&offer, local, &Capabilities::default(), rand::random::<u32>().into()) {
+            Ok(a) => Ok((socket, a)),
+            Err(_) => {
+                self.respond(&self.invite_key, self.reply(invite, 488)).await;
+                Err(488)
+            }
+        }
+    }
+
+    async fn send_ok(&mut self, invite: &Message, _local: Option<SocketAddr>, negotiated: &(SessionDescription, sdp::Negotiated)) {
+        let mut ok = self.reply(invite, 200);
+        ok.headers.push("Contact", self.contact());
+        ok.headers.push("Allow", ALLOW);
+        ok.headers.push("Supported", guard::SUPPORTED.join(", "));
+        ok.set_body("application/sdp", Bytes::from(negotiated.0.to_string()));
+        self.respond(&self.invite_key, ok).await;
+        self.answered_at = Some(Instant::now());
     }
 
     /// Rejects what we cannot serve (unsupported Require, a body that is not SDP);
@@ -180,40 +271,14 @@ impl Call {
 
     /// Sends 200 with our SDP answer and starts the echo; returns its event channel.
     async fn answer_echo(&mut self, invite: &Message) -> Result<mpsc::Receiver<MediaEvent>, u16> {
-        let offer = std::str::from_utf8(&invite.body).ok().and_then(|t| SessionDescription::parse(t).ok());
-        let Some(offer) = offer else {
-            self.respond(&self.invite_key, self.reply(invite, 488)).await;
-            return Err(488);
-        };
+        let (socket, negotiated) = self.negotiate(invite).await?;
+        self.send_ok(invite, socket.local_addr().ok(), &negotiated).await;
         let media = &self.ctx.config.media;
-        let socket = match rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "no RTP port for a call");
-                self.respond(&self.invite_key, self.reply(invite, 503)).await;
-                return Err(503);
-            }
-        };
-        let local = socket.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
-        let (answer, negotiated) = match sdp::answer(&offer, local, &Capabilities::default(), rand::random::<u32>().into()) {
-            Ok(a) => a,
-            Err(_) => {
-                self.respond(&self.invite_key, self.reply(invite, 488)).await;
-                return Err(488);
-            }
-        };
-        let mut ok = self.reply(invite, 200);
-        ok.headers.push("Contact", self.contact());
-        ok.headers.push("Allow", ALLOW);
-        ok.headers.push("Supported", guard::SUPPORTED.join(", "));
-        ok.set_body("application/sdp", Bytes::from(answer.to_string()));
-        self.respond(&self.invite_key, ok).await;
-        self.answered_at = Some(Instant::now());
         let (tx, media_rx) = mpsc::channel(4);
         let params = EchoParams {
-            remote: negotiated.remote,
-            payload_type: negotiated.payload_type,
-            dtmf_payload_type: negotiated.dtmf_payload_type,
+            remote: negotiated.1.remote,
+            payload_type: negotiated.1.payload_type,
+            dtmf_payload_type: negotiated.1.dtmf_payload_type,
             symmetric: media.symmetric_rtp,
             timeout: Duration::from_secs(media.media_timeout_secs),
         };
@@ -228,19 +293,34 @@ impl Call {
                     Some(MediaEvent::Timeout) => { self.send_bye().await; return "media_timeout".into(); }
                     Some(MediaEvent::Stopped(_)) | None => { self.send_bye().await; return "media_error".into(); }
                 },
-                input = rx.recv() => match input {
-                    Some(CallInput::Request { key, msg, .. }) if msg.method() == Some(Method::Bye) => {
-                        let code = if self.dialog.accept_request(&msg).is_ok() { 200 } else { 500 };
-                        self.respond(&key, self.reply(&msg, code)).await;
-                        if code == 200 { return "caller_hangup".into(); }
+                input = rx.recv() => {
+                    if let Some(cause) = self.connected_input(input).await {
+                        return cause;
                     }
-                    Some(CallInput::TxTimeout { key }) if key == self.invite_key => {
-                        self.send_bye().await;
-                        return "no_ack".into();
-                    }
-                    Some(CallInput::Shutdown) | None => { self.send_bye().await; return "shutdown".into(); }
-                    Some(other) => self.in_dialog(other).await,
-                },
+                }
+            }
+        }
+    }
+
+    /// Handles a call input once answered; returns the cause when the call ends.
+    pub async fn connected_input(&mut self, input: Option<CallInput>) -> Option<String> {
+        match input {
+            Some(CallInput::Request { key, msg, .. }) if msg.method() == Some(Method::Bye) => {
+                let code = if self.dialog.accept_request(&msg).is_ok() { 200 } else { 500 };
+                self.respond(&key, self.reply(&msg, code)).await;
+                (code == 200).then(|| "caller_hangup".to_string())
+            }
+            Some(CallInput::TxTimeout { key }) if key == self.invite_key => {
+                self.send_bye().await;
+                Some("no_ack".into())
+            }
+            Some(CallInput::Shutdown) | None => {
+                self.send_bye().await;
+                Some("shutdown".into())
+            }
+            Some(other) => {
+                self.in_dialog(other).await;
+                None
             }
         }
     }
@@ -274,7 +354,7 @@ impl Call {
         self.respond(&key, r).await;
     }
 
-    async fn send_bye(&mut self) {
+    pub async fn send_bye(&mut self) {
         let via = SocketAddr::new(self.local_ip, self.ctx.sip_local.port());
         let bye = self.dialog.request(Method::Bye, via, &new_branch());
         let dest = self.dialog.peer;

@@ -5,8 +5,10 @@
 pub mod call;
 pub mod echo;
 pub mod guard;
+pub mod ivr_call;
+pub mod ivr_media;
 pub mod rtp_port;
 pub mod sip_server;
 pub mod timeline_writer;
 
-pub use sip_server::{SipServer, TelephonyError};
+pub use sip_server::{CallServices, SipServer, TelephonyError};

@@ -32,6 +32,14 @@ pub enum TelephonyError {
     Bind { addr: SocketAddr, reason: String },
 }
 
+/// What calls use besides SIP: the timeline writer, dialplans, prompts, routing.
+pub struct CallServices {
+    pub timeline: TimelineWriter,
+    pub dialplans: Arc<crate::dialplan::registry::Registry>,
+    pub prompts: Arc<crate::media::prompts::PromptCache>,
+    pub routing: crate::routing::actor::RoutingService,
+}
+
 /// Counters of the SIP shell, for `/metrics`.
 #[derive(Debug, Default)]
 pub struct SipStats {
@@ -55,7 +63,7 @@ pub struct SipServer {
 
 impl SipServer {
     /// Binds the SIP socket and starts the shell task; it stops when `shutdown` fires.
-    pub async fn start(config: Arc<Config>, timeline: TimelineWriter, shutdown: CancellationToken) -> Result<SipServer, TelephonyError> {
+    pub async fn start(config: Arc<Config>, services: CallServices, shutdown: CancellationToken) -> Result<SipServer, TelephonyError> {
         let addr = config.sip_addr();
         let socket = UdpSocket::bind(addr).await.map_err(|e| TelephonyError::Bind { addr, reason: e.to_string() })?;
         let local = socket.local_addr().map_err(|e| TelephonyError::Bind { addr, reason: e.to_string() })?;
@@ -71,7 +79,14 @@ impl SipServer {
             layer: TransactionLayer::new(timers, config.sip.max_transactions),
             calls: HashMap::new(),
             owners: HashMap::new(),
-            ctx: Arc::new(CallContext { config: config.clone(), sip_local: local, timeline }),
+            ctx: Arc::new(CallContext {
+                config: config.clone(),
+                sip_local: local,
+                timeline: services.timeline,
+                dialplans: services.dialplans,
+                prompts: services.prompts,
+                routing: services.routing,
+            }),
             cmd_tx,
             stats: stats.clone(),
         };

@@ -19,7 +19,9 @@ pub const CAPACITY: usize = 4096;
 #[derive(Debug, Clone)]
 pub enum CallRecord {
     /// A call arrived: find or create the caller's customer and open a conversation.
-    Start { call_id: String, caller: String, caller_host: String, dialed: String },
+    Start { call_id: String, conversation: Uuid, caller: String, caller_host: String, dialed: String },
+    /// The call reached a queue.
+    Queued { call_id: String, queue: String },
     Event { call_id: String, payload: EventPayload },
     End { call_id: String, cause: String, duration_ms: i64, answered: bool },
 }
@@ -57,13 +59,19 @@ async fn run(store: TimelineStore, mut rx: mpsc::Receiver<CallRecord>) {
 
 async fn write(store: &TimelineStore, calls: &mut HashMap<String, (Uuid, Uuid)>, record: CallRecord) -> Result<(), TimelineError> {
     match record {
-        CallRecord::Start { call_id, caller, caller_host, dialed } => {
+        CallRecord::Start { call_id, conversation, caller, caller_host, dialed } => {
             let customer = caller_customer(store, &caller, &caller_host).await?;
             let conv = store
-                .open_conversation(NewConversation { customer_id: customer, channel: Channel::Voice, queue: None, priority: 0, subject: Some(format!("call to {dialed}")), text: None })
+                .open_conversation_as(conversation, NewConversation { customer_id: customer, channel: Channel::Voice, queue: None, priority: 0, subject: Some(format!("call to {dialed}")), text: None })
                 .await?;
             store.append(customer, NewEvent { conversation_id: Some(conv.id), payload: EventPayload::CallOffered { from: caller, to: dialed } }).await?;
             calls.insert(call_id, (customer, conv.id));
+        }
+        CallRecord::Queued { call_id, queue } => {
+            if let Some((customer, conv)) = calls.get(&call_id) {
+                store.set_queue(*conv, &queue).await?;
+                store.append(*customer, NewEvent { conversation_id: Some(*conv), payload: EventPayload::CallQueued { queue } }).await?;
+            }
         }
         CallRecord::Event { call_id, payload } => {
             if let Some((customer, conv)) = calls.get(&call_id) {

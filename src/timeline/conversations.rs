@@ -16,6 +16,12 @@ const MAX_TEXT: usize = 64 * 1024;
 impl TimelineStore {
     /// Opens a conversation; a queue puts it in `queued`, otherwise it starts in `bot`.
     pub async fn open_conversation(&self, new: NewConversation) -> Result<Conversation, TimelineError> {
+        self.open_conversation_as(Uuid::new_v4(), new).await
+    }
+
+    /// Opens a conversation with an id chosen by the caller (a call picks its
+    /// conversation id before the database has it).
+    pub async fn open_conversation_as(&self, id: Uuid, new: NewConversation) -> Result<Conversation, TimelineError> {
         let customer = self.customer(new.customer_id).await?;
         let owner = customer.merged_into.unwrap_or(customer.id);
         if let Some(text) = &new.text {
@@ -23,7 +29,6 @@ impl TimelineStore {
                 return Err(invalid("text", format!("must be 1 to {MAX_TEXT} bytes")));
             }
         }
-        let id = Uuid::new_v4();
         let now = now_us();
         let status = if new.queue.is_some() { ConversationStatus::Queued } else { ConversationStatus::Bot };
         let mut tx = self.db.pool.begin().await?;
@@ -106,6 +111,17 @@ impl TimelineStore {
 }
 
 impl TimelineStore {
+    /// Puts a conversation in a queue now (a call reaching a queue step).
+    pub async fn set_queue(&self, id: Uuid, queue: &str) -> Result<(), TimelineError> {
+        sqlx::query("UPDATE conversations SET queue = $1, status = 'queued', queued_us = $2 WHERE id = $3")
+            .bind(queue.to_string())
+            .bind(now_us())
+            .bind(id.to_string())
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_disposition(&self, id: Uuid, code: &str) -> Result<(), TimelineError> {
         sqlx::query("UPDATE conversations SET disposition = $1 WHERE id = $2").bind(code.to_string()).bind(id.to_string()).execute(&self.db.pool).await?;
         Ok(())

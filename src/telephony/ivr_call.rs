@@ -1,0 +1,97 @@
+//! A call in the IVR: the dialplan VM decides, the IVR media task plays and hears
+//! keys, and a `queue` step puts the call into the routing engine with music on
+//! hold. The VM's timeline entries go to the timeline writer.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::call::CallInput;
+use super::ivr_media::{IvrMediaEvent, MediaCommand};
+use super::timeline_writer::CallRecord;
+use crate::dialplan::Dialplan;
+use crate::dialplan::vm::{Command, Event, Vm};
+use crate::routing::model::Channel;
+
+/// What ended the IVR part of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IvrEnd {
+    /// The dialplan hung up (cause), or media failed.
+    Hangup(String),
+    /// A request for the call (BYE, shutdown…) the call actor must handle.
+    Input(String),
+}
+
+pub struct IvrCall<'a> {
+    pub call: &'a mut super::call::Call,
+    pub conversation: Uuid,
+    pub media: mpsc::Sender<MediaCommand>,
+    pub queued_in: Option<String>,
+}
+
+impl IvrCall<'_> {
+    /// Runs the dialplan until it hangs up or the call ends; returns the cause.
+    pub async fn run(&mut self, plan: Arc<Dialplan>, caller: &str, did: &str, rx: &mut mpsc::Receiver<CallInput>, media_events: &mut mpsc::Receiver<IvrMediaEvent>) -> String {
+        let vars = self.call.ctx.config.dialplans.variables.clone();
+        let mut vm = Vm::with_variables(plan, caller, did, &vars, Instant::now(), chrono::Utc::now());
+        loop {
+            if let Some(cause) = self.apply(&mut vm).await {
+                return cause;
+            }
+            let timer = vm.poll_timeout().map(tokio::time::Instant::from_std);
+            tokio::select! {
+                ev = media_events.recv() => match ev {
+                    Some(IvrMediaEvent::Digit(d)) => vm.handle(Instant::now(), Event::Digit(d)),
+                    Some(IvrMediaEvent::PlaybackDone) => vm.handle(Instant::now(), Event::PlaybackDone),
+                    Some(IvrMediaEvent::Timeout) | None => {
+                        self.call.send_bye().await;
+                        return "media_timeout".into();
+                    }
+                },
+                _ = tokio::time::sleep_until(timer.unwrap_or_else(tokio::time::Instant::now)), if timer.is_some() => {
+                    vm.handle_timeout(Instant::now());
+                }
+                input = rx.recv() => {
+                    if let Some(cause) = self.call.connected_input(input).await {
+                        return cause;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries out the VM's commands; returns a cause when the VM hung up.
+    async fn apply(&mut self, vm: &mut Vm) -> Option<String> {
+        while let Some(cmd) = vm.poll_command() {
+            match cmd {
+                Command::Play { files, barge_in } => self.media(MediaCommand::Play { files, barge_in }).await,
+                Command::StopPlayback => self.media(MediaCommand::Stop).await,
+                Command::Timeline(payload) => self.call.record(CallRecord::Event { call_id: self.call.call_id(), payload }),
+                Command::Enqueue { queue, priority, music } => {
+                    self.media(MediaCommand::Loop(music)).await;
+                    self.call.record(CallRecord::Queued { call_id: self.call.call_id(), queue: queue.clone() });
+                    let routing = self.call.ctx.routing.clone();
+                    if let Err(e) = routing.enqueue(self.conversation, Uuid::nil(), Channel::Voice, &queue, priority).await {
+                        tracing::error!(error = %e, queue, "call not queued; ending it");
+                        self.call.send_bye().await;
+                        return Some("queue_error".into());
+                    }
+                    self.queued_in = Some(queue);
+                }
+                Command::Hangup { cause } => {
+                    self.call.send_bye().await;
+                    return Some(cause);
+                }
+            }
+        }
+        None
+    }
+
+    async fn media(&self, cmd: MediaCommand) {
+        if self.media.send(cmd).await.is_err() {
+            tracing::debug!("media task already gone");
+        }
+    }
+}

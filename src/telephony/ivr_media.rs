@@ -1,0 +1,178 @@
+//! The media task of a call in the IVR or a queue: plays prompts and music on hold
+//! as RTP paced at 20 ms, and turns received RFC 4733 telephone-events into keys.
+//! Barge-in stops the prompt here at once, without a round trip to the call.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::media::dtmf::Rfc4733Receiver;
+use crate::media::g711::{self, Law};
+use crate::media::prompts::PromptCache;
+use crate::media::rtp;
+
+/// What the call asks of its media.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaCommand {
+    Play { files: Vec<PathBuf>, barge_in: bool },
+    /// Loop one file until told otherwise (music on hold).
+    Loop(PathBuf),
+    Stop,
+}
+
+/// What the media tells its call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IvrMediaEvent {
+    Digit(char),
+    PlaybackDone,
+    Timeout,
+}
+
+pub struct IvrMediaParams {
+    pub remote: SocketAddr,
+    pub payload_type: u8,
+    pub dtmf_payload_type: Option<u8>,
+    pub symmetric: bool,
+    pub timeout: Duration,
+}
+
+struct Playback {
+    clips: Vec<Arc<[i16]>>,
+    index: usize,
+    offset: usize,
+    barge_in: bool,
+    looping: bool,
+}
+
+impl Playback {
+    /// Fills `out` with the next 20 ms; false when the playback has ended.
+    fn next_frame(&mut self, out: &mut [i16; 160]) -> bool {
+        let mut filled = 0;
+        while filled < 160 {
+            let Some(clip) = self.clips.get(self.index) else {
+                if self.looping && !self.clips.is_empty() {
+                    self.index = 0;
+                    continue;
+                }
+                out[filled..].fill(0);
+                return filled > 0;
+            };
+            let take = (clip.len() - self.offset).min(160 - filled);
+            out[filled..filled + take].copy_from_slice(&clip[self.offset..self.offset + take]);
+            filled += take;
+            self.offset += take;
+            if self.offset >= clip.len() {
+                self.index += 1;
+                self.offset = 0;
+            }
+        }
+        true
+    }
+}
+
+/// Runs until `stop` fires or the media times out.
+pub async fn run(socket: UdpSocket, p: IvrMediaParams, prompts: Arc<PromptCache>, mut commands: mpsc::Receiver<MediaCommand>, events: mpsc::Sender<IvrMediaEvent>, stop: CancellationToken) {
+    let law = Law::from_payload_type(p.payload_type).unwrap_or(Law::Ulaw);
+    let (ssrc, mut seq, mut ts): (u32, u16, u32) = (rand::random(), rand::random(), rand::random());
+    let mut remote = p.remote;
+    let mut playing: Option<Playback> = None;
+    let mut dtmf = Rfc4733Receiver::default();
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let (mut pcm, mut packet, mut buf) = ([0i16; 160], [0u8; 172], [0u8; 1500]);
+    let mut last_rx = Instant::now();
+    let mut marker = true;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep_until(last_rx + p.timeout) => {
+                let _ = events.send(IvrMediaEvent::Timeout).await;
+                break;
+            }
+            cmd = commands.recv() => match cmd {
+                Some(MediaCommand::Play { files, barge_in }) => playing = Some(playback(&prompts, &files, barge_in, false)),
+                Some(MediaCommand::Loop(file)) => playing = Some(playback(&prompts, &[file], false, true)),
+                Some(MediaCommand::Stop) => playing = None,
+                None => break,
+            },
+            _ = ticker.tick() => {
+                let active = playing.as_mut().is_some_and(|pb| pb.next_frame(&mut pcm));
+                if !active {
+                    if playing.take().is_some() {
+                        let _ = events.try_send(IvrMediaEvent::PlaybackDone);
+                    }
+                    pcm.fill(0);
+                }
+                rtp::write_header(&mut packet, marker, p.payload_type, seq, ts, ssrc);
+                g711::encode(law, &pcm, &mut packet[12..]);
+                marker = false;
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(160);
+                let _ = socket.send_to(&packet, remote).await;
+            }
+            r = socket.recv_from(&mut buf) => {
+                let Ok((n, from)) = r else { continue };
+                let Ok(h) = rtp::parse(&buf[..n]) else { continue };
+                if !p.symmetric && from != remote {
+                    continue;
+                }
+                last_rx = Instant::now();
+                remote = from;
+                if Some(h.payload_type) == p.dtmf_payload_type {
+                    let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
+                    if let Some(key) = dtmf.receive(h.timestamp, payload) {
+                        if playing.as_ref().is_some_and(|pb| pb.barge_in) {
+                            playing = None;
+                        }
+                        if events.try_send(IvrMediaEvent::Digit(key)).is_err() {
+                            tracing::warn!("call not reading its keys; one was dropped");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn playback(prompts: &PromptCache, files: &[PathBuf], barge_in: bool, looping: bool) -> Playback {
+    let clips = files
+        .iter()
+        .filter_map(|f| {
+            let clip = prompts.get(f);
+            if clip.is_none() {
+                tracing::error!(file = %f.display(), "prompt missing at play time");
+            }
+            clip
+        })
+        .collect();
+    Playback { clips, index: 0, offset: 0, barge_in, looping }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn playback_frames_cover_clips_then_end() {
+        let a: Arc<[i16]> = Arc::from(vec![1i16; 200]);
+        let b: Arc<[i16]> = Arc::from(vec![2i16; 100]);
+        let mut pb = Playback { clips: vec![a, b], index: 0, offset: 0, barge_in: true, looping: false };
+        let mut f = [0i16; 160];
+        assert!(pb.next_frame(&mut f));
+        assert!(f.iter().all(|s| *s == 1));
+        assert!(pb.next_frame(&mut f));
+        assert_eq!((f[39], f[40], f[139], f[140]), (1, 2, 2, 0));
+        assert!(!pb.next_frame(&mut f));
+        let mut looped = Playback { clips: vec![Arc::from(vec![3i16; 100])], index: 0, offset: 0, barge_in: false, looping: true };
+        for _ in 0..10 {
+            assert!(looped.next_frame(&mut f));
+            assert!(f.iter().all(|s| *s == 3));
+        }
+    }
+}
