@@ -139,7 +139,7 @@ async fn answers_bad_and_odd_requests_as_the_rfc_says() {
 #[tokio::test]
 async fn hotline_ivr_takes_keys_into_the_support_queue() {
     let server = Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")]).await;
-    let out = sipp(&server, &["-sf", "ivr_support.xml", "-s", "4000", "-m", "1"]);
+    let out = sipp(&server, &["-sf", "ivr_support.xml", "-s", "4000", "-m", "1", "-d", "2500"]);
     assert_eq!(cumulative(&out, "Successful call"), 1, "{out}");
     let token = server.token_for("ann", "agent");
     let events = timeline_of(&server, &token, "phone=%2B8613912345678").await;
