@@ -64,10 +64,11 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     for p in &problems {
         tracing::error!("{p}");
     }
-    let services = CallServices { timeline: writer, dialplans, prompts: Arc::new(prompts), routing: routing.clone() };
+    let services = CallServices { timeline: writer, dialplans: dialplans.clone(), prompts: Arc::new(prompts), routing: routing.clone() };
     let sip = SipServer::start(config_arc.clone(), services, shutdown.clone()).await?;
     let state = AppState {
         routing,
+        dialplans,
         agent_sockets: Default::default(),
         timeline,
         auth,

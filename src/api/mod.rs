@@ -4,6 +4,7 @@
 pub mod agent_ws;
 pub mod conversations;
 pub mod customers;
+pub mod dialplans;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/wrap-up", post(routing::wrap_up))
         .route("/conversations/{id}/resolve", post(routing::resolve))
         .route("/agent/ws", get(agent_ws::upgrade))
+        .route("/dialplans", get(dialplans::status))
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{conversations, customers, routing, session};
+use super::{conversations, customers, dialplans, routing, session};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,9 +15,9 @@ use super::{conversations, customers, routing, session};
         session::login, session::logout, session::me, session::add_user, session::users,
         routing::upsert_queue, routing::queues, routing::queue_stats, routing::create_agent, routing::agents,
         routing::me, routing::agent, routing::set_state, routing::offers, routing::accept, routing::reject,
-        routing::wrap_up, routing::resolve,
+        routing::wrap_up, routing::resolve, dialplans::status,
     ),
-    tags((name = "customers"), (name = "timeline"), (name = "conversations"), (name = "auth"), (name = "routing"))
+    tags((name = "customers"), (name = "timeline"), (name = "conversations"), (name = "auth"), (name = "routing"), (name = "dialplans"))
 )]
 pub struct ApiDoc;
 

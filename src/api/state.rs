@@ -16,5 +16,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
     pub routing: RoutingService,
+    pub dialplans: Arc<crate::dialplan::registry::Registry>,
     pub agent_sockets: AgentSockets,
 }
