@@ -69,6 +69,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     let state = AppState {
         routing,
         dialplans,
+        sip_stats: sip.stats.clone(),
         agent_sockets: Default::default(),
         timeline,
         auth,

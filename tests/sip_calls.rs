@@ -132,8 +132,11 @@ async fn answers_bad_and_odd_requests_as_the_rfc_says() {
     assert!(exchange(&server, "\u{1}\u{2}garbage\r\n\r\n").is_none());
     let no_call_id: String = request("OPTIONS", "4000", "", "OPTIONS").lines().filter(|l| !l.starts_with("Call-ID")).map(|l| format!("{l}\r\n")).collect();
     assert!(exchange(&server, &no_call_id).is_none());
-    // Still healthy afterwards.
+    // Still healthy afterwards, and the drops are counted.
     assert!(exchange(&server, &request("OPTIONS", "4000", "", "OPTIONS")).unwrap().starts_with("SIP/2.0 200"));
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("switchboard_sip_scanners_dropped_total 1"), "{metrics}");
+    assert!(!metrics.contains("switchboard_sip_malformed_total 0"), "{metrics}");
 }
 
 #[tokio::test]

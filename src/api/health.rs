@@ -15,5 +15,7 @@ pub async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
 }
 
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+    let mut text = s.metrics.render();
+    text.push_str(&s.sip_stats.render());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

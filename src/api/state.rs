@@ -17,5 +17,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub routing: RoutingService,
     pub dialplans: Arc<crate::dialplan::registry::Registry>,
+    pub sip_stats: Arc<crate::telephony::sip_server::SipStats>,
     pub agent_sockets: AgentSockets,
 }

@@ -165,7 +165,7 @@ impl Call {
             Ok(x) => x,
             Err(code) => return format!("rejected_{code}"),
         };
-        self.send_ok(&invite, socket.local_addr().ok(), &negotiated).await;
+        self.send_ok(&invite, &negotiated).await;
         let media = &self.ctx.config.media;
         let params = IvrMediaParams {
             remote: negotiated.1.remote,
@@ -215,7 +215,7 @@ impl Call {
         }
     }
 
-    async fn send_ok(&mut self, invite: &Message, _local: Option<SocketAddr>, negotiated: &(SessionDescription, sdp::Negotiated)) {
+    async fn send_ok(&mut self, invite: &Message, negotiated: &(SessionDescription, sdp::Negotiated)) {
         let mut ok = self.reply(invite, 200);
         ok.headers.push("Contact", self.contact());
         ok.headers.push("Allow", ALLOW);
@@ -272,7 +272,7 @@ impl Call {
     /// Sends 200 with our SDP answer and starts the echo; returns its event channel.
     async fn answer_echo(&mut self, invite: &Message) -> Result<mpsc::Receiver<MediaEvent>, u16> {
         let (socket, negotiated) = self.negotiate(invite).await?;
-        self.send_ok(invite, socket.local_addr().ok(), &negotiated).await;
+        self.send_ok(invite, &negotiated).await;
         let media = &self.ctx.config.media;
         let (tx, media_rx) = mpsc::channel(4);
         let params = EchoParams {

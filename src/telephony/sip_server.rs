@@ -50,6 +50,25 @@ pub struct SipStats {
     pub calls_active: AtomicU64,
 }
 
+impl SipStats {
+    /// Prometheus text for the SIP counters.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let rows = [
+            ("switchboard_sip_datagrams_total", "counter", "SIP datagrams received", self.received.load(Ordering::Relaxed)),
+            ("switchboard_sip_malformed_total", "counter", "SIP messages that failed to parse", self.malformed.load(Ordering::Relaxed)),
+            ("switchboard_sip_scanners_dropped_total", "counter", "Requests from scanners dropped", self.scanners_dropped.load(Ordering::Relaxed)),
+            ("switchboard_sip_overloaded_total", "counter", "Requests refused with 503", self.overloaded.load(Ordering::Relaxed)),
+            ("switchboard_calls_active", "gauge", "Calls in progress", self.calls_active.load(Ordering::Relaxed)),
+        ];
+        for (name, kind, help, v) in rows {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        }
+        out
+    }
+}
+
 /// Pending inputs per call before the shell answers its requests with 503.
 const CALL_QUEUE: usize = 32;
 /// Commands from all calls to the shell.
