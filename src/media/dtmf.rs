@@ -33,7 +33,7 @@ impl Rfc4733Receiver {
         let end = payload[1] & 0x80 != 0;
         // Same timestamp: the same event, unless it had ended and a fresh start
         // arrives (senders that replay a recording reuse timestamps).
-        let same = self.last == Some(timestamp) && !(self.ended && !end);
+        let same = self.last == Some(timestamp) && (end || !self.ended);
         if same {
             self.ended |= end;
             return None;

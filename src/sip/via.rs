@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use super::params::{Params, parse_params};
 use super::uri::split_host_port;
 
+static SLASH_SPACES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| regex::Regex::new(r"\s*/\s*").expect("valid pattern"));
+
 /// The RFC 3261 branch prefix; a branch without it comes from an RFC 2543 peer.
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
 
@@ -25,7 +27,9 @@ pub struct ViaError(pub String);
 impl Via {
     pub fn parse(s: &str) -> Result<Via, ViaError> {
         let err = || ViaError(s.to_string());
-        let s = s.trim();
+        // SWS is allowed around the slashes of sent-protocol (RFC 3261 §25.1).
+        let compact = SLASH_SPACES.replace_all(s.trim(), "/");
+        let s = compact.as_ref();
         let (proto, rest) = s.split_once(|c: char| c.is_whitespace()).ok_or_else(err)?;
         let mut parts = proto.split('/').map(str::trim);
         let (name, version, transport) = (parts.next(), parts.next(), parts.next());
@@ -132,6 +136,7 @@ mod tests {
         for bad in ["SIP/2.0/UDP", "SIP/3.0/UDP a", "HTTP/2.0/UDP a", "SIP/2.0/ a", "SIP/2.0/UDP a:b"] {
             assert!(Via::parse(bad).is_err(), "{bad}");
         }
-        assert!(Via::parse("SIP / 2.0 / UDP host.example.com;branch=z9hG4bK1").is_err() || true);
+        let spaced = Via::parse("SIP / 2.0 / UDP host.example.com;branch=z9hG4bK1").unwrap();
+        assert_eq!((spaced.transport.as_str(), spaced.host.as_str()), ("UDP", "host.example.com"));
     }
 }

@@ -121,7 +121,8 @@ impl TransactionLayer {
         let key = TxKey::server(&msg).ok_or(LayerError::Unidentifiable)?;
         let method = msg.method().ok_or(LayerError::Unidentifiable)?;
         if method == Method::Ack {
-            return Ok(self.incoming_ack(now, key, msg, source));
+            self.incoming_ack(now, key, msg, source);
+            return Ok(());
         }
         if let Some(Tx::Server(tx)) = self.txs.get_mut(&key) {
             if let Some(ServerAction::Transmit(data)) = tx.on_request_again() {
@@ -137,7 +138,8 @@ impl TransactionLayer {
         let tx = ServerTx::new(method == Method::Invite, reliable, target, self.config, dialog_match);
         self.txs.insert(key.clone(), Tx::Server(tx));
         if method == Method::Cancel {
-            return Ok(self.incoming_cancel(now, key, msg, source));
+            self.incoming_cancel(now, key, msg, source);
+            return Ok(());
         }
         self.out.push_back(Output::Event(TxEvent::Request { key, msg, source }));
         Ok(())
