@@ -20,23 +20,41 @@ const WRITERS: usize = 8;
 const READS: usize = 2000;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     if want("sqlite") {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        );
         rt.block_on(run("sqlite", &url));
     }
     if want("postgres") {
         rt.block_on(async {
-            let base = std::env::var("SWITCHBOARD_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            let base = std::env::var("SWITCHBOARD_TEST_POSTGRES")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
             let name = format!("sb_bench_{}", Uuid::new_v4().simple());
             let admin = Db::connect(&base, 1).await.expect("PostgreSQL reachable");
-            admin.pool.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create db");
-            let url = format!("{}/{}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base), name);
+            admin
+                .pool
+                .execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create db");
+            let url = format!(
+                "{}/{}",
+                base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base),
+                name
+            );
             run("postgres", &url).await;
-            let _ = admin.pool.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str()).await;
+            let _ = admin
+                .pool
+                .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+                .await;
         });
     }
 }
@@ -47,18 +65,36 @@ async fn run(label: &str, url: &str) {
     let store = Arc::new(TimelineStore::new(db.clone(), EventBus::new()));
     let mut customers = Vec::with_capacity(CUSTOMERS);
     for i in 0..CUSTOMERS {
-        let c = store.create_customer(NewCustomer { name: format!("customer {i}"), ..Default::default() }).await.expect("customer");
+        let c = store
+            .create_customer(NewCustomer {
+                name: format!("customer {i}"),
+                ..Default::default()
+            })
+            .await
+            .expect("customer");
         customers.push(c.id);
     }
     let customers = Arc::new(customers);
     let rate = appends(&store, &customers).await;
-    println!("{label}: appended {APPENDS} events with {WRITERS} writers: {rate:.0} events/s (each committed)");
-    let target: usize = std::env::var("SWITCHBOARD_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    println!(
+        "{label}: appended {APPENDS} events with {WRITERS} writers: {rate:.0} events/s (each committed)"
+    );
+    let target: usize = std::env::var("SWITCHBOARD_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let started = Instant::now();
     seed(&db, &customers, target.saturating_sub(APPENDS)).await;
-    println!("{label}: seeded to {target} events in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "{label}: seeded to {target} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let (p50, p99) = reads(&store, &customers).await;
-    println!("{label}: timeline page of 50 with {target} events stored: p50 {:.2} ms, p99 {:.2} ms", ms(p50), ms(p99));
+    println!(
+        "{label}: timeline page of 50 with {target} events stored: p50 {:.2} ms, p99 {:.2} ms",
+        ms(p50),
+        ms(p99)
+    );
 }
 
 async fn appends(store: &Arc<TimelineStore>, customers: &Arc<Vec<Uuid>>) -> f64 {
@@ -68,8 +104,22 @@ async fn appends(store: &Arc<TimelineStore>, customers: &Arc<Vec<Uuid>>) -> f64 
         let (store, customers) = (store.clone(), customers.clone());
         tasks.push(tokio::spawn(async move {
             for i in (w..APPENDS).step_by(WRITERS) {
-                let payload = EventPayload::Message { direction: Direction::In, author: "bench".into(), text: format!("message {i}"), attachments: vec![] };
-                store.append(customers[i % customers.len()], NewEvent { conversation_id: None, payload }).await.expect("append");
+                let payload = EventPayload::Message {
+                    direction: Direction::In,
+                    author: "bench".into(),
+                    text: format!("message {i}"),
+                    attachments: vec![],
+                };
+                store
+                    .append(
+                        customers[i % customers.len()],
+                        NewEvent {
+                            conversation_id: None,
+                            payload,
+                        },
+                    )
+                    .await
+                    .expect("append");
             }
         }));
     }
@@ -91,9 +141,19 @@ async fn seed(db: &Db, customers: &[Uuid], n: usize) {
                 break;
             }
             let values: Vec<String> = (0..rows)
-                .map(|i| format!("('{}', '{}', 'note', '{payload}', {})", Uuid::new_v4(), customers[(done + i) % customers.len()], done + i))
+                .map(|i| {
+                    format!(
+                        "('{}', '{}', 'note', '{payload}', {})",
+                        Uuid::new_v4(),
+                        customers[(done + i) % customers.len()],
+                        done + i
+                    )
+                })
                 .collect();
-            let sql = format!("INSERT INTO timeline_events (id, customer_id, kind, payload, occurred_us) VALUES {}", values.join(","));
+            let sql = format!(
+                "INSERT INTO timeline_events (id, customer_id, kind, payload, occurred_us) VALUES {}",
+                values.join(",")
+            );
             tx.execute(sql.as_str()).await.expect("seed insert");
             done += rows;
         }

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use crate::auth::Role;
 
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, about = "Self-hosted contact-center server")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Self-hosted contact-center server"
+)]
 pub struct Cli {
     /// Configuration file (default: config/switchboard.toml when it exists).
     #[arg(long, global = true, env = "SWITCHBOARD_CONFIG")]

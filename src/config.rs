@@ -14,9 +14,18 @@ pub enum ConfigError {
     #[error("{path}: cannot read: {reason}")]
     Read { path: String, reason: String },
     #[error("{path}:{line}:{col}: {message}")]
-    Syntax { path: String, line: usize, col: usize, message: String },
+    Syntax {
+        path: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
     #[error("{source_name}: {key}: {message}")]
-    Invalid { source_name: String, key: String, message: String },
+    Invalid {
+        source_name: String,
+        key: String,
+        message: String,
+    },
 }
 
 /// The whole server configuration. Defaults are documented in `config/switchboard.toml`.
@@ -45,7 +54,10 @@ pub struct DialplansConfig {
 
 impl Default for DialplansConfig {
     fn default() -> Self {
-        DialplansConfig { dir: PathBuf::from("./dialplans"), variables: Default::default() }
+        DialplansConfig {
+            dir: PathBuf::from("./dialplans"),
+            variables: Default::default(),
+        }
     }
 }
 
@@ -95,7 +107,12 @@ pub struct MediaConfig {
 
 impl Default for MediaConfig {
     fn default() -> Self {
-        MediaConfig { rtp_port_min: 10000, rtp_port_max: 20000, symmetric_rtp: true, media_timeout_secs: 30 }
+        MediaConfig {
+            rtp_port_min: 10000,
+            rtp_port_max: 20000,
+            symmetric_rtp: true,
+            media_timeout_secs: 30,
+        }
     }
 }
 
@@ -137,14 +154,19 @@ impl Default for Config {
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             dialplans: DialplansConfig::default(),
-            sounds: DirConfig { dir: PathBuf::from("./sounds") },
+            sounds: DirConfig {
+                dir: PathBuf::from("./sounds"),
+            },
         }
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { listen: "127.0.0.1:8080".into(), max_body_bytes: 1 << 20 }
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 1 << 20,
+        }
     }
 }
 
@@ -164,13 +186,19 @@ impl Default for SipConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: String::new(), max_connections: 8 }
+        DatabaseConfig {
+            url: String::new(),
+            max_connections: 8,
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { format: LogFormat::Human, level: "info".into() }
+        LogConfig {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
     }
 }
 
@@ -216,8 +244,10 @@ impl Config {
 
     fn parse_file(path: &Path) -> Result<Config, ConfigError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: name.clone(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: name.clone(),
+            reason: e.to_string(),
+        })?;
         Self::parse_str(&name, &text)
     }
 
@@ -252,8 +282,16 @@ impl Config {
         }
         if let Some(v) = env("SWITCHBOARD_DIALPLAN_VARS") {
             for pair in v.split(',').filter(|p| !p.trim().is_empty()) {
-                let (k, val) = pair.split_once('=').ok_or_else(|| invalid("environment", "SWITCHBOARD_DIALPLAN_VARS", "expected name=value,name=value"))?;
-                self.dialplans.variables.insert(k.trim().to_string(), val.trim().to_string());
+                let (k, val) = pair.split_once('=').ok_or_else(|| {
+                    invalid(
+                        "environment",
+                        "SWITCHBOARD_DIALPLAN_VARS",
+                        "expected name=value,name=value",
+                    )
+                })?;
+                self.dialplans
+                    .variables
+                    .insert(k.trim().to_string(), val.trim().to_string());
             }
         }
         if let Some(v) = env("SWITCHBOARD_SOUNDS_DIR") {
@@ -263,7 +301,13 @@ impl Config {
             self.log.format = match v.as_str() {
                 "human" => LogFormat::Human,
                 "json" => LogFormat::Json,
-                _ => return Err(invalid("environment", "SWITCHBOARD_LOG_FORMAT", "expected human or json")),
+                _ => {
+                    return Err(invalid(
+                        "environment",
+                        "SWITCHBOARD_LOG_FORMAT",
+                        "expected human or json",
+                    ));
+                }
             };
         }
         Ok(())
@@ -274,31 +318,58 @@ impl Config {
         parse_addr(&self.http.listen, "http.listen")?;
         parse_addr(&self.sip.listen, "sip.listen")?;
         if self.http.max_body_bytes < 1024 {
-            return Err(invalid("config", "http.max_body_bytes", "must be at least 1024"));
+            return Err(invalid(
+                "config",
+                "http.max_body_bytes",
+                "must be at least 1024",
+            ));
         }
         if self.database.max_connections == 0 {
-            return Err(invalid("config", "database.max_connections", "must be at least 1"));
+            return Err(invalid(
+                "config",
+                "database.max_connections",
+                "must be at least 1",
+            ));
         }
         let url = &self.database.url;
-        if !url.is_empty() && !url.starts_with("sqlite:") && !url.starts_with("postgres://")
+        if !url.is_empty()
+            && !url.starts_with("sqlite:")
+            && !url.starts_with("postgres://")
             && !url.starts_with("postgresql://")
         {
-            return Err(invalid("config", "database.url", "must start with sqlite:, postgres:// or postgresql://"));
+            return Err(invalid(
+                "config",
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
         }
         if self.media.rtp_port_min >= self.media.rtp_port_max || self.media.rtp_port_min < 1024 {
-            return Err(invalid("config", "media.rtp_port_min", "must be at least 1024 and below media.rtp_port_max"));
+            return Err(invalid(
+                "config",
+                "media.rtp_port_min",
+                "must be at least 1024 and below media.rtp_port_max",
+            ));
         }
         if self.sip.t1_ms == 0 || self.sip.t2_ms < self.sip.t1_ms {
-            return Err(invalid("config", "sip.t2_ms", "T1 must be positive and T2 at least T1"));
+            return Err(invalid(
+                "config",
+                "sip.t2_ms",
+                "T1 must be positive and T2 at least T1",
+            ));
         }
         if self.auth.session_hours == 0 {
-            return Err(invalid("config", "auth.session_hours", "must be at least 1"));
+            return Err(invalid(
+                "config",
+                "auth.session_hours",
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
 
     pub fn http_addr(&self) -> SocketAddr {
-        parse_addr(&self.http.listen, "http.listen").unwrap_or_else(|_| ([127, 0, 0, 1], 8080).into())
+        parse_addr(&self.http.listen, "http.listen")
+            .unwrap_or_else(|_| ([127, 0, 0, 1], 8080).into())
     }
 
     pub fn sip_addr(&self) -> SocketAddr {
@@ -308,7 +379,10 @@ impl Config {
     /// The database URL in use: the configured one, or the embedded SQLite file.
     pub fn database_url(&self) -> String {
         if self.database.url.is_empty() {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("switchboard.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("switchboard.db").display()
+            )
         } else {
             self.database.url.clone()
         }
@@ -316,18 +390,33 @@ impl Config {
 }
 
 fn invalid(source_name: &str, key: &str, message: &str) -> ConfigError {
-    ConfigError::Invalid { source_name: source_name.into(), key: key.into(), message: message.into() }
+    ConfigError::Invalid {
+        source_name: source_name.into(),
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 fn parse_addr(s: &str, key: &str) -> Result<SocketAddr, ConfigError> {
-    s.parse().map_err(|_| invalid("config", key, &format!("`{s}` is not an address such as 127.0.0.1:8080")))
+    s.parse().map_err(|_| {
+        invalid(
+            "config",
+            key,
+            &format!("`{s}` is not an address such as 127.0.0.1:8080"),
+        )
+    })
 }
 
 /// 1-based line and column of byte offset `at` in `text`.
 pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -348,9 +437,12 @@ mod tests {
 
     #[test]
     fn unknown_key_reports_line_and_column() {
-        let err = Config::parse_str("c.toml", "[http]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n").unwrap_err();
+        let err = Config::parse_str("c.toml", "[http]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n")
+            .unwrap_err();
         match err {
-            ConfigError::Syntax { line, col, message, .. } => {
+            ConfigError::Syntax {
+                line, col, message, ..
+            } => {
                 assert_eq!((line, col), (3, 1));
                 assert!(message.contains("lisen"), "{message}");
             }
@@ -374,12 +466,18 @@ mod tests {
     fn bad_address_is_rejected() {
         let mut c = Config::default();
         c.http.listen = "nowhere".into();
-        assert!(matches!(c.validate(), Err(ConfigError::Invalid { key, .. }) if key == "http.listen"));
+        assert!(
+            matches!(c.validate(), Err(ConfigError::Invalid { key, .. }) if key == "http.listen")
+        );
         assert!(Config::load(Some(Path::new("/nonexistent.toml")), &no_env).is_err());
     }
 
     #[test]
     fn default_database_is_sqlite_under_data_dir() {
-        assert!(Config::default().database_url().starts_with("sqlite://./data/switchboard.db"));
+        assert!(
+            Config::default()
+                .database_url()
+                .starts_with("sqlite://./data/switchboard.db")
+        );
     }
 }

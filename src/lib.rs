@@ -13,6 +13,6 @@ pub mod metrics;
 pub mod routing;
 pub mod sdp;
 pub mod server;
-pub mod telephony;
 pub mod sip;
+pub mod telephony;
 pub mod timeline;

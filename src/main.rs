@@ -53,14 +53,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             server::open_database(&config).await?;
             println!("migrations applied");
         }
-        Command::User { command: UserCommand::Add { name, role } } => {
+        Command::User {
+            command: UserCommand::Add { name, role },
+        } => {
             let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password).context("reading the password from stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from stdin")?;
             let auth = AuthStore::new(server::open_database(&config).await?);
-            let user = auth.add_user(&name, role, password.trim_end_matches(['\n', '\r'])).await?;
+            let user = auth
+                .add_user(&name, role, password.trim_end_matches(['\n', '\r']))
+                .await?;
             println!("user {} added with role {}", user.name, user.role.as_str());
         }
-        Command::Token { command: TokenCommand::Create { name, label } } => {
+        Command::Token {
+            command: TokenCommand::Create { name, label },
+        } => {
             let auth = AuthStore::new(server::open_database(&config).await?);
             println!("{}", auth.create_token(&name, &label).await?);
         }
@@ -70,8 +78,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 
 /// Validates the configuration (already loaded), the dialplans and the prompts.
 fn check(config: &Config) -> anyhow::Result<()> {
-    let (plans, diagnostics) = switchboard::dialplan::load::load_dir(&config.dialplans.dir, &config.sounds.dir);
-    let (prompts, prompt_problems) = switchboard::media::prompts::PromptCache::load(&config.sounds.dir);
+    let (plans, diagnostics) =
+        switchboard::dialplan::load::load_dir(&config.dialplans.dir, &config.sounds.dir);
+    let (prompts, prompt_problems) =
+        switchboard::media::prompts::PromptCache::load(&config.sounds.dir);
     for d in &diagnostics {
         println!("{d}");
     }
@@ -82,14 +92,20 @@ fn check(config: &Config) -> anyhow::Result<()> {
     if errors > 0 {
         anyhow::bail!("{errors} problem(s) found");
     }
-    println!("configuration ok; {} dialplan(s), {} prompt(s)", plans.len(), prompts.len());
+    println!(
+        "configuration ok; {} dialplan(s), {} prompt(s)",
+        plans.len(),
+        prompts.len()
+    );
     Ok(())
 }
 
 fn init_logging(config: &Config, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json || config.log.format == LogFormat::Json {
         builder.json().init();
     } else {

@@ -23,14 +23,38 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let counters = [
-            ("switchboard_http_requests_total", "HTTP requests served", &self.http_requests),
-            ("switchboard_http_client_errors_total", "HTTP responses with a 4xx status", &self.http_errors_4xx),
-            ("switchboard_http_server_errors_total", "HTTP responses with a 5xx status", &self.http_errors_5xx),
-            ("switchboard_timeline_events_appended_total", "Timeline events committed", &self.timeline_events_appended),
-            ("switchboard_event_subscriber_lagged_total", "Times a live subscriber fell behind the bus", &self.event_subscriber_lagged),
+            (
+                "switchboard_http_requests_total",
+                "HTTP requests served",
+                &self.http_requests,
+            ),
+            (
+                "switchboard_http_client_errors_total",
+                "HTTP responses with a 4xx status",
+                &self.http_errors_4xx,
+            ),
+            (
+                "switchboard_http_server_errors_total",
+                "HTTP responses with a 5xx status",
+                &self.http_errors_5xx,
+            ),
+            (
+                "switchboard_timeline_events_appended_total",
+                "Timeline events committed",
+                &self.timeline_events_appended,
+            ),
+            (
+                "switchboard_event_subscriber_lagged_total",
+                "Times a live subscriber fell behind the bus",
+                &self.event_subscriber_lagged,
+            ),
         ];
         for (name, help, v) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
         }
         let name = "switchboard_event_subscribers";
         let _ = writeln!(
@@ -51,7 +75,9 @@ mod tests {
         let m = Metrics::default();
         Metrics::inc(&m.http_requests);
         let text = m.render();
-        assert!(text.contains("# TYPE switchboard_http_requests_total counter\nswitchboard_http_requests_total 1\n"));
+        assert!(text.contains(
+            "# TYPE switchboard_http_requests_total counter\nswitchboard_http_requests_total 1\n"
+        ));
         assert!(text.contains("switchboard_event_subscribers 0"));
     }
 }

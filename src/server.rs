@@ -11,13 +11,13 @@ use crate::api::{self, AppState};
 use crate::auth::{AuthStore, Role};
 use crate::config::Config;
 use crate::db::Db;
+use crate::dialplan::registry::Registry;
+use crate::media::prompts::PromptCache;
 use crate::metrics::Metrics;
 use crate::routing::actor::RoutingService;
 use crate::routing::store::RoutingStore;
-use crate::dialplan::registry::Registry;
-use crate::media::prompts::PromptCache;
-use crate::telephony::{CallServices, SipServer};
 use crate::telephony::timeline_writer::TimelineWriter;
+use crate::telephony::{CallServices, SipServer};
 use crate::timeline::{EventBus, TimelineStore};
 
 /// Startup failures.
@@ -42,8 +42,10 @@ pub enum ServeError {
 
 /// Opens the database for `config`, creating the data dir and applying migrations.
 pub async fn open_database(config: &Config) -> Result<Db, ServeError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| ServeError::DataDir { path: config.data_dir.display().to_string(), reason: e.to_string() })?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| ServeError::DataDir {
+        path: config.data_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let db = Db::connect(&config.database_url(), config.database.max_connections).await?;
     db.migrate().await?;
     Ok(db)
@@ -57,14 +59,24 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     let timeline = TimelineStore::new(db.clone(), EventBus::new());
     let (writer, writer_task) = TimelineWriter::spawn(timeline.clone());
     let config_arc = Arc::new(config.clone());
-    let (routing, routing_task) = RoutingService::start(RoutingStore::new(db.clone()), timeline.clone(), shutdown.clone()).await?;
+    let (routing, routing_task) = RoutingService::start(
+        RoutingStore::new(db.clone()),
+        timeline.clone(),
+        shutdown.clone(),
+    )
+    .await?;
     let dialplans = Arc::new(Registry::load(&config.dialplans.dir, &config.sounds.dir));
     let watcher = dialplans.clone().watch(shutdown.clone());
     let (prompts, problems) = PromptCache::load(&config.sounds.dir);
     for p in &problems {
         tracing::error!("{p}");
     }
-    let services = CallServices { timeline: writer, dialplans: dialplans.clone(), prompts: Arc::new(prompts), routing: routing.clone() };
+    let services = CallServices {
+        timeline: writer,
+        dialplans: dialplans.clone(),
+        prompts: Arc::new(prompts),
+        routing: routing.clone(),
+    };
     let sip = SipServer::start(config_arc.clone(), services, shutdown.clone()).await?;
     let state = AppState {
         routing,
@@ -79,8 +91,13 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     let http_addr = config.http_addr();
     let listener = TcpListener::bind(http_addr)
         .await
-        .map_err(|e| ServeError::Bind { addr: http_addr.to_string(), reason: e.to_string() })?;
-    let local = listener.local_addr().map_err(|e| ServeError::Io(e.to_string()))?;
+        .map_err(|e| ServeError::Bind {
+            addr: http_addr.to_string(),
+            reason: e.to_string(),
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| ServeError::Io(e.to_string()))?;
     print_banner(local, sip.local, &config);
     let app = api::router(state);
     let stop = shutdown.clone();
@@ -102,7 +119,11 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
 }
 
 fn print_banner(http: std::net::SocketAddr, sip: std::net::SocketAddr, config: &Config) {
-    let db = if config.database.url.is_empty() { "embedded SQLite" } else { "PostgreSQL" };
+    let db = if config.database.url.is_empty() {
+        "embedded SQLite"
+    } else {
+        "PostgreSQL"
+    };
     println!("switchboard {} ready", env!("CARGO_PKG_VERSION"));
     println!("  workspace  http://{http}/");
     println!("  api        http://{http}/api/v1  (OpenAPI: http://{http}/api/openapi.json)");
@@ -120,15 +141,26 @@ async fn bootstrap_admin(auth: &AuthStore, data_dir: &Path) -> Result<(), ServeE
     let password = crate::auth::users::random_secret("")[..20].to_string();
     auth.add_user("admin", Role::Admin, &password).await?;
     let file = data_dir.join("initial-admin-password");
-    write_private(&file, &password).map_err(|e| ServeError::DataDir { path: file.display().to_string(), reason: e.to_string() })?;
-    println!("  first start: user `admin` created; password in {}", file.display());
+    write_private(&file, &password).map_err(|e| ServeError::DataDir {
+        path: file.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    println!(
+        "  first start: user `admin` created; password in {}",
+        file.display()
+    );
     Ok(())
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(text.as_bytes())?;
     f.write_all(b"\n")
 }
@@ -138,7 +170,9 @@ pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "cannot listen for SIGTERM; only ctrl-c stops the server");

@@ -10,14 +10,19 @@ use std::time::{Duration, Instant};
 use common::{Backend, Server};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
 async fn widget_chat_survives_reload_and_server_restart() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut server = Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_HTTP_LISTEN", &listen)]).await;
+    let mut server =
+        Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_HTTP_LISTEN", &listen)]).await;
     let token = server.token_for("ann", "agent");
     let control = tempfile::tempdir().unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
@@ -27,7 +32,10 @@ async fn widget_chat_survives_reload_and_server_restart() {
         .env("SWITCHBOARD_URL", format!("http://{listen}"))
         .env("AGENT_TOKEN", &token)
         .env("CONTROL_DIR", control.path())
-        .env("SWITCHBOARD_ARTIFACTS", Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts"))
+        .env(
+            "SWITCHBOARD_ARTIFACTS",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts"),
+        )
         .spawn()
         .expect("node runs");
     // Serve the script's stop/start requests (the "network drop").

@@ -15,10 +15,17 @@ pub fn run_browser_script(script: &str, env: &[(&str, String)]) {
         .arg(script)
         .current_dir(&dir)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("SWITCHBOARD_ARTIFACTS", std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts"))
+        .env(
+            "SWITCHBOARD_ARTIFACTS",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts"),
+        )
         .output()
         .expect("node runs (scripts/test installs it)");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{script} failed:\n{text}");
 }
 
@@ -46,13 +53,16 @@ async fn workspace_signs_in_and_shows_a_live_timeline() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    run_browser_script("workspace.mjs", &[
-        ("SWITCHBOARD_URL", format!("http://{}", server.http)),
-        ("AGENT_NAME", "ann".into()),
-        ("AGENT_PASSWORD", "password-of-test".into()),
-        ("AGENT_TOKEN", token.clone()),
-        ("CUSTOMER_ID", id),
-    ]);
+    run_browser_script(
+        "workspace.mjs",
+        &[
+            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
+            ("AGENT_NAME", "ann".into()),
+            ("AGENT_PASSWORD", "password-of-test".into()),
+            ("AGENT_TOKEN", token.clone()),
+            ("CUSTOMER_ID", id),
+        ],
+    );
 }
 
 #[tokio::test]
@@ -69,10 +79,13 @@ async fn a_widget_chat_reaches_the_agent_inbox_and_the_reply_comes_back() {
         .unwrap();
     assert_eq!(res.status(), 201);
     let token = server.cli(&["token", "create", "ann"], "");
-    run_browser_script("inbox.mjs", &[
-        ("SWITCHBOARD_URL", format!("http://{}", server.http)),
-        ("AGENT_NAME", "ann".into()),
-        ("AGENT_PASSWORD", "password-of-ann".into()),
-        ("AGENT_TOKEN", token),
-    ]);
+    run_browser_script(
+        "inbox.mjs",
+        &[
+            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
+            ("AGENT_NAME", "ann".into()),
+            ("AGENT_PASSWORD", "password-of-ann".into()),
+            ("AGENT_TOKEN", token),
+        ],
+    );
 }

@@ -11,14 +11,39 @@ use common::{Backend, Server, repo};
 use serde_json::Value;
 
 async fn status(server: &Server, token: &str) -> Value {
-    reqwest::Client::new().get(server.url("/api/v1/dialplans")).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+    reqwest::Client::new()
+        .get(server.url("/api/v1/dialplans"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn call_support(server: &Server) -> bool {
     let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
     Command::new("sipp")
         .arg(&server.sip)
-        .args(["-nostdin", "-timeout", "60", "-timeout_error", "-p", "0", "-mp", "0", "-sf", "ivr_support.xml", "-s", "4000", "-m", "1", "-d", "500"])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "60",
+            "-timeout_error",
+            "-p",
+            "0",
+            "-mp",
+            "0",
+            "-sf",
+            "ivr_support.xml",
+            "-s",
+            "4000",
+            "-m",
+            "1",
+            "-d",
+            "500",
+        ])
         .current_dir(&scenarios)
         .stdout(std::process::Stdio::null())
         .status()
@@ -33,7 +58,14 @@ async fn a_broken_dialplan_never_replaces_a_good_one() {
     let good = std::fs::read_to_string(repo("dialplans/hotline.yaml")).unwrap();
     std::fs::write(&file, &good).unwrap();
     let dir = plans.path().display().to_string();
-    let server = Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_DIALPLANS_DIR", &dir), ("SWITCHBOARD_DIALPLAN_VARS", "open=always")]).await;
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &[
+            ("SWITCHBOARD_DIALPLANS_DIR", &dir),
+            ("SWITCHBOARD_DIALPLAN_VARS", "open=always"),
+        ],
+    )
+    .await;
     let admin = server.token_for("boss", "admin");
     assert_eq!(status(&server, &admin).await["version"], 1);
 
@@ -42,7 +74,24 @@ async fn a_broken_dialplan_never_replaces_a_good_one() {
         let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
         Command::new("sipp")
             .arg(&server.sip)
-            .args(["-nostdin", "-timeout", "60", "-timeout_error", "-p", "0", "-mp", "0", "-sf", "ivr_support.xml", "-s", "4000", "-m", "1", "-d", "4000"])
+            .args([
+                "-nostdin",
+                "-timeout",
+                "60",
+                "-timeout_error",
+                "-p",
+                "0",
+                "-mp",
+                "0",
+                "-sf",
+                "ivr_support.xml",
+                "-s",
+                "4000",
+                "-m",
+                "1",
+                "-d",
+                "4000",
+            ])
             .current_dir(&scenarios)
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -59,13 +108,33 @@ async fn a_broken_dialplan_never_replaces_a_good_one() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let problems = report["problems"].as_array().unwrap();
-    assert!(problems.iter().any(|p| p.as_str().unwrap().contains("no step named `nowhere`")), "{report}");
-    assert!(problems[0].as_str().unwrap().starts_with(&format!("{}:", file.display())), "file:line:col: {report}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("no step named `nowhere`")),
+        "{report}"
+    );
+    assert!(
+        problems[0]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}:", file.display())),
+        "file:line:col: {report}"
+    );
     assert_eq!(report["version"], 1, "the good version stays in force");
 
-    let running = tokio::task::spawn_blocking(move || { let mut r = running; r.wait() }).await.unwrap().unwrap();
+    let running = tokio::task::spawn_blocking(move || {
+        let mut r = running;
+        r.wait()
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert!(running.success(), "the running call went on");
-    assert!(call_support(&server), "a new call uses the last good version");
+    assert!(
+        call_support(&server),
+        "a new call uses the last good version"
+    );
 
     std::fs::write(&file, good.replace("timeout: 6", "timeout: 7")).unwrap();
     for _ in 0..50 {

@@ -12,13 +12,31 @@ use common::{Backend, Server};
 use serde_json::{Value, json};
 
 async fn offers(http: &reqwest::Client, server: &Server, agent: &str, token: &str) -> Vec<Value> {
-    let v: Value = http.get(server.url(&format!("/api/v1/agents/{agent}/offers"))).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let v: Value = http
+        .get(server.url(&format!("/api/v1/agents/{agent}/offers")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
-async fn wait_offer(http: &reqwest::Client, server: &Server, agent: &str, token: &str, channel: &str) -> Value {
+async fn wait_offer(
+    http: &reqwest::Client,
+    server: &Server,
+    agent: &str,
+    token: &str,
+    channel: &str,
+) -> Value {
     for _ in 0..200 {
-        if let Some(o) = offers(http, server, agent, token).await.into_iter().find(|o| o["channel"] == channel) {
+        if let Some(o) = offers(http, server, agent, token)
+            .await
+            .into_iter()
+            .find(|o| o["channel"] == channel)
+        {
             return o;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -28,7 +46,11 @@ async fn wait_offer(http: &reqwest::Client, server: &Server, agent: &str, token:
 
 #[tokio::test]
 async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
-    let server = Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")]).await;
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
+    )
+    .await;
     let admin = server.token_for("boss", "admin");
     let http = reqwest::Client::new();
     let res = http
@@ -41,14 +63,37 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
     let agent: Value = res.json().await.unwrap();
     let agent_id = agent["id"].as_str().unwrap().to_string();
     let token = server.cli(&["token", "create", "ann"], "");
-    let res = http.put(server.url(&format!("/api/v1/agents/{agent_id}/state"))).bearer_auth(&token).json(&json!({"state": "available"})).send().await.unwrap();
+    let res = http
+        .put(server.url(&format!("/api/v1/agents/{agent_id}/state")))
+        .bearer_auth(&token)
+        .json(&json!({"state": "available"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 
     // The caller goes through the IVR to support and waits there 6 s.
     let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
     let mut sipp = Command::new("sipp")
         .arg(&server.sip)
-        .args(["-nostdin", "-timeout", "60", "-timeout_error", "-p", "0", "-mp", "0", "-sf", "ivr_support.xml", "-s", "4000", "-m", "1", "-d", "6000"])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "60",
+            "-timeout_error",
+            "-p",
+            "0",
+            "-mp",
+            "0",
+            "-sf",
+            "ivr_support.xml",
+            "-s",
+            "4000",
+            "-m",
+            "1",
+            "-d",
+            "6000",
+        ])
         .current_dir(&scenarios)
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -57,7 +102,16 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
     assert_eq!(call_offer["queue"], "support");
 
     // A chat arrives in the same queue while the call is offered.
-    let cust: Value = http.post(server.url("/api/v1/customers")).bearer_auth(&admin).json(&json!({"name": "Chen Jing"})).send().await.unwrap().json().await.unwrap();
+    let cust: Value = http
+        .post(server.url("/api/v1/customers"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "Chen Jing"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let chat: Value = http
         .post(server.url("/api/v1/conversations"))
         .bearer_auth(&admin)
@@ -68,17 +122,42 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
         .json()
         .await
         .unwrap();
-    let res = http.post(server.url(&format!("/api/v1/offers/{}/accept", call_offer["offer"].as_str().unwrap()))).bearer_auth(&token).send().await.unwrap();
+    let res = http
+        .post(server.url(&format!(
+            "/api/v1/offers/{}/accept",
+            call_offer["offer"].as_str().unwrap()
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 204);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(offers(&http, &server, &agent_id, &token).await.is_empty(), "the call blocks the chat");
+    assert!(
+        offers(&http, &server, &agent_id, &token).await.is_empty(),
+        "the call blocks the chat"
+    );
 
     // The caller hangs up; the chat is offered to the same agent.
-    let status = tokio::task::spawn_blocking(move || sipp.wait()).await.unwrap().unwrap();
+    let status = tokio::task::spawn_blocking(move || sipp.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "sipp call failed");
     let chat_offer = wait_offer(&http, &server, &agent_id, &token, "chat").await;
     assert_eq!(chat_offer["conversation"], chat["id"]);
-    let conv: Value = http.get(server.url(&format!("/api/v1/conversations/{}", call_offer["conversation"].as_str().unwrap()))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let conv: Value = http
+        .get(server.url(&format!(
+            "/api/v1/conversations/{}",
+            call_offer["conversation"].as_str().unwrap()
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(conv["channel"], "voice");
     assert_eq!(conv["queue"], "support");
 }

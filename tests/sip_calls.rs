@@ -15,29 +15,66 @@ fn sipp(server: &Server, args: &[&str]) -> String {
     let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
     let out = Command::new("sipp")
         .arg(&server.sip)
-        .args(["-nostdin", "-timeout", "60", "-timeout_error", "-p", "0", "-mp", "0"])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "60",
+            "-timeout_error",
+            "-p",
+            "0",
+            "-mp",
+            "0",
+        ])
         .args(args)
         .current_dir(&scenarios)
         .output()
         .expect("sipp is installed (scripts/test installs sip-tester)");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "sipp {args:?} failed ({:?}):\n{text}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sipp {args:?} failed ({:?}):\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     text
 }
 
 /// The number in a sipp statistics row such as `Successful call | 0 | 10`.
 fn cumulative(text: &str, row: &str) -> u64 {
-    text.lines().filter(|l| l.trim_start().starts_with(row)).filter_map(|l| l.rsplit('|').next()?.trim().parse().ok()).last().unwrap_or(0)
+    text.lines()
+        .filter(|l| l.trim_start().starts_with(row))
+        .filter_map(|l| l.rsplit('|').next()?.trim().parse().ok())
+        .next_back()
+        .unwrap_or(0)
 }
 
 async fn timeline_of(server: &Server, token: &str, query: &str) -> Vec<serde_json::Value> {
     let http = reqwest::Client::new();
     for _ in 0..100 {
-        let found: serde_json::Value = http.get(server.url(&format!("/api/v1/customers?{query}"))).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let found: serde_json::Value = http
+            .get(server.url(&format!("/api/v1/customers?{query}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if let Some(id) = found["items"][0]["id"].as_str() {
-            let page: serde_json::Value = http.get(server.url(&format!("/api/v1/customers/{id}/timeline?limit=200"))).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+            let page: serde_json::Value = http
+                .get(server.url(&format!("/api/v1/customers/{id}/timeline?limit=200")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             let items = page["items"].as_array().cloned().unwrap_or_default();
-            if items.iter().any(|e| e["payload"]["type"] == "status_changed") {
+            if items
+                .iter()
+                .any(|e| e["payload"]["type"] == "status_changed")
+            {
                 return items;
             }
         }
@@ -49,14 +86,29 @@ async fn timeline_of(server: &Server, token: &str, query: &str) -> Vec<serde_jso
 #[tokio::test]
 async fn sipp_calls_the_echo_test() {
     let server = Server::start(Backend::Sqlite).await;
-    let out = sipp(&server, &["-sn", "uac", "-s", "9999", "-m", "20", "-r", "10", "-l", "10", "-d", "1000"]);
+    let out = sipp(
+        &server,
+        &[
+            "-sn", "uac", "-s", "9999", "-m", "20", "-r", "10", "-l", "10", "-d", "1000",
+        ],
+    );
     assert_eq!(cumulative(&out, "Successful call"), 20, "{out}");
     assert_eq!(cumulative(&out, "Failed call"), 0);
     let token = server.token_for("ann", "agent");
     let events = timeline_of(&server, &token, "q=sipp").await;
-    let kinds: Vec<&str> = events.iter().map(|e| e["payload"]["type"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"call_offered") && kinds.contains(&"call_ended"), "{kinds:?}");
-    assert!(events.iter().any(|e| e["payload"]["cause"] == "caller_hangup"));
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["payload"]["type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"call_offered") && kinds.contains(&"call_ended"),
+        "{kinds:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["payload"]["cause"] == "caller_hangup")
+    );
 }
 
 #[tokio::test]
@@ -66,19 +118,28 @@ async fn info_dtmf_reaches_the_timeline_of_the_caller() {
     assert_eq!(cumulative(&out, "Successful call"), 1, "{out}");
     let token = server.token_for("ann", "agent");
     let events = timeline_of(&server, &token, "phone=%2B8613800138000").await;
-    assert!(events.iter().any(|e| e["payload"]["type"] == "dtmf" && e["payload"]["digits"] == "5"), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["payload"]["type"] == "dtmf" && e["payload"]["digits"] == "5"),
+        "{events:?}"
+    );
 }
 
 #[tokio::test]
 async fn cancel_while_ringing_gets_487() {
     let server = Server::start(Backend::Sqlite).await;
-    let out = sipp(&server, &["-sf", "cancel.xml", "-s", "9999", "-m", "5", "-r", "5"]);
+    let out = sipp(
+        &server,
+        &["-sf", "cancel.xml", "-s", "9999", "-m", "5", "-r", "5"],
+    );
     assert_eq!(cumulative(&out, "Successful call"), 5, "{out}");
 }
 
 fn exchange(server: &Server, datagram: &str) -> Option<String> {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
     let port = sock.local_addr().unwrap().port();
     let text = datagram.replace("PORT", &port.to_string());
     sock.send_to(text.as_bytes(), &server.sip).unwrap();
@@ -108,41 +169,118 @@ fn request(method: &str, user: &str, extra: &str, cseq_method: &str) -> String {
 #[tokio::test]
 async fn answers_bad_and_odd_requests_as_the_rfc_says() {
     let server = Server::start(Backend::Sqlite).await;
-    let ok = exchange(&server, &request("OPTIONS", "4000", "", "OPTIONS")).expect("OPTIONS answered");
-    assert!(ok.starts_with("SIP/2.0 200") && ok.contains("Allow: INVITE"), "{ok}");
-    let wrong_cseq = exchange(&server, &request("OPTIONS", "4000", "", "INVITE")).expect("answered");
+    let ok =
+        exchange(&server, &request("OPTIONS", "4000", "", "OPTIONS")).expect("OPTIONS answered");
+    assert!(
+        ok.starts_with("SIP/2.0 200") && ok.contains("Allow: INVITE"),
+        "{ok}"
+    );
+    let wrong_cseq =
+        exchange(&server, &request("OPTIONS", "4000", "", "INVITE")).expect("answered");
     assert!(wrong_cseq.starts_with("SIP/2.0 400"), "{wrong_cseq}");
-    let hops = exchange(&server, &request("OPTIONS", "4000", "", "OPTIONS").replace("Max-Forwards: 70", "Max-Forwards: 0")).unwrap();
+    let hops = exchange(
+        &server,
+        &request("OPTIONS", "4000", "", "OPTIONS").replace("Max-Forwards: 70", "Max-Forwards: 0"),
+    )
+    .unwrap();
     assert!(hops.starts_with("SIP/2.0 483"), "{hops}");
     let bye = exchange(&server, &request("BYE", "4000", "", "BYE")).unwrap();
     assert!(bye.starts_with("SIP/2.0 481"), "{bye}");
     let sub = exchange(&server, &request("SUBSCRIBE", "4000", "", "SUBSCRIBE")).unwrap();
-    assert!(sub.starts_with("SIP/2.0 405") && sub.contains("Allow:"), "{sub}");
+    assert!(
+        sub.starts_with("SIP/2.0 405") && sub.contains("Allow:"),
+        "{sub}"
+    );
     // Any number reaches the default (hotline) dialplan; an INVITE without SDP gets 488.
     let no_sdp = exchange(&server, &request("INVITE", "12345", "", "INVITE")).unwrap();
     assert!(no_sdp.starts_with("SIP/2.0 488"), "{no_sdp}");
-    let not_sdp = exchange(&server, &request("INVITE", "4000", "Content-Type: text/plain\r\n", "INVITE").replace("Content-Length: 0\r\n\r\n", "Content-Length: 2\r\n\r\nhi")).unwrap();
-    assert!(not_sdp.starts_with("SIP/2.0 415") && not_sdp.contains("Accept: application/sdp"), "{not_sdp}");
-    let needs = exchange(&server, &request("INVITE", "9999", "Require: 100rel, foo\r\n", "INVITE")).unwrap();
-    assert!(needs.starts_with("SIP/2.0 420") && needs.contains("Unsupported: 100rel, foo"), "{needs}");
-    let version = exchange(&server, &request("OPTIONS", "4000", "", "OPTIONS").replace("SIP/2.0\r\nVia", "SIP/9.0\r\nVia")).unwrap();
+    let not_sdp = exchange(
+        &server,
+        &request("INVITE", "4000", "Content-Type: text/plain\r\n", "INVITE")
+            .replace("Content-Length: 0\r\n\r\n", "Content-Length: 2\r\n\r\nhi"),
+    )
+    .unwrap();
+    assert!(
+        not_sdp.starts_with("SIP/2.0 415") && not_sdp.contains("Accept: application/sdp"),
+        "{not_sdp}"
+    );
+    let needs = exchange(
+        &server,
+        &request("INVITE", "9999", "Require: 100rel, foo\r\n", "INVITE"),
+    )
+    .unwrap();
+    assert!(
+        needs.starts_with("SIP/2.0 420") && needs.contains("Unsupported: 100rel, foo"),
+        "{needs}"
+    );
+    let version = exchange(
+        &server,
+        &request("OPTIONS", "4000", "", "OPTIONS").replace("SIP/2.0\r\nVia", "SIP/9.0\r\nVia"),
+    )
+    .unwrap();
     assert!(version.starts_with("SIP/2.0 505"), "{version}");
     // Dropped without an answer: a scanner, garbage, a request without Call-ID.
-    assert!(exchange(&server, &request("OPTIONS", "4000", "User-Agent: friendly-scanner\r\n", "OPTIONS")).is_none());
+    assert!(
+        exchange(
+            &server,
+            &request(
+                "OPTIONS",
+                "4000",
+                "User-Agent: friendly-scanner\r\n",
+                "OPTIONS"
+            )
+        )
+        .is_none()
+    );
     assert!(exchange(&server, "\u{1}\u{2}garbage\r\n\r\n").is_none());
-    let no_call_id: String = request("OPTIONS", "4000", "", "OPTIONS").lines().filter(|l| !l.starts_with("Call-ID")).map(|l| format!("{l}\r\n")).collect();
+    let no_call_id: String = request("OPTIONS", "4000", "", "OPTIONS")
+        .lines()
+        .filter(|l| !l.starts_with("Call-ID"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
     assert!(exchange(&server, &no_call_id).is_none());
     // Still healthy afterwards, and the drops are counted.
-    assert!(exchange(&server, &request("OPTIONS", "4000", "", "OPTIONS")).unwrap().starts_with("SIP/2.0 200"));
-    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("switchboard_sip_scanners_dropped_total 1"), "{metrics}");
-    assert!(!metrics.contains("switchboard_sip_malformed_total 0"), "{metrics}");
+    assert!(
+        exchange(&server, &request("OPTIONS", "4000", "", "OPTIONS"))
+            .unwrap()
+            .starts_with("SIP/2.0 200")
+    );
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("switchboard_sip_scanners_dropped_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("switchboard_sip_malformed_total 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
 async fn hotline_ivr_takes_keys_into_the_support_queue() {
-    let server = Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")]).await;
-    let out = sipp(&server, &["-sf", "ivr_support.xml", "-s", "4000", "-m", "1", "-d", "2500"]);
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
+    )
+    .await;
+    let out = sipp(
+        &server,
+        &[
+            "-sf",
+            "ivr_support.xml",
+            "-s",
+            "4000",
+            "-m",
+            "1",
+            "-d",
+            "2500",
+        ],
+    );
     assert_eq!(cumulative(&out, "Successful call"), 1, "{out}");
     let token = server.token_for("ann", "agent");
     let events = timeline_of(&server, &token, "phone=%2B8613912345678").await;
@@ -156,8 +294,22 @@ async fn hotline_ivr_takes_keys_into_the_support_queue() {
         })
         .collect();
     path.reverse();
-    let expected = ["step:welcome", "key:2", "step:welcome", "step:english", "step:hours", "step:main", "key:2", "step:main", "step:support", "queued:support"];
+    let expected = [
+        "step:welcome",
+        "key:2",
+        "step:welcome",
+        "step:english",
+        "step:hours",
+        "step:main",
+        "key:2",
+        "step:main",
+        "step:support",
+        "queued:support",
+    ];
     assert_eq!(path, expected, "{events:#?}");
-    let ended = events.iter().find(|e| e["payload"]["type"] == "call_ended").expect("call ended");
+    let ended = events
+        .iter()
+        .find(|e| e["payload"]["type"] == "call_ended")
+        .expect("call ended");
     assert_eq!(ended["payload"]["cause"], "caller_hangup");
 }

@@ -43,18 +43,32 @@ impl AgentSockets {
     }
 
     fn count(&self, agent: Uuid) -> usize {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&agent).copied().unwrap_or(0)
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&agent)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
-pub async fn upgrade(State(s): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+pub async fn upgrade(
+    State(s): State<AppState>,
+    caller: Caller,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
     let agent = own_agent(&s, caller.require(Role::Agent)?).await?;
-    Ok(ws.max_message_size(4096).on_upgrade(move |socket| session(s, agent.id, socket)))
+    Ok(ws
+        .max_message_size(4096)
+        .on_upgrade(move |socket| session(s, agent.id, socket)))
 }
 
 fn concerns(e: &RoutingEvent, me: Uuid) -> bool {
     match e {
-        RoutingEvent::Offer { agent, .. } | RoutingEvent::Withdrawn { agent, .. } | RoutingEvent::Assigned { agent, .. } | RoutingEvent::AgentStatus { agent, .. } => *agent == me,
+        RoutingEvent::Offer { agent, .. }
+        | RoutingEvent::Withdrawn { agent, .. }
+        | RoutingEvent::Assigned { agent, .. }
+        | RoutingEvent::AgentStatus { agent, .. } => *agent == me,
         RoutingEvent::Requeued { .. } | RoutingEvent::Abandoned { .. } => false,
     }
 }
@@ -65,7 +79,11 @@ async fn session(s: AppState, me: Uuid, mut socket: WebSocket) {
     let status = s.routing.status(me).await.ok().flatten();
     let offers = s.routing.offers(me).await.unwrap_or_default();
     let hello = json!({ "type": "hello", "agent": me, "status": status, "offers": offers });
-    if socket.send(Message::Text(hello.to_string().into())).await.is_ok() {
+    if socket
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .is_ok()
+    {
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
@@ -92,10 +110,13 @@ async fn session(s: AppState, me: Uuid, mut socket: WebSocket) {
         let (s2, sockets) = (s.clone(), s.agent_sockets.clone());
         tokio::spawn(async move {
             tokio::time::sleep(GRACE).await;
-            if sockets.count(me) == 0 {
-                if let Err(e) = s2.routing.apply(Input::AgentDisconnected { agent: me }).await {
-                    tracing::warn!(agent = %me, error = %e, "agent disconnect not applied");
-                }
+            if sockets.count(me) == 0
+                && let Err(e) = s2
+                    .routing
+                    .apply(Input::AgentDisconnected { agent: me })
+                    .await
+            {
+                tracing::warn!(agent = %me, error = %e, "agent disconnect not applied");
             }
         });
     }

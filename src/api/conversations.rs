@@ -13,7 +13,9 @@ use super::extract::{ApiJson, ApiQuery, Caller};
 use super::state::AppState;
 use crate::auth::Role;
 use crate::timeline::messages::Stored;
-use crate::timeline::model::{Conversation, ConversationStatus, Direction, EventPayload, NewConversation, TimelineEvent};
+use crate::timeline::model::{
+    Conversation, ConversationStatus, Direction, EventPayload, NewConversation, TimelineEvent,
+};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -41,10 +43,24 @@ pub struct Reply {
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", request_body = Reply,
     responses((status = 201, body = TimelineEvent)), tag = "conversations")]
-pub async fn reply(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>, ApiJson(r): ApiJson<Reply>) -> Result<(StatusCode, Json<TimelineEvent>), ApiError> {
+pub async fn reply(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(r): ApiJson<Reply>,
+) -> Result<(StatusCode, Json<TimelineEvent>), ApiError> {
     let user = caller.require(Role::Agent)?;
-    let payload = EventPayload::Message { direction: Direction::Out, author: user.name.clone(), text: r.text, attachments: vec![] };
-    match s.timeline.append_message(id, r.client_id.as_deref(), payload).await? {
+    let payload = EventPayload::Message {
+        direction: Direction::Out,
+        author: user.name.clone(),
+        text: r.text,
+        attachments: vec![],
+    };
+    match s
+        .timeline
+        .append_message(id, r.client_id.as_deref(), payload)
+        .await?
+    {
         Stored::New(e) => Ok((StatusCode::CREATED, Json(e))),
         Stored::Duplicate(seq) => Err(ApiError::Conflict(format!("already stored as event {seq}"))),
     }
@@ -52,42 +68,70 @@ pub async fn reply(State(s): State<AppState>, caller: Caller, Path(id): Path<Uui
 
 #[utoipa::path(post, path = "/api/v1/conversations", request_body = NewConversation,
     responses((status = 201, body = Conversation)), tag = "conversations")]
-pub async fn open(State(s): State<AppState>, caller: Caller, ApiJson(n): ApiJson<NewConversation>) -> Result<(StatusCode, Json<Conversation>), ApiError> {
+pub async fn open(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(n): ApiJson<NewConversation>,
+) -> Result<(StatusCode, Json<Conversation>), ApiError> {
     caller.require(Role::Agent)?;
-    if let Some(q) = &n.queue {
-        if !s.routing.queue_names().await?.contains(q) {
-            return Err(ApiError::BadRequest(format!("queue: unknown queue `{q}`")));
-        }
+    if let Some(q) = &n.queue
+        && !s.routing.queue_names().await?.contains(q)
+    {
+        return Err(ApiError::BadRequest(format!("queue: unknown queue `{q}`")));
     }
     let conv = s.timeline.open_conversation(n).await?;
     if let Some(q) = &conv.queue {
-        s.routing.enqueue(conv.id, conv.customer_id, conv.channel, q, conv.priority).await?;
+        s.routing
+            .enqueue(conv.id, conv.customer_id, conv.channel, q, conv.priority)
+            .await?;
     }
     Ok((StatusCode::CREATED, Json(conv)))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations", params(ListQuery), responses((status = 200, body = Items<Conversation>)), tag = "conversations")]
-pub async fn list(State(s): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<Items<Conversation>>, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Items<Conversation>>, ApiError> {
     caller.require(Role::Agent)?;
-    let items = s.timeline.conversations(q.customer_id, q.agent_id, q.status, q.limit.unwrap_or(50)).await?;
+    let items = s
+        .timeline
+        .conversations(q.customer_id, q.agent_id, q.status, q.limit.unwrap_or(50))
+        .await?;
     Ok(Json(Items { items }))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", responses((status = 200, body = Items<TimelineEvent>)), tag = "conversations")]
-pub async fn messages(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> Result<Json<Items<TimelineEvent>>, ApiError> {
+pub async fn messages(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Items<TimelineEvent>>, ApiError> {
     caller.require(Role::Agent)?;
-    Ok(Json(Items { items: s.timeline.conversation_messages(id, 500).await? }))
+    Ok(Json(Items {
+        items: s.timeline.conversation_messages(id, 500).await?,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", responses((status = 200, body = Conversation), (status = 404)), tag = "conversations")]
-pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> Result<Json<Conversation>, ApiError> {
+pub async fn get(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Conversation>, ApiError> {
     caller.require(Role::Agent)?;
     Ok(Json(s.timeline.conversation(id).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/conversations/{id}/status", request_body = StatusChange,
     responses((status = 200, body = Conversation)), tag = "conversations")]
-pub async fn set_status(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>, ApiJson(c): ApiJson<StatusChange>) -> Result<Json<Conversation>, ApiError> {
+pub async fn set_status(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(c): ApiJson<StatusChange>,
+) -> Result<Json<Conversation>, ApiError> {
     caller.require(Role::Agent)?;
     Ok(Json(s.timeline.set_status(id, c.status).await?))
 }

@@ -28,7 +28,10 @@ pub struct PlanSummary {
 }
 
 #[utoipa::path(get, path = "/api/v1/dialplans", responses((status = 200, body = DialplanStatus)), tag = "dialplans")]
-pub async fn status(State(s): State<AppState>, caller: Caller) -> Result<Json<DialplanStatus>, ApiError> {
+pub async fn status(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<DialplanStatus>, ApiError> {
     caller.require(Role::Admin)?;
     let set = s.dialplans.current();
     let plans = set
@@ -37,10 +40,25 @@ pub async fn status(State(s): State<AppState>, caller: Caller) -> Result<Json<Di
         .map(|p| PlanSummary {
             name: p.name().to_string(),
             file: p.path.display().to_string(),
-            dids: p.file.matching.dids.iter().map(|d| d.value.clone()).collect(),
+            dids: p
+                .file
+                .matching
+                .dids
+                .iter()
+                .map(|d| d.value.clone())
+                .collect(),
             default: p.file.matching.default,
         })
         .collect();
-    let problems = s.dialplans.problems().iter().map(ToString::to_string).collect();
-    Ok(Json(DialplanStatus { version: set.version, plans, problems }))
+    let problems = s
+        .dialplans
+        .problems()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    Ok(Json(DialplanStatus {
+        version: set.version,
+        plans,
+        problems,
+    }))
 }

@@ -61,9 +61,13 @@ impl From<TimelineError> for ApiError {
         match e {
             TimelineError::NotFound(m) => ApiError::NotFound(m),
             TimelineError::Conflict(m) => ApiError::Conflict(m),
-            TimelineError::Invalid { .. } | TimelineError::Identity(_) => ApiError::BadRequest(e.to_string()),
+            TimelineError::Invalid { .. } | TimelineError::Identity(_) => {
+                ApiError::BadRequest(e.to_string())
+            }
             TimelineError::Db(crate::db::DbError::Unreachable(_)) => ApiError::Unavailable,
-            TimelineError::Db(crate::db::DbError::Query(sqlx::Error::PoolTimedOut)) => ApiError::Unavailable,
+            TimelineError::Db(crate::db::DbError::Query(sqlx::Error::PoolTimedOut)) => {
+                ApiError::Unavailable
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -4,8 +4,8 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -27,11 +27,19 @@ pub struct Filter {
 
 impl Filter {
     fn wants(&self, e: &TimelineEvent) -> bool {
-        self.customer_id.is_none_or(|c| c == e.customer_id) && self.conversation_id.is_none_or(|c| Some(c) == e.conversation_id)
+        self.customer_id.is_none_or(|c| c == e.customer_id)
+            && self
+                .conversation_id
+                .is_none_or(|c| Some(c) == e.conversation_id)
     }
 }
 
-pub async fn subscribe(State(s): State<AppState>, caller: Caller, ApiQuery(filter): ApiQuery<Filter>, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+pub async fn subscribe(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiQuery(filter): ApiQuery<Filter>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
     caller.require(Role::Agent)?;
     Ok(ws.on_upgrade(move |socket| stream(s, filter, socket)))
 }

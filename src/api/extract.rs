@@ -23,17 +23,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         if !is_json {
-            return Err(ApiError::BadRequest("expected Content-Type: application/json".into()));
+            return Err(ApiError::BadRequest(
+                "expected Content-Type: application/json".into(),
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { ApiError::TooLarge } else { ApiError::BadRequest(e.body_text()) }
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
         })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(ApiJson).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if path == "." { ApiError::BadRequest(format!("invalid JSON: {inner}")) } else { ApiError::BadRequest(format!("{path}: {inner}")) }
-        })
+        serde_path_to_error::deserialize(de)
+            .map(ApiJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                if path == "." {
+                    ApiError::BadRequest(format!("invalid JSON: {inner}"))
+                } else {
+                    ApiError::BadRequest(format!("{path}: {inner}"))
+                }
+            })
     }
 }
 
@@ -63,7 +75,11 @@ pub struct Caller(pub User);
 impl Caller {
     /// Refuses with 403 unless the caller's role allows `needed`.
     pub fn require(&self, needed: Role) -> Result<&User, ApiError> {
-        if self.0.role.allows(needed) { Ok(&self.0) } else { Err(ApiError::Forbidden(needed.as_str())) }
+        if self.0.role.allows(needed) {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::Forbidden(needed.as_str()))
+        }
     }
 }
 
@@ -72,7 +88,10 @@ pub const SESSION_COOKIE: &str = "sb_session";
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(token) = bearer(parts) {
             return Ok(Caller(state.auth.token_user(&token).await?));
         }
@@ -84,7 +103,11 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 fn bearer(parts: &Parts) -> Option<String> {
-    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let v = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     v.strip_prefix("Bearer ").map(|t| t.trim().to_string())
 }
 
@@ -115,7 +138,9 @@ mod tests {
         let q: Q = serde_urlencoded_like("phone=%2B8613800138000&limit=5").unwrap();
         assert_eq!(q.phone.as_deref(), Some("+8613800138000"));
         assert_eq!(q.limit, Some(5));
-        let e = serde_urlencoded_like::<Q>("limit=x").unwrap_err().to_string();
+        let e = serde_urlencoded_like::<Q>("limit=x")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("limit"), "{e}");
         assert!(serde_urlencoded_like::<Q>("nope=1").is_err());
     }

@@ -11,7 +11,11 @@ pub async fn healthz() -> &'static str {
 }
 
 pub async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
-    if s.timeline.db.ping().await { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "database unreachable") }
+    if s.timeline.db.ping().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
 }
 
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {

@@ -32,14 +32,26 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.http.max_body_bytes;
     let api = Router::new()
         .route("/customers", post(customers::create).get(customers::search))
-        .route("/customers/{id}", get(customers::get).patch(customers::update))
+        .route(
+            "/customers/{id}",
+            get(customers::get).patch(customers::update),
+        )
         .route("/customers/{id}/identities", post(customers::add_identity))
         .route("/customers/{id}/merge", post(customers::merge))
-        .route("/customers/{id}/timeline", get(customers::timeline).post(customers::append))
-        .route("/conversations", post(conversations::open).get(conversations::list))
+        .route(
+            "/customers/{id}/timeline",
+            get(customers::timeline).post(customers::append),
+        )
+        .route(
+            "/conversations",
+            post(conversations::open).get(conversations::list),
+        )
         .route("/conversations/{id}", get(conversations::get))
         .route("/conversations/{id}/status", put(conversations::set_status))
-        .route("/conversations/{id}/messages", post(conversations::reply).get(conversations::messages))
+        .route(
+            "/conversations/{id}/messages",
+            post(conversations::reply).get(conversations::messages),
+        )
         .route("/auth/login", post(session::login))
         .route("/auth/logout", post(session::logout))
         .route("/auth/me", get(session::me))

@@ -28,7 +28,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Routing(r) => match r {
                 RoutingError::OfferGone => ApiError::Conflict(r.to_string()),
                 RoutingError::NotYourOffer => ApiError::Forbidden("offer owner"),
-                RoutingError::UnknownAgent(_) | RoutingError::UnknownItem(_) => ApiError::NotFound(r.to_string()),
+                RoutingError::UnknownAgent(_) | RoutingError::UnknownItem(_) => {
+                    ApiError::NotFound(r.to_string())
+                }
                 other => ApiError::BadRequest(other.to_string()),
             },
             ServiceError::Stopped => ApiError::Unavailable,
@@ -76,10 +78,17 @@ fn yes() -> bool {
 }
 
 #[utoipa::path(post, path = "/api/v1/queues", request_body = QueueConfig, responses((status = 201, body = QueueConfig)), tag = "routing")]
-pub async fn upsert_queue(State(s): State<AppState>, caller: Caller, ApiJson(q): ApiJson<QueueConfig>) -> Result<(StatusCode, Json<QueueConfig>), ApiError> {
+pub async fn upsert_queue(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(q): ApiJson<QueueConfig>,
+) -> Result<(StatusCode, Json<QueueConfig>), ApiError> {
     caller.require(Role::Admin)?;
     if q.name.trim().is_empty() || q.name.len() > 64 || q.sl_percent > 100 || q.offer_seconds == 0 {
-        return Err(ApiError::BadRequest("name must be 1 to 64 characters, sl_percent at most 100, offer_seconds positive".into()));
+        return Err(ApiError::BadRequest(
+            "name must be 1 to 64 characters, sl_percent at most 100, offer_seconds positive"
+                .into(),
+        ));
     }
     s.routing.store.save_queue(&q).await?;
     s.routing.apply(Input::UpsertQueue(q.clone())).await?;
@@ -87,7 +96,10 @@ pub async fn upsert_queue(State(s): State<AppState>, caller: Caller, ApiJson(q):
 }
 
 #[utoipa::path(get, path = "/api/v1/queues", responses((status = 200, body = Items<QueueStats>)), tag = "routing")]
-pub async fn queues(State(s): State<AppState>, caller: Caller) -> Result<Json<Items<QueueStats>>, ApiError> {
+pub async fn queues(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Items<QueueStats>>, ApiError> {
     caller.require(Role::Agent)?;
     let mut items = Vec::new();
     for name in s.routing.queue_names().await? {
@@ -97,30 +109,58 @@ pub async fn queues(State(s): State<AppState>, caller: Caller) -> Result<Json<It
 }
 
 #[utoipa::path(get, path = "/api/v1/queues/{name}/stats", responses((status = 200, body = QueueStats), (status = 404)), tag = "routing")]
-pub async fn queue_stats(State(s): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<QueueStats>, ApiError> {
+pub async fn queue_stats(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<QueueStats>, ApiError> {
     caller.require(Role::Agent)?;
-    s.routing.stats(&name).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("queue {name}")))
+    s.routing
+        .stats(&name)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("queue {name}")))
 }
 
 #[utoipa::path(post, path = "/api/v1/agents", request_body = NewAgent, responses((status = 201, body = AgentView)), tag = "routing")]
-pub async fn create_agent(State(s): State<AppState>, caller: Caller, ApiJson(n): ApiJson<NewAgent>) -> Result<(StatusCode, Json<AgentView>), ApiError> {
+pub async fn create_agent(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(n): ApiJson<NewAgent>,
+) -> Result<(StatusCode, Json<AgentView>), ApiError> {
     caller.require(Role::Admin)?;
     let known = s.routing.queue_names().await?;
     if let Some(q) = n.settings.queues.iter().find(|q| !known.contains(q)) {
         return Err(ApiError::BadRequest(format!("queues: unknown queue `{q}`")));
     }
-    if let Some((k, _)) = n.settings.skills.iter().find(|(_, v)| !(1..=5).contains(*v)) {
-        return Err(ApiError::BadRequest(format!("skills.{k}: proficiency must be 1 to 5")));
+    if let Some((k, _)) = n
+        .settings
+        .skills
+        .iter()
+        .find(|(_, v)| !(1..=5).contains(*v))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "skills.{k}: proficiency must be 1 to 5"
+        )));
     }
     let user = s.auth.add_user(&n.name, Role::Agent, &n.password).await?;
-    let record = s.routing.store.create_agent(user.id, &n.name, &n.settings).await?;
-    s.routing.apply(Input::UpsertAgent(record.profile())).await?;
+    let record = s
+        .routing
+        .store
+        .create_agent(user.id, &n.name, &n.settings)
+        .await?;
+    s.routing
+        .apply(Input::UpsertAgent(record.profile()))
+        .await?;
     let status = s.routing.status(record.id).await?;
     Ok((StatusCode::CREATED, Json(AgentView { record, status })))
 }
 
 #[utoipa::path(get, path = "/api/v1/agents", responses((status = 200, body = Items<AgentView>)), tag = "routing")]
-pub async fn agents(State(s): State<AppState>, caller: Caller) -> Result<Json<Items<AgentView>>, ApiError> {
+pub async fn agents(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Items<AgentView>>, ApiError> {
     caller.require(Role::Supervisor)?;
     let mut items = Vec::new();
     for record in s.routing.store.agents().await? {
@@ -132,7 +172,12 @@ pub async fn agents(State(s): State<AppState>, caller: Caller) -> Result<Json<It
 
 /// The agent record the caller may act as: their own, or any for a supervisor.
 async fn agent_for(s: &AppState, user: &User, id: Uuid) -> Result<AgentRecord, ApiError> {
-    let record = s.routing.store.agent(id).await?.ok_or_else(|| ApiError::NotFound(format!("agent {id}")))?;
+    let record = s
+        .routing
+        .store
+        .agent(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("agent {id}")))?;
     if record.user_id != user.id && !user.role.allows(Role::Supervisor) {
         return Err(ApiError::Forbidden("supervisor"));
     }
@@ -141,7 +186,11 @@ async fn agent_for(s: &AppState, user: &User, id: Uuid) -> Result<AgentRecord, A
 
 /// The caller's own agent record.
 pub async fn own_agent(s: &AppState, user: &User) -> Result<AgentRecord, ApiError> {
-    s.routing.store.agent_of_user(user.id).await?.ok_or_else(|| ApiError::Forbidden("agent"))
+    s.routing
+        .store
+        .agent_of_user(user.id)
+        .await?
+        .ok_or(ApiError::Forbidden("agent"))
 }
 
 #[utoipa::path(get, path = "/api/v1/agents/me", responses((status = 200, body = AgentView)), tag = "routing")]
@@ -152,64 +201,132 @@ pub async fn me(State(s): State<AppState>, caller: Caller) -> Result<Json<AgentV
 }
 
 #[utoipa::path(get, path = "/api/v1/agents/{id}", responses((status = 200, body = AgentView)), tag = "routing")]
-pub async fn agent(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> Result<Json<AgentView>, ApiError> {
+pub async fn agent(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<AgentView>, ApiError> {
     let record = agent_for(&s, caller.require(Role::Agent)?, id).await?;
     let status = s.routing.status(record.id).await?;
     Ok(Json(AgentView { record, status }))
 }
 
 #[utoipa::path(put, path = "/api/v1/agents/{id}/state", request_body = Presence, responses((status = 200, body = AgentView)), tag = "routing")]
-pub async fn set_state(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>, ApiJson(p): ApiJson<Presence>) -> Result<Json<AgentView>, ApiError> {
+pub async fn set_state(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(p): ApiJson<Presence>,
+) -> Result<Json<AgentView>, ApiError> {
     let mut record = agent_for(&s, caller.require(Role::Agent)?, id).await?;
     s.routing.store.save_presence(id, &p).await?;
-    s.routing.apply(Input::SetPresence { agent: id, presence: p.clone() }).await?;
+    s.routing
+        .apply(Input::SetPresence {
+            agent: id,
+            presence: p.clone(),
+        })
+        .await?;
     record.presence = p;
     let status = s.routing.status(id).await?;
     Ok(Json(AgentView { record, status }))
 }
 
 #[utoipa::path(get, path = "/api/v1/agents/{id}/offers", responses((status = 200, body = Items<RoutingEvent>)), tag = "routing")]
-pub async fn offers(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> Result<Json<Items<RoutingEvent>>, ApiError> {
+pub async fn offers(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Items<RoutingEvent>>, ApiError> {
     let record = agent_for(&s, caller.require(Role::Agent)?, id).await?;
-    Ok(Json(Items { items: s.routing.offers(record.id).await? }))
+    Ok(Json(Items {
+        items: s.routing.offers(record.id).await?,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/offers/{id}/accept", responses((status = 204), (status = 409)), tag = "routing")]
-pub async fn accept(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+pub async fn accept(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
     let agent = own_agent(&s, caller.require(Role::Agent)?).await?;
-    s.routing.apply(Input::Accept { offer: id, agent: agent.id }).await?;
+    s.routing
+        .apply(Input::Accept {
+            offer: id,
+            agent: agent.id,
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/offers/{id}/reject", responses((status = 204), (status = 409)), tag = "routing")]
-pub async fn reject(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> Result<StatusCode, ApiError> {
+pub async fn reject(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
     let agent = own_agent(&s, caller.require(Role::Agent)?).await?;
-    s.routing.apply(Input::Reject { offer: id, agent: agent.id }).await?;
+    s.routing
+        .apply(Input::Reject {
+            offer: id,
+            agent: agent.id,
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/wrap-up", request_body = WrapUp, responses((status = 200, body = Conversation)), tag = "routing")]
-pub async fn wrap_up(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>, ApiJson(w): ApiJson<WrapUp>) -> Result<Json<Conversation>, ApiError> {
+pub async fn wrap_up(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    ApiJson(w): ApiJson<WrapUp>,
+) -> Result<Json<Conversation>, ApiError> {
     let user = caller.require(Role::Agent)?;
     let conv = s.timeline.conversation(id).await?;
     assigned_to_caller(&s, user, &conv).await?;
     if w.disposition.trim().is_empty() || w.disposition.len() > 64 {
-        return Err(ApiError::BadRequest("disposition: must be 1 to 64 characters".into()));
+        return Err(ApiError::BadRequest(
+            "disposition: must be 1 to 64 characters".into(),
+        ));
     }
-    s.timeline.append(conv.customer_id, NewEvent { conversation_id: Some(id), payload: EventPayload::Disposition { code: w.disposition.clone(), notes: w.notes.clone() } }).await?;
+    s.timeline
+        .append(
+            conv.customer_id,
+            NewEvent {
+                conversation_id: Some(id),
+                payload: EventPayload::Disposition {
+                    code: w.disposition.clone(),
+                    notes: w.notes.clone(),
+                },
+            },
+        )
+        .await?;
     s.timeline.set_disposition(id, &w.disposition).await?;
     finish(&s, id).await?;
-    let status = if w.resolve { ConversationStatus::Resolved } else { ConversationStatus::WrapUp };
+    let status = if w.resolve {
+        ConversationStatus::Resolved
+    } else {
+        ConversationStatus::WrapUp
+    };
     Ok(Json(s.timeline.set_status(id, status).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/resolve", responses((status = 200, body = Conversation)), tag = "routing")]
-pub async fn resolve(State(s): State<AppState>, caller: Caller, Path(id): Path<Uuid>) -> Result<Json<Conversation>, ApiError> {
+pub async fn resolve(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Conversation>, ApiError> {
     let user = caller.require(Role::Agent)?;
     let conv = s.timeline.conversation(id).await?;
     assigned_to_caller(&s, user, &conv).await?;
     finish(&s, id).await?;
-    Ok(Json(s.timeline.set_status(id, ConversationStatus::Resolved).await?))
+    Ok(Json(
+        s.timeline
+            .set_status(id, ConversationStatus::Resolved)
+            .await?,
+    ))
 }
 
 /// Ends the agent's hold on a conversation (unknown to routing is fine: already done).
@@ -220,7 +337,11 @@ async fn finish(s: &AppState, id: Uuid) -> Result<(), ApiError> {
     }
 }
 
-async fn assigned_to_caller(s: &AppState, user: &User, conv: &Conversation) -> Result<(), ApiError> {
+async fn assigned_to_caller(
+    s: &AppState,
+    user: &User,
+    conv: &Conversation,
+) -> Result<(), ApiError> {
     if user.role.allows(Role::Supervisor) {
         return Ok(());
     }

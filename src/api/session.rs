@@ -29,21 +29,35 @@ pub struct NewUser {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = Login, responses((status = 200, body = User), (status = 401)), tag = "auth")]
-pub async fn login(State(s): State<AppState>, ApiJson(l): ApiJson<Login>) -> Result<impl IntoResponse, ApiError> {
-    let (user, secret) = s.auth.login(&l.name, &l.password, s.config.auth.session_hours).await?;
+pub async fn login(
+    State(s): State<AppState>,
+    ApiJson(l): ApiJson<Login>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (user, secret) = s
+        .auth
+        .login(&l.name, &l.password, s.config.auth.session_hours)
+        .await?;
     let max_age = u64::from(s.config.auth.session_hours) * 3600;
-    let cookie = format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+    let cookie =
+        format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
     let mut headers = HeaderMap::new();
-    headers.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?);
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
     Ok((headers, Json(user)))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)), tag = "auth")]
-pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+pub async fn logout(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     if let Some(secret) = session_cookie(&headers) {
         s.auth.logout(&secret).await?;
     }
-    let clear = HeaderValue::from_static("sb_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let clear =
+        HeaderValue::from_static("sb_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]))
 }
 
@@ -53,13 +67,25 @@ pub async fn me(caller: Caller) -> Json<User> {
 }
 
 #[utoipa::path(post, path = "/api/v1/users", request_body = NewUser, responses((status = 201, body = User), (status = 403)), tag = "auth")]
-pub async fn add_user(State(s): State<AppState>, caller: Caller, ApiJson(n): ApiJson<NewUser>) -> Result<(StatusCode, Json<User>), ApiError> {
+pub async fn add_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(n): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
     caller.require(Role::Admin)?;
-    Ok((StatusCode::CREATED, Json(s.auth.add_user(&n.name, n.role, &n.password).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.auth.add_user(&n.name, n.role, &n.password).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Items<User>)), tag = "auth")]
-pub async fn users(State(s): State<AppState>, caller: Caller) -> Result<Json<Items<User>>, ApiError> {
+pub async fn users(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Items<User>>, ApiError> {
     caller.require(Role::Admin)?;
-    Ok(Json(Items { items: s.auth.users().await? }))
+    Ok(Json(Items {
+        items: s.auth.users().await?,
+    }))
 }

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use super::agent_ws::AgentSockets;
 use crate::auth::AuthStore;
-use crate::routing::actor::RoutingService;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::routing::actor::RoutingService;
 use crate::timeline::TimelineStore;
 
 #[derive(Clone)]

@@ -6,11 +6,31 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 const FILES: &[(&str, &str, &str)] = &[
-    ("index.html", "text/html; charset=utf-8", include_str!("../../web/index.html")),
-    ("app.js", "text/javascript; charset=utf-8", include_str!("../../web/app.js")),
-    ("style.css", "text/css; charset=utf-8", include_str!("../../web/style.css")),
-    ("widget.js", "text/javascript; charset=utf-8", include_str!("../../web/widget.js")),
-    ("demo-chat.html", "text/html; charset=utf-8", include_str!("../../web/demo-chat.html")),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../web/index.html"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/app.js"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../web/style.css"),
+    ),
+    (
+        "widget.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/widget.js"),
+    ),
+    (
+        "demo-chat.html",
+        "text/html; charset=utf-8",
+        include_str!("../../web/demo-chat.html"),
+    ),
 ];
 
 fn file(name: &str) -> Response {
@@ -32,7 +52,11 @@ pub async fn index() -> Response {
 /// The embeddable chat widget; served without the UI's CSP so any site can load it.
 pub async fn widget() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
         include_str!("../../web/widget.js"),
     )
         .into_response()

@@ -1,8 +1,8 @@
 //! The user store: create users, check passwords, open and resolve sessions, and
 //! issue and resolve API tokens.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -55,13 +55,22 @@ impl AuthStore {
 
     /// Creates a user; the password is hashed with argon2 (slow on purpose: call it
     /// from a blocking-friendly context for many users).
-    pub async fn add_user(&self, name: &str, role: Role, password: &str) -> Result<User, AuthError> {
+    pub async fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<User, AuthError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 64 || name.contains(char::is_whitespace) {
-            return Err(AuthError::Invalid("name must be 1 to 64 characters without spaces".into()));
+            return Err(AuthError::Invalid(
+                "name must be 1 to 64 characters without spaces".into(),
+            ));
         }
         if password.chars().count() < 8 {
-            return Err(AuthError::Invalid("password must be at least 8 characters".into()));
+            return Err(AuthError::Invalid(
+                "password must be at least 8 characters".into(),
+            ));
         }
         if self.user_by_name(name).await?.is_some() {
             return Err(AuthError::Exists(name.into()));
@@ -76,17 +85,28 @@ impl AuthStore {
             .bind(now_us())
             .execute(&self.db.pool)
             .await?;
-        Ok(User { id, name: name.into(), role })
+        Ok(User {
+            id,
+            name: name.into(),
+            role,
+        })
     }
 
     pub async fn user_count(&self) -> Result<i64, AuthError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.db.pool).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.db.pool)
+            .await?;
         Ok(row.try_get("n")?)
     }
 
     pub async fn users(&self) -> Result<Vec<User>, AuthError> {
-        let found = sqlx::query("SELECT id, name, role FROM users ORDER BY name").fetch_all(&self.db.pool).await?;
-        found.iter().map(|r| user_from(r.try_get("id")?, r.try_get("name")?, r.try_get("role")?)).collect()
+        let found = sqlx::query("SELECT id, name, role FROM users ORDER BY name")
+            .fetch_all(&self.db.pool)
+            .await?;
+        found
+            .iter()
+            .map(|r| user_from(r.try_get("id")?, r.try_get("name")?, r.try_get("role")?))
+            .collect()
     }
 
     async fn user_by_name(&self, name: &str) -> Result<Option<(User, String)>, AuthError> {
@@ -96,12 +116,20 @@ impl AuthStore {
             .await?;
         match row {
             None => Ok(None),
-            Some(r) => Ok(Some((user_from(r.try_get("id")?, r.try_get("name")?, r.try_get("role")?)?, r.try_get("password_hash")?))),
+            Some(r) => Ok(Some((
+                user_from(r.try_get("id")?, r.try_get("name")?, r.try_get("role")?)?,
+                r.try_get("password_hash")?,
+            ))),
         }
     }
 
     /// Checks a password and opens a session; returns the user and the session secret.
-    pub async fn login(&self, name: &str, password: &str, hours: u32) -> Result<(User, String), AuthError> {
+    pub async fn login(
+        &self,
+        name: &str,
+        password: &str,
+        hours: u32,
+    ) -> Result<(User, String), AuthError> {
         let Some((user, hash)) = self.user_by_name(name).await? else {
             return Err(AuthError::BadCredentials);
         };
@@ -124,7 +152,10 @@ impl AuthStore {
     }
 
     pub async fn logout(&self, secret: &str) -> Result<(), AuthError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(secret)).execute(&self.db.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(sha256_hex(secret))
+            .execute(&self.db.pool)
+            .await?;
         Ok(())
     }
 
@@ -139,12 +170,19 @@ impl AuthStore {
         .fetch_optional(&self.db.pool)
         .await?
         .ok_or(AuthError::Unauthenticated)?;
-        user_from(row.try_get("id")?, row.try_get("name")?, row.try_get("role")?)
+        user_from(
+            row.try_get("id")?,
+            row.try_get("name")?,
+            row.try_get("role")?,
+        )
     }
 
     /// Issues an API token acting as user `name`; the token is shown once.
     pub async fn create_token(&self, name: &str, label: &str) -> Result<String, AuthError> {
-        let (user, _) = self.user_by_name(name).await?.ok_or_else(|| AuthError::UnknownUser(name.into()))?;
+        let (user, _) = self
+            .user_by_name(name)
+            .await?
+            .ok_or_else(|| AuthError::UnknownUser(name.into()))?;
         let token = random_secret("sbt_");
         sqlx::query("INSERT INTO api_tokens (token_hash, user_id, label, created_us) VALUES ($1, $2, $3, $4)")
             .bind(sha256_hex(&token))
@@ -165,7 +203,11 @@ impl AuthStore {
         .fetch_optional(&self.db.pool)
         .await?
         .ok_or(AuthError::Unauthenticated)?;
-        user_from(row.try_get("id")?, row.try_get("name")?, row.try_get("role")?)
+        user_from(
+            row.try_get("id")?,
+            row.try_get("name")?,
+            row.try_get("role")?,
+        )
     }
 }
 
@@ -173,14 +215,16 @@ fn user_from(id: String, name: String, role: String) -> Result<User, AuthError> 
     Ok(User {
         id: Uuid::parse_str(&id).map_err(|e| AuthError::Invalid(format!("stored user id: {e}")))?,
         name,
-        role: Role::parse(&role).ok_or_else(|| AuthError::Invalid(format!("stored role `{role}` is unknown")))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| AuthError::Invalid(format!("stored role `{role}` is unknown")))?,
     })
 }
 
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
     let mut salt_bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut salt_bytes);
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| AuthError::Invalid(e.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| AuthError::Invalid(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -188,7 +232,11 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A random secret with a readable prefix, 256 bits of entropy.

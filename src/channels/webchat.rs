@@ -6,18 +6,20 @@
 
 use std::time::Instant;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::webchat_protocol::{ChatLine, ClientFrame, ServerFrame, error};
 use crate::api::AppState;
+use crate::timeline::TimelineError;
 use crate::timeline::identity::IdentityKind;
 use crate::timeline::messages::Stored;
-use crate::timeline::model::{Channel, Direction, EventPayload, Identity, NewConversation, NewCustomer};
-use crate::timeline::TimelineError;
+use crate::timeline::model::{
+    Channel, Direction, EventPayload, Identity, NewConversation, NewCustomer,
+};
 
 /// Largest frame a widget may send.
 const MAX_FRAME: usize = 20 * 1024;
@@ -28,7 +30,8 @@ const BURST: f64 = 10.0;
 pub const DEFAULT_QUEUE: &str = "support";
 
 pub async fn upgrade(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(MAX_FRAME).on_upgrade(move |socket| session(s, socket))
+    ws.max_message_size(MAX_FRAME)
+        .on_upgrade(move |socket| session(s, socket))
 }
 
 /// The visitor and conversation a connection speaks for, after `hello`.
@@ -60,19 +63,17 @@ async fn session(s: AppState, mut socket: WebSocket) {
                 Ok(e) => {
                     let Some(v) = &visitor else { continue };
                     if e.conversation_id != Some(v.conversation) { continue; }
-                    if let Some(line) = ChatLine::from_event(&e).filter(|l| l.direction == Direction::Out) {
-                        if send(&mut socket, &ServerFrame::Message(line)).await.is_err() { return; }
-                    }
+                    if let Some(line) = ChatLine::from_event(&e).filter(|l| l.direction == Direction::Out)
+                        && send(&mut socket, &ServerFrame::Message(line)).await.is_err() { return; }
                 }
                 Err(RecvError::Lagged(_)) => {
                     // Missed live events: send the recent history again; the widget de-duplicates by seq.
-                    if let Some(v) = &visitor {
-                        if let Ok(history) = s.timeline.conversation_messages(v.conversation, 100).await {
+                    if let Some(v) = &visitor
+                        && let Ok(history) = s.timeline.conversation_messages(v.conversation, 100).await {
                             for line in history.iter().filter_map(ChatLine::from_event) {
                                 if send(&mut socket, &ServerFrame::Message(line)).await.is_err() { return; }
                             }
                         }
-                    }
                 }
                 Err(RecvError::Closed) => break,
             },
@@ -81,39 +82,70 @@ async fn session(s: AppState, mut socket: WebSocket) {
 }
 
 async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
-    let text = serde_json::to_string(frame).unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":""}"#.into());
+    let text = serde_json::to_string(frame)
+        .unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":""}"#.into());
     socket.send(Message::Text(text.into())).await
 }
 
-async fn handle_frame(s: &AppState, visitor: &mut Option<Visitor>, bucket: &mut TokenBucket, text: &str) -> Vec<ServerFrame> {
+async fn handle_frame(
+    s: &AppState,
+    visitor: &mut Option<Visitor>,
+    bucket: &mut TokenBucket,
+    text: &str,
+) -> Vec<ServerFrame> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(f) => f,
         Err(e) => return vec![error("bad_frame", e.to_string())],
     };
     match (frame, visitor.as_ref()) {
-        (ClientFrame::Hello { visitor: id, name, email, phone, language }, _) => {
-            match hello(s, id, name, email, phone, language).await {
-                Ok((v, welcome)) => {
-                    *visitor = Some(v);
-                    vec![welcome]
-                }
-                Err(e) => vec![error("hello_failed", e.to_string())],
+        (
+            ClientFrame::Hello {
+                visitor: id,
+                name,
+                email,
+                phone,
+                language,
+            },
+            _,
+        ) => match hello(s, id, name, email, phone, language).await {
+            Ok((v, welcome)) => {
+                *visitor = Some(v);
+                vec![welcome]
             }
-        }
+            Err(e) => vec![error("hello_failed", e.to_string())],
+        },
         (_, None) => vec![error("no_hello", "send hello first")],
         (ClientFrame::Typing, Some(_)) => vec![],
         (ClientFrame::Message { client_id, text }, Some(v)) => {
             if !bucket.take(Instant::now()) {
-                return vec![error("rate_limited", "too many messages; wait a moment and resend")];
+                return vec![error(
+                    "rate_limited",
+                    "too many messages; wait a moment and resend",
+                )];
             }
-            let payload = EventPayload::Message { direction: Direction::In, author: v.name.clone(), text, attachments: vec![] };
-            match s.timeline.append_message(v.conversation, Some(&client_id), payload).await {
-                Ok(Stored::New(e)) => vec![ServerFrame::Ack { client_id, seq: e.seq }],
+            let payload = EventPayload::Message {
+                direction: Direction::In,
+                author: v.name.clone(),
+                text,
+                attachments: vec![],
+            };
+            match s
+                .timeline
+                .append_message(v.conversation, Some(&client_id), payload)
+                .await
+            {
+                Ok(Stored::New(e)) => vec![ServerFrame::Ack {
+                    client_id,
+                    seq: e.seq,
+                }],
                 Ok(Stored::Duplicate(seq)) => vec![ServerFrame::Ack { client_id, seq }],
                 Err(e @ TimelineError::Invalid { .. }) => vec![error("invalid", e.to_string())],
                 Err(e) => {
                     tracing::error!(error = %e, "chat message not stored");
-                    vec![error("unavailable", "the message was not stored; resend it")]
+                    vec![error(
+                        "unavailable",
+                        "the message was not stored; resend it",
+                    )]
                 }
             }
         }
@@ -128,15 +160,28 @@ async fn hello(
     phone: Option<String>,
     language: Option<String>,
 ) -> Result<(Visitor, ServerFrame), TimelineError> {
-    let visitor_id = id.filter(|v| v.starts_with("v-") && v.len() <= 64).unwrap_or_else(|| format!("v-{}", Uuid::new_v4().simple()));
-    let customer = match s.timeline.find_by_identity(IdentityKind::Chat, &visitor_id).await? {
+    let visitor_id = id
+        .filter(|v| v.starts_with("v-") && v.len() <= 64)
+        .unwrap_or_else(|| format!("v-{}", Uuid::new_v4().simple()));
+    let customer = match s
+        .timeline
+        .find_by_identity(IdentityKind::Chat, &visitor_id)
+        .await?
+    {
         Some(c) => c,
         None => {
-            let display = name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| "Web visitor".into());
+            let display = name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| "Web visitor".into());
             let new = NewCustomer {
                 name: display,
                 language,
-                identities: vec![Identity { kind: IdentityKind::Chat, value: visitor_id.clone(), verified: false }],
+                identities: vec![Identity {
+                    kind: IdentityKind::Chat,
+                    value: visitor_id.clone(),
+                    verified: false,
+                }],
                 ..Default::default()
             };
             s.timeline.create_customer(new).await?
@@ -148,9 +193,20 @@ async fn hello(
     let conversation = match s.timeline.open_conversation_of(owner, "chat").await? {
         Some(c) => c,
         None => {
-            let new = NewConversation { customer_id: owner, channel: Channel::Chat, queue: Some(DEFAULT_QUEUE.into()), priority: 0, subject: None, text: None };
+            let new = NewConversation {
+                customer_id: owner,
+                channel: Channel::Chat,
+                queue: Some(DEFAULT_QUEUE.into()),
+                priority: 0,
+                subject: None,
+                text: None,
+            };
             let conv = s.timeline.open_conversation(new).await?;
-            if let Err(e) = s.routing.enqueue(conv.id, owner, Channel::Chat, DEFAULT_QUEUE, 0).await {
+            if let Err(e) = s
+                .routing
+                .enqueue(conv.id, owner, Channel::Chat, DEFAULT_QUEUE, 0)
+                .await
+            {
                 tracing::error!(error = %e, conversation = %conv.id, "chat not queued; it is restored from the database at the next start");
             }
             conv.id
@@ -162,16 +218,35 @@ async fn hello(
         conversation,
         history: history.iter().filter_map(ChatLine::from_event).collect(),
     };
-    Ok((Visitor { name: customer.name, conversation }, welcome))
+    Ok((
+        Visitor {
+            name: customer.name,
+            conversation,
+        },
+        welcome,
+    ))
 }
 
 /// Links an e-mail or phone the visitor typed, unverified, unless it is invalid or
 /// already someone's (then it is left for an agent to link or merge explicitly).
 async fn link_unverified(s: &AppState, customer: Uuid, kind: IdentityKind, value: Option<String>) {
-    let Some(value) = value.filter(|v| !v.trim().is_empty()) else { return };
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        return;
+    };
     match s.timeline.find_by_identity(kind, &value).await {
         Ok(None) => {
-            if let Err(e) = s.timeline.add_identity(customer, Identity { kind, value, verified: false }).await {
+            if let Err(e) = s
+                .timeline
+                .add_identity(
+                    customer,
+                    Identity {
+                        kind,
+                        value,
+                        verified: false,
+                    },
+                )
+                .await
+            {
                 tracing::info!(error = %e, "pre-chat identity not linked");
             }
         }
@@ -188,7 +263,10 @@ struct TokenBucket {
 
 impl TokenBucket {
     fn new(now: Instant) -> TokenBucket {
-        TokenBucket { tokens: BURST, at: now }
+        TokenBucket {
+            tokens: BURST,
+            at: now,
+        }
     }
 
     fn take(&mut self, now: Instant) -> bool {

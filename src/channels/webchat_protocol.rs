@@ -23,7 +23,10 @@ pub enum ClientFrame {
         language: Option<String>,
     },
     /// A message with the widget's own id, so a resend after a reconnect is not stored twice.
-    Message { client_id: String, text: String },
+    Message {
+        client_id: String,
+        text: String,
+    },
     Typing,
 }
 
@@ -31,11 +34,21 @@ pub enum ClientFrame {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
-    Welcome { visitor: String, conversation: Uuid, history: Vec<ChatLine> },
+    Welcome {
+        visitor: String,
+        conversation: Uuid,
+        history: Vec<ChatLine>,
+    },
     /// The message with this client id is committed.
-    Ack { client_id: String, seq: i64 },
+    Ack {
+        client_id: String,
+        seq: i64,
+    },
     Message(ChatLine),
-    Error { code: String, message: String },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 /// One message as the widget shows it.
@@ -52,7 +65,12 @@ impl ChatLine {
     /// The chat line of a message event; other events are not shown to visitors.
     pub fn from_event(e: &TimelineEvent) -> Option<ChatLine> {
         match &e.payload {
-            EventPayload::Message { direction, author, text, .. } => Some(ChatLine {
+            EventPayload::Message {
+                direction,
+                author,
+                text,
+                ..
+            } => Some(ChatLine {
                 seq: e.seq,
                 direction: *direction,
                 author: author.clone(),
@@ -65,7 +83,10 @@ impl ChatLine {
 }
 
 pub fn error(code: &str, message: impl Into<String>) -> ServerFrame {
-    ServerFrame::Error { code: code.into(), message: message.into() }
+    ServerFrame::Error {
+        code: code.into(),
+        message: message.into(),
+    }
 }
 
 #[cfg(test)]
@@ -74,11 +95,25 @@ mod tests {
 
     #[test]
     fn parses_client_frames_and_rejects_junk() {
-        let f: ClientFrame = serde_json::from_str(r#"{"type":"message","client_id":"c1","text":"hi"}"#).unwrap();
-        assert_eq!(f, ClientFrame::Message { client_id: "c1".into(), text: "hi".into() });
+        let f: ClientFrame =
+            serde_json::from_str(r#"{"type":"message","client_id":"c1","text":"hi"}"#).unwrap();
+        assert_eq!(
+            f,
+            ClientFrame::Message {
+                client_id: "c1".into(),
+                text: "hi".into()
+            }
+        );
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"message","text":"hi"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shell","cmd":"rm"}"#).is_err());
-        let ack = serde_json::to_value(ServerFrame::Ack { client_id: "c1".into(), seq: 7 }).unwrap();
-        assert_eq!(ack, serde_json::json!({"type": "ack", "client_id": "c1", "seq": 7}));
+        let ack = serde_json::to_value(ServerFrame::Ack {
+            client_id: "c1".into(),
+            seq: 7,
+        })
+        .unwrap();
+        assert_eq!(
+            ack,
+            serde_json::json!({"type": "ack", "client_id": "c1", "seq": 7})
+        );
     }
 }

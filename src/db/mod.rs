@@ -44,9 +44,14 @@ impl Db {
     /// directory must exist; the file is created if missing.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
-        let options: AnyConnectOptions =
-            url.parse().map_err(|e: sqlx::Error| DbError::Unreachable(e.to_string()))?;
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let options: AnyConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| DbError::Unreachable(e.to_string()))?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
@@ -75,7 +80,10 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.map_err(|e| DbError::Migration(e.to_string()))
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| DbError::Migration(e.to_string()))
     }
 
     /// True when a trivial query succeeds (for `/readyz`).

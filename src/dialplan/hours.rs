@@ -16,7 +16,8 @@ const DAYS: [(&str, Weekday); 7] = [
 ];
 
 fn day(s: &str) -> Option<usize> {
-    DAYS.iter().position(|(n, _)| *n == s.trim().to_ascii_lowercase())
+    DAYS.iter()
+        .position(|(n, _)| *n == s.trim().to_ascii_lowercase())
 }
 
 /// `mon`, `mon-fri` or `sat,sun` → the weekdays (Monday = 0).
@@ -46,14 +47,20 @@ pub fn parse_span(s: &str) -> Option<(NaiveTime, NaiveTime)> {
 }
 
 /// True when `at` (UTC) falls inside the hours in `tz`, and is not a holiday.
-pub fn is_open(hours: &BTreeMap<String, String>, holidays: &[String], tz: chrono_tz::Tz, at: chrono::DateTime<chrono::Utc>) -> bool {
+pub fn is_open(
+    hours: &BTreeMap<String, String>,
+    holidays: &[String],
+    tz: chrono_tz::Tz,
+    at: chrono::DateTime<chrono::Utc>,
+) -> bool {
     let local = tz.from_utc_datetime(&at.naive_utc());
     let date = local.date_naive().format("%Y-%m-%d").to_string();
-    if holidays.iter().any(|h| *h == date) {
+    if holidays.contains(&date) {
         return false;
     }
     let today = local.weekday().num_days_from_monday() as usize;
-    let time = NaiveTime::from_hms_opt(local.hour(), local.minute(), local.second()).unwrap_or_default();
+    let time =
+        NaiveTime::from_hms_opt(local.hour(), local.minute(), local.second()).unwrap_or_default();
     hours.iter().any(|(days, span)| {
         let on_day = parse_days(days).is_some_and(|d| d.contains(&today));
         on_day && parse_span(span).is_some_and(|(a, b)| time >= a && time < b)
@@ -72,7 +79,9 @@ mod tests {
         let t = chrono::Utc.with_ymd_and_hms(2026, 11, 24, 2, 0, 0).unwrap();
         assert!(is_open(&hours, &[], tz, t));
         assert!(!is_open(&hours, &["2026-11-24".into()], tz, t), "holiday");
-        let night = chrono::Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
+        let night = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 24, 12, 0, 0)
+            .unwrap();
         assert!(!is_open(&hours, &[], tz, night));
         let saturday = chrono::Utc.with_ymd_and_hms(2026, 11, 28, 2, 0, 0).unwrap();
         assert!(!is_open(&hours, &[], tz, saturday));

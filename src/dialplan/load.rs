@@ -23,7 +23,11 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = if self.warning { "warning: " } else { "" };
-        write!(f, "{}:{}:{}: {kind}{}", self.file, self.line, self.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {kind}{}",
+            self.file, self.line, self.col, self.message
+        )
     }
 }
 
@@ -53,28 +57,59 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn at<T>(&mut self, s: &Spanned<T>, message: impl Into<String>) {
-        self.push(s.referenced.line(), s.referenced.column(), message.into(), false);
+        self.push(
+            s.referenced.line(),
+            s.referenced.column(),
+            message.into(),
+            false,
+        );
     }
 
     fn push(&mut self, line: u64, col: u64, message: String, warning: bool) {
-        self.out.push(Diagnostic { file: self.file.clone(), line: line.max(1), col: col.max(1), message, warning });
+        self.out.push(Diagnostic {
+            file: self.file.clone(),
+            line: line.max(1),
+            col: col.max(1),
+            message,
+            warning,
+        });
     }
 }
 
 /// Parses and checks one dialplan file's text.
-pub fn parse(path: &Path, text: &str, sounds: &Path) -> Result<(Dialplan, Vec<Diagnostic>), Vec<Diagnostic>> {
+pub fn parse(
+    path: &Path,
+    text: &str,
+    sounds: &Path,
+) -> Result<(Dialplan, Vec<Diagnostic>), Vec<Diagnostic>> {
     let file_name = path.display().to_string();
     let parsed: DialplanFile = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, col) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+        let (line, col) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((1, 1));
         let message = e.without_snippet().to_string();
         let message = message.lines().next().unwrap_or("invalid YAML").to_string();
-        vec![Diagnostic { file: file_name.clone(), line: line.max(1), col: col.max(1), message, warning: false }]
+        vec![Diagnostic {
+            file: file_name.clone(),
+            line: line.max(1),
+            col: col.max(1),
+            message,
+            warning: false,
+        }]
     })?;
-    let mut c = Checker { file: file_name, sounds, out: Vec::new() };
+    let mut c = Checker {
+        file: file_name,
+        sounds,
+        out: Vec::new(),
+    };
     let timezone = match parsed.timezone.value.parse::<chrono_tz::Tz>() {
         Ok(tz) => tz,
         Err(_) => {
-            c.at(&parsed.timezone, format!("unknown time zone `{}`", parsed.timezone.value));
+            c.at(
+                &parsed.timezone,
+                format!("unknown time zone `{}`", parsed.timezone.value),
+            );
             chrono_tz::UTC
         }
     };
@@ -83,7 +118,14 @@ pub fn parse(path: &Path, text: &str, sounds: &Path) -> Result<(Dialplan, Vec<Di
     if !errors.is_empty() {
         return Err(c.out);
     }
-    Ok((Dialplan { path: path.to_path_buf(), file: parsed, timezone }, c.out))
+    Ok((
+        Dialplan {
+            path: path.to_path_buf(),
+            file: parsed,
+            timezone,
+        },
+        c.out,
+    ))
 }
 
 fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
@@ -103,7 +145,10 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
         for r in targets(&step.value) {
             refs(c, r);
         }
-        let finishes = step.value.answer.is_some() || step.value.play.is_some() || step.value.set.is_some() || step.value.language.is_some();
+        let finishes = step.value.answer.is_some()
+            || step.value.play.is_some()
+            || step.value.set.is_some()
+            || step.value.language.is_some();
         if finishes && step.value.next.is_none() {
             c.at(step, format!("step `{name}` needs `next`"));
         }
@@ -111,7 +156,10 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
             for lang in &languages {
                 let file = c.sounds.join(lang).join(format!("{}.wav", p.value));
                 if !file.is_file() {
-                    c.at(p, format!("prompt `{}` is missing: {}", p.value, file.display()));
+                    c.at(
+                        p,
+                        format!("prompt `{}` is missing: {}", p.value, file.display()),
+                    );
                 }
             }
         }
@@ -122,10 +170,21 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
 }
 
 fn action_count(s: &Step) -> usize {
-    [s.answer.is_some(), s.play.is_some(), s.menu.is_some(), s.collect.is_some(), s.set.is_some(), s.branch.is_some(), s.language.is_some(), s.queue.is_some(), s.hangup.is_some(), s.goto.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count()
+    [
+        s.answer.is_some(),
+        s.play.is_some(),
+        s.menu.is_some(),
+        s.collect.is_some(),
+        s.set.is_some(),
+        s.branch.is_some(),
+        s.language.is_some(),
+        s.queue.is_some(),
+        s.hangup.is_some(),
+        s.goto.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count()
 }
 
 /// Every step name a step may continue to.
@@ -168,26 +227,33 @@ fn languages_of(plan: &DialplanFile) -> BTreeSet<String> {
 }
 
 fn check_patterns(c: &mut Checker<'_>, s: &Step) {
-    if let Some(p) = s.collect.as_ref().and_then(|c| c.pattern.as_ref()) {
-        if let Err(e) = regex::Regex::new(&p.value) {
-            c.at(p, format!("invalid pattern: {e}"));
-        }
+    if let Some(p) = s.collect.as_ref().and_then(|c| c.pattern.as_ref())
+        && let Err(e) = regex::Regex::new(&p.value)
+    {
+        c.at(p, format!("invalid pattern: {e}"));
     }
     for rule in s.branch.iter().flatten() {
         let Some(cond) = &rule.when else { continue };
-        if let Some(p) = &cond.caller {
-            if let Err(e) = regex::Regex::new(&p.value) {
-                c.at(p, format!("invalid caller pattern: {e}"));
-            }
+        if let Some(p) = &cond.caller
+            && let Err(e) = regex::Regex::new(&p.value)
+        {
+            c.at(p, format!("invalid caller pattern: {e}"));
         }
         for (days, span) in cond.hours.iter().flatten() {
-            if super::hours::parse_days(days).is_none() || super::hours::parse_span(span).is_none() {
-                c.at(&rule.goto, format!("hours `{days}: {span}` must look like `mon-fri: \"09:00-18:00\"`"));
+            if super::hours::parse_days(days).is_none() || super::hours::parse_span(span).is_none()
+            {
+                c.at(
+                    &rule.goto,
+                    format!("hours `{days}: {span}` must look like `mon-fri: \"09:00-18:00\"`"),
+                );
             }
         }
         for d in &cond.holidays {
             if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
-                c.at(&rule.goto, format!("holiday `{d}` is not a YYYY-MM-DD date"));
+                c.at(
+                    &rule.goto,
+                    format!("holiday `{d}` is not a YYYY-MM-DD date"),
+                );
             }
         }
     }
@@ -206,29 +272,54 @@ fn check_reachability(c: &mut Checker<'_>, plan: &DialplanFile) {
     }
     for (name, step) in &plan.steps {
         if !seen.contains(name.as_str()) {
-            c.push(step.referenced.line(), step.referenced.column(), format!("step `{name}` is never reached"), true);
+            c.push(
+                step.referenced.line(),
+                step.referenced.column(),
+                format!("step `{name}` is never reached"),
+                true,
+            );
         }
     }
 }
 
 /// A cycle through steps that never wait for the caller would spin forever.
 fn check_input_loops(c: &mut Checker<'_>, plan: &DialplanFile) {
-    let waits = |s: &Step| s.menu.is_some() || s.collect.is_some() || s.queue.is_some() || s.hangup.is_some() || s.play.is_some();
+    let waits = |s: &Step| {
+        s.menu.is_some()
+            || s.collect.is_some()
+            || s.queue.is_some()
+            || s.hangup.is_some()
+            || s.play.is_some()
+    };
     let edges: BTreeMap<&str, Vec<&str>> = plan
         .steps
         .iter()
         .filter(|(_, s)| !waits(&s.value))
-        .map(|(n, s)| (n.as_str(), targets(&s.value).into_iter().map(|t| t.value.as_str()).collect()))
+        .map(|(n, s)| {
+            (
+                n.as_str(),
+                targets(&s.value)
+                    .into_iter()
+                    .map(|t| t.value.as_str())
+                    .collect(),
+            )
+        })
         .collect();
     for start in edges.keys() {
         let mut path = vec![*start];
         let mut at = *start;
         while let Some(next) = edges.get(at).and_then(|v| v.first()) {
             if path.contains(next) {
-                if let Some(s) = plan.steps.get(*start) {
-                    if *next == *start {
-                        c.at(s, format!("steps {} loop without waiting for the caller", path.join(" → ")));
-                    }
+                if let Some(s) = plan.steps.get(*start)
+                    && *next == *start
+                {
+                    c.at(
+                        s,
+                        format!(
+                            "steps {} loop without waiting for the caller",
+                            path.join(" → ")
+                        ),
+                    );
                 }
                 break;
             }
@@ -244,17 +335,33 @@ pub fn load_dir(dir: &Path, sounds: &Path) -> (Vec<Dialplan>, Vec<Diagnostic>) {
     let mut plans = Vec::new();
     let mut diags = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml")).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     if files.is_empty() {
-        diags.push(Diagnostic { file: dir.display().to_string(), line: 1, col: 1, message: "no dialplan files (*.yaml)".into(), warning: true });
+        diags.push(Diagnostic {
+            file: dir.display().to_string(),
+            line: 1,
+            col: 1,
+            message: "no dialplan files (*.yaml)".into(),
+            warning: true,
+        });
     }
     for path in files {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
-                diags.push(Diagnostic { file: path.display().to_string(), line: 1, col: 1, message: format!("cannot read: {e}"), warning: false });
+                diags.push(Diagnostic {
+                    file: path.display().to_string(),
+                    line: 1,
+                    col: 1,
+                    message: format!("cannot read: {e}"),
+                    warning: false,
+                });
                 continue;
             }
         };
@@ -280,15 +387,24 @@ fn check_dids(plans: &[Dialplan], diags: &mut Vec<Diagnostic>) {
                     file: p.path.display().to_string(),
                     line: did.referenced.line().max(1),
                     col: did.referenced.column().max(1),
-                    message: format!("DID {} is already answered by dialplan `{other}`", did.value),
+                    message: format!(
+                        "DID {} is already answered by dialplan `{other}`",
+                        did.value
+                    ),
                     warning: false,
                 });
             }
         }
-        if p.file.matching.default {
-            if let Some(other) = default.replace(p.name()) {
-                diags.push(Diagnostic { file: p.path.display().to_string(), line: 1, col: 1, message: format!("dialplan `{other}` is already the default"), warning: false });
-            }
+        if p.file.matching.default
+            && let Some(other) = default.replace(p.name())
+        {
+            diags.push(Diagnostic {
+                file: p.path.display().to_string(),
+                line: 1,
+                col: 1,
+                message: format!("dialplan `{other}` is already the default"),
+                warning: false,
+            });
         }
     }
 }

@@ -39,7 +39,12 @@ pub struct Registry {
 impl Registry {
     /// Loads `dir`; errors leave the registry empty (no plan answers) and reported.
     pub fn load(dir: &Path, sounds: &Path) -> Registry {
-        let r = Registry { dir: dir.into(), sounds: sounds.into(), current: RwLock::new(Arc::default()), problems: RwLock::new(vec![]) };
+        let r = Registry {
+            dir: dir.into(),
+            sounds: sounds.into(),
+            current: RwLock::new(Arc::default()),
+            problems: RwLock::new(vec![]),
+        };
         r.reload();
         r
     }
@@ -58,7 +63,11 @@ impl Registry {
         let (plans, diags) = load_dir(&self.dir, &self.sounds);
         let failed = diags.iter().any(|d| !d.warning);
         for d in &diags {
-            if d.warning { tracing::warn!("{d}") } else { tracing::error!("{d}") }
+            if d.warning {
+                tracing::warn!("{d}")
+            } else {
+                tracing::error!("{d}")
+            }
         }
         if let Ok(mut p) = self.problems.write() {
             *p = diags;
@@ -68,7 +77,10 @@ impl Registry {
             return false;
         }
         let version = self.current().version + 1;
-        let set = DialplanSet { plans: plans.into_iter().map(Arc::new).collect(), version };
+        let set = DialplanSet {
+            plans: plans.into_iter().map(Arc::new).collect(),
+            version,
+        };
         tracing::info!(version, plans = set.plans.len(), "dialplans activated");
         if let Ok(mut c) = self.current.write() {
             *c = Arc::new(set);

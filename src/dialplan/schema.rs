@@ -27,7 +27,11 @@ fn default_language() -> String {
 }
 
 fn default_timezone() -> Spanned<String> {
-    Spanned::new("UTC".into(), serde_saphyr::Location::UNKNOWN, serde_saphyr::Location::UNKNOWN)
+    Spanned::new(
+        "UTC".into(),
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -28,11 +28,20 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Play these files (relative to the sounds folder) in order.
-    Play { files: Vec<PathBuf>, barge_in: bool },
+    Play {
+        files: Vec<PathBuf>,
+        barge_in: bool,
+    },
     StopPlayback,
     /// Hand the call to routing; `music` loops while it waits.
-    Enqueue { queue: String, priority: i32, music: PathBuf },
-    Hangup { cause: String },
+    Enqueue {
+        queue: String,
+        priority: i32,
+        music: PathBuf,
+    },
+    Hangup {
+        cause: String,
+    },
     Timeline(EventPayload),
 }
 
@@ -40,9 +49,15 @@ pub enum Command {
 enum Wait {
     Idle,
     /// A `play` step; then go to `next`.
-    Play { next: String, barge_in: bool },
+    Play {
+        next: String,
+        barge_in: bool,
+    },
     /// A menu or collect step: prompt playing (deadline None) or waiting for keys.
-    Input { attempt: u32, prompt_done: bool },
+    Input {
+        attempt: u32,
+        prompt_done: bool,
+    },
     Queued,
     Done,
 }
@@ -65,18 +80,34 @@ pub struct Vm {
 impl Vm {
     /// Starts the plan at its `start` step. `wall` is the wall-clock time at `now`,
     /// used for business hours.
-    pub fn new(plan: Arc<Dialplan>, caller: &str, did: &str, now: Instant, wall: chrono::DateTime<chrono::Utc>) -> Vm {
+    pub fn new(
+        plan: Arc<Dialplan>,
+        caller: &str,
+        did: &str,
+        now: Instant,
+        wall: chrono::DateTime<chrono::Utc>,
+    ) -> Vm {
         Vm::with_variables(plan, caller, did, &BTreeMap::new(), now, wall)
     }
 
     /// Like `new`, with variables set before the first step.
-    pub fn with_variables(plan: Arc<Dialplan>, caller: &str, did: &str, vars: &BTreeMap<String, String>, now: Instant, wall: chrono::DateTime<chrono::Utc>) -> Vm {
+    pub fn with_variables(
+        plan: Arc<Dialplan>,
+        caller: &str,
+        did: &str,
+        vars: &BTreeMap<String, String>,
+        now: Instant,
+        wall: chrono::DateTime<chrono::Utc>,
+    ) -> Vm {
         let start = plan.file.start.value.clone();
         let mut vm = Vm {
             language: plan.file.language.clone(),
             plan,
             caller: caller.to_string(),
-            vars: BTreeMap::from([("caller".to_string(), caller.to_string()), ("did".to_string(), did.to_string())]),
+            vars: BTreeMap::from([
+                ("caller".to_string(), caller.to_string()),
+                ("did".to_string(), did.to_string()),
+            ]),
             step: String::new(),
             wait: Wait::Idle,
             digits: String::new(),
@@ -114,7 +145,10 @@ impl Vm {
                 self.enter(now, &next);
             }
             (Event::PlaybackDone, Wait::Input { attempt, .. }) => {
-                self.wait = Wait::Input { attempt, prompt_done: true };
+                self.wait = Wait::Input {
+                    attempt,
+                    prompt_done: true,
+                };
                 self.deadline = Some(now + self.input_timeout());
             }
             (Event::Digit(d), Wait::Play { next, barge_in }) => {
@@ -125,7 +159,13 @@ impl Vm {
                     self.enter(now, &next);
                 }
             }
-            (Event::Digit(d), Wait::Input { attempt, prompt_done }) => {
+            (
+                Event::Digit(d),
+                Wait::Input {
+                    attempt,
+                    prompt_done,
+                },
+            ) => {
                 self.record_digit(d);
                 if !prompt_done {
                     self.out.push_back(Command::StopPlayback);
@@ -161,20 +201,37 @@ impl Vm {
     }
 
     fn input_timeout(&self) -> Duration {
-        let secs = self.current().map(|s| s.menu.as_ref().map(|m| m.timeout).or(s.collect.as_ref().map(|c| c.timeout)).unwrap_or(5)).unwrap_or(5);
+        let secs = self
+            .current()
+            .map(|s| {
+                s.menu
+                    .as_ref()
+                    .map(|m| m.timeout)
+                    .or(s.collect.as_ref().map(|c| c.timeout))
+                    .unwrap_or(5)
+            })
+            .unwrap_or(5);
         Duration::from_secs(u64::from(secs))
     }
 
     fn record_digit(&mut self, d: char) {
-        self.out.push_back(Command::Timeline(EventPayload::Dtmf { digits: d.to_string() }));
+        self.out.push_back(Command::Timeline(EventPayload::Dtmf {
+            digits: d.to_string(),
+        }));
     }
 
     fn timeline_step(&mut self, step: &str, detail: serde_json::Value) {
-        self.out.push_back(Command::Timeline(EventPayload::IvrStep { step: step.to_string(), detail }));
+        self.out.push_back(Command::Timeline(EventPayload::IvrStep {
+            step: step.to_string(),
+            detail,
+        }));
     }
 
     fn files(&self, prompts: &[serde_saphyr::Spanned<String>]) -> Vec<PathBuf> {
-        prompts.iter().map(|p| PathBuf::from(&self.language).join(format!("{}.wav", p.value))).collect()
+        prompts
+            .iter()
+            .map(|p| PathBuf::from(&self.language).join(format!("{}.wav", p.value)))
+            .collect()
     }
 
     /// Runs steps until one waits for the caller (or the call ends).
@@ -215,8 +272,13 @@ impl Vm {
             return Some(target.value.clone());
         }
         if let Some(rules) = &step.branch {
-            let wall = self.started_wall + chrono::Duration::from_std(now.saturating_duration_since(self.started)).unwrap_or_default();
-            let chosen = rules.iter().find(|r| r.when.as_ref().is_none_or(|c| self.holds(c, wall))).map(|r| r.goto.value.clone());
+            let wall = self.started_wall
+                + chrono::Duration::from_std(now.saturating_duration_since(self.started))
+                    .unwrap_or_default();
+            let chosen = rules
+                .iter()
+                .find(|r| r.when.as_ref().is_none_or(|c| self.holds(c, wall)))
+                .map(|r| r.goto.value.clone());
             self.timeline_step(name, json!({ "branch": chosen }));
             return chosen.or_else(|| {
                 self.end("dialplan_no_branch");
@@ -224,9 +286,18 @@ impl Vm {
             });
         }
         if let Some(p) = &step.play {
-            self.timeline_step(name, json!({ "play": p.prompts.iter().map(|x| x.value.clone()).collect::<Vec<_>>() }));
-            self.out.push_back(Command::Play { files: self.files(&p.prompts), barge_in: p.barge_in });
-            self.wait = Wait::Play { next: next.unwrap_or_default(), barge_in: p.barge_in };
+            self.timeline_step(
+                name,
+                json!({ "play": p.prompts.iter().map(|x| x.value.clone()).collect::<Vec<_>>() }),
+            );
+            self.out.push_back(Command::Play {
+                files: self.files(&p.prompts),
+                barge_in: p.barge_in,
+            });
+            self.wait = Wait::Play {
+                next: next.unwrap_or_default(),
+                barge_in: p.barge_in,
+            };
             return None;
         }
         if step.menu.is_some() || step.collect.is_some() {
@@ -252,28 +323,55 @@ impl Vm {
     }
 
     fn holds(&self, c: &Condition, wall: chrono::DateTime<chrono::Utc>) -> bool {
-        let hours_ok = c.hours.as_ref().is_none_or(|h| hours::is_open(h, &c.holidays, self.plan.timezone, wall));
-        let vars_ok = c.equals.as_ref().is_none_or(|m| m.iter().all(|(k, v)| self.vars.get(k) == Some(v)));
-        let caller_ok = c.caller.as_ref().is_none_or(|p| regex::Regex::new(&p.value).is_ok_and(|r| r.is_match(&self.caller)));
+        let hours_ok = c
+            .hours
+            .as_ref()
+            .is_none_or(|h| hours::is_open(h, &c.holidays, self.plan.timezone, wall));
+        let vars_ok = c
+            .equals
+            .as_ref()
+            .is_none_or(|m| m.iter().all(|(k, v)| self.vars.get(k) == Some(v)));
+        let caller_ok = c
+            .caller
+            .as_ref()
+            .is_none_or(|p| regex::Regex::new(&p.value).is_ok_and(|r| r.is_match(&self.caller)));
         hours_ok && vars_ok && caller_ok
     }
 
     /// Plays the prompt of the current menu/collect step (keys typed ahead count).
     fn prompt_input(&mut self, now: Instant, attempt: u32) {
-        let Some(step) = self.current().cloned() else { return };
-        let prompts = step.menu.as_ref().map(|m| m.prompts.clone()).or(step.collect.as_ref().map(|c| c.prompts.clone())).unwrap_or_default();
-        self.wait = Wait::Input { attempt, prompt_done: false };
+        let Some(step) = self.current().cloned() else {
+            return;
+        };
+        let prompts = step
+            .menu
+            .as_ref()
+            .map(|m| m.prompts.clone())
+            .or(step.collect.as_ref().map(|c| c.prompts.clone()))
+            .unwrap_or_default();
+        self.wait = Wait::Input {
+            attempt,
+            prompt_done: false,
+        };
         if !self.digits.is_empty() {
             // Keys typed ahead answer the prompt before it plays.
-            self.wait = Wait::Input { attempt, prompt_done: true };
+            self.wait = Wait::Input {
+                attempt,
+                prompt_done: true,
+            };
             self.take_input(now, attempt);
             return;
         }
-        self.out.push_back(Command::Play { files: self.files(&prompts), barge_in: true });
+        self.out.push_back(Command::Play {
+            files: self.files(&prompts),
+            barge_in: true,
+        });
     }
 
     fn take_input(&mut self, now: Instant, attempt: u32) {
-        let Some(step) = self.current().cloned() else { return };
+        let Some(step) = self.current().cloned() else {
+            return;
+        };
         if let Some(menu) = &step.menu {
             let key: String = self.digits.drain(..1.min(self.digits.len())).collect();
             let name = self.step.clone();
@@ -301,15 +399,24 @@ impl Vm {
     }
 
     fn finish_collect(&mut self, now: Instant, attempt: u32) {
-        let Some(c) = self.current().and_then(|s| s.collect.clone()) else { return };
-        let value: String = std::mem::take(&mut self.digits).trim_end_matches('#').to_string();
-        let ok = c.pattern.as_ref().is_none_or(|p| regex::Regex::new(&format!("^(?:{})$", p.value)).is_ok_and(|r| r.is_match(&value)));
+        let Some(c) = self.current().and_then(|s| s.collect.clone()) else {
+            return;
+        };
+        let value: String = std::mem::take(&mut self.digits)
+            .trim_end_matches('#')
+            .to_string();
+        let ok = c.pattern.as_ref().is_none_or(|p| {
+            regex::Regex::new(&format!("^(?:{})$", p.value)).is_ok_and(|r| r.is_match(&value))
+        });
         let name = self.step.clone();
         if ok && !value.is_empty() {
             self.vars.insert(c.into.clone(), value.clone());
             self.timeline_step(&name, json!({ "collected": value }));
             self.hops = 0;
-            let next = self.current().and_then(|s| s.next.as_ref()).map(|n| n.value.clone());
+            let next = self
+                .current()
+                .and_then(|s| s.next.as_ref())
+                .map(|n| n.value.clone());
             match next {
                 Some(n) => self.enter(now, &n),
                 None => self.end("dialplan_error"),
@@ -321,10 +428,21 @@ impl Vm {
     }
 
     fn retry(&mut self, now: Instant, attempt: u32) {
-        let Some(step) = self.current().cloned() else { return };
-        let retries = step.menu.as_ref().map(|m| m.retries).or(step.collect.as_ref().map(|c| c.retries)).unwrap_or(0);
+        let Some(step) = self.current().cloned() else {
+            return;
+        };
+        let retries = step
+            .menu
+            .as_ref()
+            .map(|m| m.retries)
+            .or(step.collect.as_ref().map(|c| c.retries))
+            .unwrap_or(0);
         if attempt >= retries {
-            let fail = step.menu.as_ref().map(|m| m.on_fail.value.clone()).or(step.collect.as_ref().map(|c| c.on_fail.value.clone()));
+            let fail = step
+                .menu
+                .as_ref()
+                .map(|m| m.on_fail.value.clone())
+                .or(step.collect.as_ref().map(|c| c.on_fail.value.clone()));
             match fail {
                 Some(f) => {
                     self.hops = 0;
@@ -335,7 +453,10 @@ impl Vm {
             return;
         }
         if let Some(invalid) = step.menu.as_ref().and_then(|m| m.invalid_prompt.clone()) {
-            self.out.push_back(Command::Play { files: self.files(std::slice::from_ref(&invalid)), barge_in: true });
+            self.out.push_back(Command::Play {
+                files: self.files(std::slice::from_ref(&invalid)),
+                barge_in: true,
+            });
         }
         self.prompt_input(now, attempt + 1);
     }
@@ -343,7 +464,9 @@ impl Vm {
     fn end(&mut self, cause: &str) {
         self.deadline = None;
         self.wait = Wait::Done;
-        self.out.push_back(Command::Hangup { cause: cause.to_string() });
+        self.out.push_back(Command::Hangup {
+            cause: cause.to_string(),
+        });
     }
 }
 

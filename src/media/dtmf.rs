@@ -58,7 +58,14 @@ mod tests {
         let mut r = Rfc4733Receiver::default();
         let mut keys = Vec::new();
         // '5': start, updates, three end packets, all with timestamp 1000.
-        for (end, dur) in [(false, 160), (false, 320), (false, 480), (true, 640), (true, 640), (true, 640)] {
+        for (end, dur) in [
+            (false, 160),
+            (false, 320),
+            (false, 480),
+            (true, 640),
+            (true, 640),
+            (true, 640),
+        ] {
             keys.extend(r.receive(1000, &pkt(5, end, dur)));
         }
         // '#': the end packet is lost; the next event has a new timestamp.

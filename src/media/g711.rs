@@ -38,7 +38,11 @@ const fn ulaw_decode(code: u8) -> i16 {
     let exponent = ((u >> 4) & 0x07) as i32;
     let mantissa = (u & 0x0F) as i32;
     let magnitude = (((mantissa << 3) + BIAS) << exponent) - BIAS;
-    if sign != 0 { -magnitude as i16 } else { magnitude as i16 }
+    if sign != 0 {
+        -magnitude as i16
+    } else {
+        magnitude as i16
+    }
 }
 
 /// Encodes one linear sample to A-law.
@@ -53,7 +57,11 @@ pub fn linear_to_alaw(sample: i16) -> u8 {
     if seg >= 8 {
         return 0x7F ^ mask;
     }
-    let mantissa = if seg < 2 { (s >> 1) & 0x0F } else { (s >> seg) & 0x0F };
+    let mantissa = if seg < 2 {
+        (s >> 1) & 0x0F
+    } else {
+        (s >> seg) & 0x0F
+    };
     (((seg << 4) | mantissa) as u8) ^ mask
 }
 
@@ -78,7 +86,11 @@ const fn table(ulaw: bool) -> [i16; 256] {
     let mut t = [0i16; 256];
     let mut i = 0;
     while i < 256 {
-        t[i] = if ulaw { ulaw_decode(i as u8) } else { alaw_decode(i as u8) };
+        t[i] = if ulaw {
+            ulaw_decode(i as u8)
+        } else {
+            alaw_decode(i as u8)
+        };
         i += 1;
     }
     t
@@ -167,7 +179,10 @@ mod tests {
             assert_eq!(linear_to_alaw(alaw_to_linear(c)), c, "alaw {c:#x}");
             let back = linear_to_ulaw(ulaw_to_linear(c));
             // µ-law has two codes for zero (0x7F and 0xFF).
-            assert!(back == c || (c == 0x7F && back == 0xFF), "ulaw {c:#x} -> {back:#x}");
+            assert!(
+                back == c || (c == 0x7F && back == 0xFF),
+                "ulaw {c:#x} -> {back:#x}"
+            );
         }
     }
 
@@ -178,8 +193,14 @@ mod tests {
             let u = ulaw_to_linear(linear_to_ulaw(s));
             let a = alaw_to_linear(linear_to_alaw(s));
             let tol = (i32::from(s).abs() / 16).max(16);
-            assert!((i32::from(u) - i32::from(s)).abs() <= tol, "ulaw {s} -> {u}");
-            assert!((i32::from(a) - i32::from(s)).abs() <= tol, "alaw {s} -> {a}");
+            assert!(
+                (i32::from(u) - i32::from(s)).abs() <= tol,
+                "ulaw {s} -> {u}"
+            );
+            assert!(
+                (i32::from(a) - i32::from(s)).abs() <= tol,
+                "alaw {s} -> {a}"
+            );
         }
     }
 }

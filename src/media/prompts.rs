@@ -11,8 +11,15 @@ use std::sync::Arc;
 pub enum PromptError {
     #[error("{path}: cannot read WAV: {reason}")]
     Unreadable { path: String, reason: String },
-    #[error("{path}: must be 8000 Hz mono 16-bit PCM, found {rate} Hz, {channels} channel(s), {bits} bits")]
-    Format { path: String, rate: u32, channels: u16, bits: u16 },
+    #[error(
+        "{path}: must be 8000 Hz mono 16-bit PCM, found {rate} Hz, {channels} channel(s), {bits} bits"
+    )]
+    Format {
+        path: String,
+        rate: u32,
+        channels: u16,
+        bits: u16,
+    },
 }
 
 /// Prompts by path relative to the sounds folder (`en/main_menu.wav`).
@@ -28,7 +35,9 @@ impl PromptCache {
         let mut problems = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
             for e in entries.flatten() {
                 let path = e.path();
                 if path.is_dir() {
@@ -63,16 +72,31 @@ impl PromptCache {
 /// Reads an 8 kHz mono 16-bit PCM WAV.
 pub fn load_wav(path: &Path) -> Result<Arc<[i16]>, PromptError> {
     let name = path.display().to_string();
-    let reader = hound::WavReader::open(path).map_err(|e| PromptError::Unreadable { path: name.clone(), reason: e.to_string() })?;
+    let reader = hound::WavReader::open(path).map_err(|e| PromptError::Unreadable {
+        path: name.clone(),
+        reason: e.to_string(),
+    })?;
     let spec = reader.spec();
-    if spec.sample_rate != 8000 || spec.channels != 1 || spec.bits_per_sample != 16 || spec.sample_format != hound::SampleFormat::Int {
-        return Err(PromptError::Format { path: name, rate: spec.sample_rate, channels: spec.channels, bits: spec.bits_per_sample });
+    if spec.sample_rate != 8000
+        || spec.channels != 1
+        || spec.bits_per_sample != 16
+        || spec.sample_format != hound::SampleFormat::Int
+    {
+        return Err(PromptError::Format {
+            path: name,
+            rate: spec.sample_rate,
+            channels: spec.channels,
+            bits: spec.bits_per_sample,
+        });
     }
     reader
         .into_samples::<i16>()
         .collect::<Result<Vec<i16>, _>>()
         .map(Arc::from)
-        .map_err(|e| PromptError::Unreadable { path: name, reason: e.to_string() })
+        .map_err(|e| PromptError::Unreadable {
+            path: name,
+            reason: e.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -84,11 +108,18 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sounds");
         let (cache, problems) = PromptCache::load(&dir);
         assert!(problems.is_empty(), "{problems:?}");
-        let menu = cache.get(Path::new("en/main_menu.wav")).expect("main menu prompt");
+        let menu = cache
+            .get(Path::new("en/main_menu.wav"))
+            .expect("main menu prompt");
         assert!(menu.len() > 8000, "longer than a second");
         let tmp = tempfile::tempdir().unwrap();
         let bad = tmp.path().join("stereo.wav");
-        let spec = hound::WavSpec { channels: 2, sample_rate: 44100, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 44100,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut w = hound::WavWriter::create(&bad, spec).unwrap();
         w.write_sample(0i16).unwrap();
         w.write_sample(0i16).unwrap();

@@ -39,7 +39,11 @@ pub fn parse(p: &[u8]) -> Result<Header, RtpError> {
         let ext = p.get(offset + 2..offset + 4).ok_or(RtpError::Truncated)?;
         offset += 4 + 4 * usize::from(u16::from_be_bytes([ext[0], ext[1]]));
     }
-    let padding = if p[0] & 0x20 != 0 { usize::from(*p.last().unwrap_or(&0)) } else { 0 };
+    let padding = if p[0] & 0x20 != 0 {
+        usize::from(*p.last().unwrap_or(&0))
+    } else {
+        0
+    };
     let end = p.len().checked_sub(padding).ok_or(RtpError::Truncated)?;
     if offset > end {
         return Err(RtpError::Truncated);
@@ -80,7 +84,10 @@ mod tests {
         let mut p = [0u8; 172];
         write_header(&mut p, true, 8, 65535, 160, 0xDEADBEEF);
         let h = parse(&p).unwrap();
-        assert_eq!((h.marker, h.payload_type, h.sequence, h.timestamp, h.ssrc), (true, 8, 65535, 160, 0xDEADBEEF));
+        assert_eq!(
+            (h.marker, h.payload_type, h.sequence, h.timestamp, h.ssrc),
+            (true, 8, 65535, 160, 0xDEADBEEF)
+        );
         assert_eq!((h.payload_offset, h.payload_len), (12, 160));
         assert_eq!(parse(&p[..11]), Err(RtpError::Short));
         p[0] = 0x40;

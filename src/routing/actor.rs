@@ -12,11 +12,11 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::agent::AgentStatus;
 use super::engine::{Input, Output, Router, RoutingError, WithdrawReason};
 use super::model::{Channel, Presence, QueueConfig, WorkItem};
 use super::stats::QueueStats;
 use super::store::{RoutingStore, StoreError};
-use super::agent::AgentStatus;
 use crate::timeline::TimelineStore;
 use crate::timeline::model::ConversationStatus;
 
@@ -24,12 +24,37 @@ use crate::timeline::model::ConversationStatus;
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RoutingEvent {
-    Offer { offer: Uuid, agent: Uuid, conversation: Uuid, customer: Uuid, channel: Channel, queue: String, waited_seconds: u64, expires_in_seconds: u64 },
-    Withdrawn { offer: Uuid, agent: Uuid, conversation: Uuid, reason: String },
-    Assigned { conversation: Uuid, agent: Uuid, channel: Channel },
-    Requeued { conversation: Uuid },
-    Abandoned { conversation: Uuid },
-    AgentStatus { agent: Uuid, status: AgentStatus },
+    Offer {
+        offer: Uuid,
+        agent: Uuid,
+        conversation: Uuid,
+        customer: Uuid,
+        channel: Channel,
+        queue: String,
+        waited_seconds: u64,
+        expires_in_seconds: u64,
+    },
+    Withdrawn {
+        offer: Uuid,
+        agent: Uuid,
+        conversation: Uuid,
+        reason: String,
+    },
+    Assigned {
+        conversation: Uuid,
+        agent: Uuid,
+        channel: Channel,
+    },
+    Requeued {
+        conversation: Uuid,
+    },
+    Abandoned {
+        conversation: Uuid,
+    },
+    AgentStatus {
+        agent: Uuid,
+        status: AgentStatus,
+    },
 }
 
 enum Command {
@@ -64,7 +89,11 @@ pub const DEFAULT_QUEUES: &[&str] = &["support", "sales", "operator"];
 
 impl RoutingService {
     /// Loads queues, agents and waiting conversations, then starts the actor.
-    pub async fn start(store: RoutingStore, timeline: TimelineStore, shutdown: CancellationToken) -> Result<(RoutingService, tokio::task::JoinHandle<()>), ServiceError> {
+    pub async fn start(
+        store: RoutingStore,
+        timeline: TimelineStore,
+        shutdown: CancellationToken,
+    ) -> Result<(RoutingService, tokio::task::JoinHandle<()>), ServiceError> {
         let now = Instant::now();
         let mut router = Router::new();
         let mut queues = store.queues().await?;
@@ -80,7 +109,13 @@ impl RoutingService {
         }
         for a in store.agents().await? {
             router.handle(now, Input::UpsertAgent(a.profile()))?;
-            router.handle(now, Input::SetPresence { agent: a.id, presence: a.presence.clone() })?;
+            router.handle(
+                now,
+                Input::SetPresence {
+                    agent: a.id,
+                    presence: a.presence.clone(),
+                },
+            )?;
         }
         let stale = store.abandon_stale_calls().await?;
         if stale > 0 {
@@ -89,7 +124,14 @@ impl RoutingService {
         let now_us = crate::db::now_us();
         for c in store.queued_conversations().await? {
             let waited = Duration::from_micros(now_us.saturating_sub(c.queued_us).max(0) as u64);
-            let item = work_item(c.id, c.customer_id, c.channel, &c.queue, c.priority, now.checked_sub(waited).unwrap_or(now));
+            let item = work_item(
+                c.id,
+                c.customer_id,
+                c.channel,
+                &c.queue,
+                c.priority,
+                now.checked_sub(waited).unwrap_or(now),
+            );
             if let Err(e) = router.handle(now, Input::Enqueue(item)) {
                 tracing::warn!(conversation = %c.id, error = %e, "queued conversation not restored");
             }
@@ -103,9 +145,15 @@ impl RoutingService {
         Ok((RoutingService { tx, events, store }, task))
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, ServiceError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, ServiceError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.map_err(|_| ServiceError::Stopped)?;
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| ServiceError::Stopped)?;
         rx.await.map_err(|_| ServiceError::Stopped)
     }
 
@@ -130,12 +178,34 @@ impl RoutingService {
     }
 
     /// Puts a conversation in its queue now.
-    pub async fn enqueue(&self, conversation: Uuid, customer: Uuid, channel: Channel, queue: &str, priority: i32) -> Result<(), ServiceError> {
-        self.apply(Input::Enqueue(work_item(conversation, customer, channel, queue, priority, Instant::now()))).await
+    pub async fn enqueue(
+        &self,
+        conversation: Uuid,
+        customer: Uuid,
+        channel: Channel,
+        queue: &str,
+        priority: i32,
+    ) -> Result<(), ServiceError> {
+        self.apply(Input::Enqueue(work_item(
+            conversation,
+            customer,
+            channel,
+            queue,
+            priority,
+            Instant::now(),
+        )))
+        .await
     }
 }
 
-pub fn work_item(id: Uuid, customer: Uuid, channel: Channel, queue: &str, priority: i32, at: Instant) -> WorkItem {
+pub fn work_item(
+    id: Uuid,
+    customer: Uuid,
+    channel: Channel,
+    queue: &str,
+    priority: i32,
+    at: Instant,
+) -> WorkItem {
     WorkItem {
         id,
         channel,
@@ -156,7 +226,13 @@ enum Persist {
     Presence { agent: Uuid, presence: Presence },
 }
 
-async fn run(mut router: Router, mut rx: mpsc::Receiver<Command>, events: broadcast::Sender<Arc<RoutingEvent>>, persist: mpsc::Sender<Persist>, shutdown: CancellationToken) {
+async fn run(
+    mut router: Router,
+    mut rx: mpsc::Receiver<Command>,
+    events: broadcast::Sender<Arc<RoutingEvent>>,
+    persist: mpsc::Sender<Persist>,
+    shutdown: CancellationToken,
+) {
     loop {
         let timer = router.poll_timeout().map(tokio::time::Instant::from_std);
         tokio::select! {
@@ -186,7 +262,11 @@ fn command(router: &mut Router, cmd: Command) {
             let _ = reply.send(router.queues.keys().cloned().collect());
         }
         Command::Offers(agent, reply) => {
-            let offers = router.offers_for(agent).into_iter().map(|(offer, item, expires)| offer_event(offer, agent, item, expires, now)).collect();
+            let offers = router
+                .offers_for(agent)
+                .into_iter()
+                .map(|(offer, item, expires)| offer_event(offer, agent, item, expires, now))
+                .collect();
             let _ = reply.send(offers);
         }
         Command::Status(agent, reply) => {
@@ -195,7 +275,13 @@ fn command(router: &mut Router, cmd: Command) {
     }
 }
 
-fn offer_event(offer: Uuid, agent: Uuid, item: &WorkItem, expires: Instant, now: Instant) -> RoutingEvent {
+fn offer_event(
+    offer: Uuid,
+    agent: Uuid,
+    item: &WorkItem,
+    expires: Instant,
+    now: Instant,
+) -> RoutingEvent {
     RoutingEvent::Offer {
         offer,
         agent,
@@ -208,36 +294,80 @@ fn offer_event(offer: Uuid, agent: Uuid, item: &WorkItem, expires: Instant, now:
     }
 }
 
-fn publish(router: &mut Router, events: &broadcast::Sender<Arc<RoutingEvent>>, persist: &mpsc::Sender<Persist>) {
+fn publish(
+    router: &mut Router,
+    events: &broadcast::Sender<Arc<RoutingEvent>>,
+    persist: &mpsc::Sender<Persist>,
+) {
     let now = Instant::now();
     while let Some(out) = router.poll_output() {
         let (event, job) = match out {
-            Output::Offer { offer, item, agent, expires_at } => (offer_event(offer, agent, &item, expires_at, now), None),
-            Output::Withdrawn { offer, item, agent, reason } => {
+            Output::Offer {
+                offer,
+                item,
+                agent,
+                expires_at,
+            } => (offer_event(offer, agent, &item, expires_at, now), None),
+            Output::Withdrawn {
+                offer,
+                item,
+                agent,
+                reason,
+            } => {
                 let reason = match reason {
                     WithdrawReason::Timeout => "timeout",
                     WithdrawReason::Rejected => "rejected",
                     WithdrawReason::Cancelled => "cancelled",
                     WithdrawReason::AgentGone => "agent_gone",
                 };
-                (RoutingEvent::Withdrawn { offer, agent, conversation: item, reason: reason.into() }, None)
+                (
+                    RoutingEvent::Withdrawn {
+                        offer,
+                        agent,
+                        conversation: item,
+                        reason: reason.into(),
+                    },
+                    None,
+                )
             }
-            Output::Assigned { item, agent, channel } => (RoutingEvent::Assigned { conversation: item, agent, channel }, Some(Persist::Assigned { conversation: item, agent })),
-            Output::Requeued { item } => (RoutingEvent::Requeued { conversation: item }, Some(Persist::Requeued { conversation: item })),
+            Output::Assigned {
+                item,
+                agent,
+                channel,
+            } => (
+                RoutingEvent::Assigned {
+                    conversation: item,
+                    agent,
+                    channel,
+                },
+                Some(Persist::Assigned {
+                    conversation: item,
+                    agent,
+                }),
+            ),
+            Output::Requeued { item } => (
+                RoutingEvent::Requeued { conversation: item },
+                Some(Persist::Requeued { conversation: item }),
+            ),
             Output::Abandoned { item } => (RoutingEvent::Abandoned { conversation: item }, None),
             Output::AgentChanged { agent, status } => {
                 let job = match &status {
-                    AgentStatus::Away { reason } if reason == "missed" => Some(Persist::Presence { agent, presence: Presence::Away { reason: reason.clone() } }),
+                    AgentStatus::Away { reason } if reason == "missed" => Some(Persist::Presence {
+                        agent,
+                        presence: Presence::Away {
+                            reason: reason.clone(),
+                        },
+                    }),
                     _ => None,
                 };
                 (RoutingEvent::AgentStatus { agent, status }, job)
             }
         };
         let _no_listener_is_fine = events.send(Arc::new(event));
-        if let Some(job) = job {
-            if persist.try_send(job).is_err() {
-                tracing::error!("routing writer is behind; a routing change was not stored");
-            }
+        if let Some(job) = job
+            && persist.try_send(job).is_err()
+        {
+            tracing::error!("routing writer is behind; a routing change was not stored");
         }
     }
 }
@@ -245,15 +375,31 @@ fn publish(router: &mut Router, events: &broadcast::Sender<Arc<RoutingEvent>>, p
 async fn persist(store: RoutingStore, timeline: TimelineStore, mut rx: mpsc::Receiver<Persist>) {
     while let Some(job) = rx.recv().await {
         let result = match job {
-            Persist::Assigned { conversation, agent } => match store.set_assignee(conversation, Some(agent)).await {
-                Ok(()) => timeline.set_status(conversation, ConversationStatus::Assigned).await.map(|_| ()).map_err(|e| e.to_string()),
+            Persist::Assigned {
+                conversation,
+                agent,
+            } => match store.set_assignee(conversation, Some(agent)).await {
+                Ok(()) => timeline
+                    .set_status(conversation, ConversationStatus::Assigned)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             },
-            Persist::Requeued { conversation } => match store.set_assignee(conversation, None).await {
-                Ok(()) => timeline.set_status(conversation, ConversationStatus::Queued).await.map(|_| ()).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            },
-            Persist::Presence { agent, presence } => store.save_presence(agent, &presence).await.map_err(|e| e.to_string()),
+            Persist::Requeued { conversation } => {
+                match store.set_assignee(conversation, None).await {
+                    Ok(()) => timeline
+                        .set_status(conversation, ConversationStatus::Queued)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Persist::Presence { agent, presence } => store
+                .save_presence(agent, &presence)
+                .await
+                .map_err(|e| e.to_string()),
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "routing change not stored");

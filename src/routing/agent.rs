@@ -58,20 +58,38 @@ pub struct AgentState {
 
 impl AgentState {
     pub fn new(profile: AgentProfile) -> AgentState {
-        AgentState { profile, presence: Presence::Offline, active: vec![], offered: vec![], wrap_until: None, last_assigned: None, missed: 0, handled: 0 }
+        AgentState {
+            profile,
+            presence: Presence::Offline,
+            active: vec![],
+            offered: vec![],
+            wrap_until: None,
+            last_assigned: None,
+            missed: 0,
+            handled: 0,
+        }
     }
 
     /// Whether this agent may be offered `item` now, counting pending offers
     /// (`offered` lists their channels) against capacity.
     pub fn can_take(&self, item: &WorkItem, level: Relax, offered: &[Channel]) -> bool {
-        if self.presence != Presence::Available || self.wrap_until.is_some() || !self.profile.queues.iter().any(|q| *q == item.queue) {
+        if self.presence != Presence::Available
+            || self.wrap_until.is_some()
+            || !self.profile.queues.contains(&item.queue)
+        {
             return false;
         }
-        let holding = |ch: Channel| self.active.iter().filter(|(_, c)| *c == ch).count() + offered.iter().filter(|c| **c == ch).count();
+        let holding = |ch: Channel| {
+            self.active.iter().filter(|(_, c)| *c == ch).count()
+                + offered.iter().filter(|c| **c == ch).count()
+        };
         if holding(item.channel) >= usize::from(self.profile.capacity.of(item.channel)) {
             return false;
         }
-        if item.channel != Channel::Voice && self.profile.capacity.voice_blocks_text && holding(Channel::Voice) > 0 {
+        if item.channel != Channel::Voice
+            && self.profile.capacity.voice_blocks_text
+            && holding(Channel::Voice) > 0
+        {
             return false;
         }
         self.skilled(item, level)
@@ -84,17 +102,27 @@ impl AgentState {
             Relax::AnyProficiency => item.skills.keys().all(|s| skills.contains_key(s)),
             Relax::Exact => {
                 let language_ok = match &item.language {
-                    Some(l) if !self.profile.languages.is_empty() => self.profile.languages.iter().any(|x| x == l),
+                    Some(l) if !self.profile.languages.is_empty() => {
+                        self.profile.languages.iter().any(|x| x == l)
+                    }
                     _ => true,
                 };
-                language_ok && item.skills.iter().all(|(s, min)| skills.get(s).is_some_and(|p| p >= min))
+                language_ok
+                    && item
+                        .skills
+                        .iter()
+                        .all(|(s, min)| skills.get(s).is_some_and(|p| p >= min))
             }
         }
     }
 
     /// Sum of the agent's proficiency in the item's skills (best fit first).
     pub fn fit(&self, item: &WorkItem) -> u32 {
-        item.skills.keys().filter_map(|s| self.profile.skills.get(s)).map(|p| u32::from(*p)).sum()
+        item.skills
+            .keys()
+            .filter_map(|s| self.profile.skills.get(s))
+            .map(|p| u32::from(*p))
+            .sum()
     }
 
     /// When the agent last got work (never = longest idle).
@@ -108,7 +136,9 @@ impl AgentState {
             _ if !self.active.is_empty() => AgentStatus::Busy,
             _ if !offered.is_empty() => AgentStatus::Offered,
             _ if self.wrap_until.is_some() => AgentStatus::WrapUp,
-            Presence::Away { reason } => AgentStatus::Away { reason: reason.clone() },
+            Presence::Away { reason } => AgentStatus::Away {
+                reason: reason.clone(),
+            },
             Presence::Available => AgentStatus::Available,
         }
     }

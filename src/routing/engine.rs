@@ -23,28 +23,66 @@ pub const MAX_MISSED: u32 = 2;
 pub enum Input {
     UpsertQueue(QueueConfig),
     UpsertAgent(AgentProfile),
-    SetPresence { agent: Uuid, presence: Presence },
+    SetPresence {
+        agent: Uuid,
+        presence: Presence,
+    },
     /// The agent's connection is gone: offers are withdrawn, active items re-queued.
-    AgentDisconnected { agent: Uuid },
+    AgentDisconnected {
+        agent: Uuid,
+    },
     Enqueue(WorkItem),
     /// The customer left (hung up, closed the chat) before being served.
-    Cancel { item: Uuid },
-    Accept { offer: Uuid, agent: Uuid },
-    Reject { offer: Uuid, agent: Uuid },
+    Cancel {
+        item: Uuid,
+    },
+    Accept {
+        offer: Uuid,
+        agent: Uuid,
+    },
+    Reject {
+        offer: Uuid,
+        agent: Uuid,
+    },
     /// The agent is done with an item; wrap-up starts.
-    Finish { item: Uuid },
-    EndWrapUp { agent: Uuid },
+    Finish {
+        item: Uuid,
+    },
+    EndWrapUp {
+        agent: Uuid,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    Offer { offer: Uuid, item: WorkItem, agent: Uuid, expires_at: Instant },
-    Withdrawn { offer: Uuid, item: Uuid, agent: Uuid, reason: WithdrawReason },
-    Assigned { item: Uuid, agent: Uuid, channel: Channel },
+    Offer {
+        offer: Uuid,
+        item: WorkItem,
+        agent: Uuid,
+        expires_at: Instant,
+    },
+    Withdrawn {
+        offer: Uuid,
+        item: Uuid,
+        agent: Uuid,
+        reason: WithdrawReason,
+    },
+    Assigned {
+        item: Uuid,
+        agent: Uuid,
+        channel: Channel,
+    },
     /// An item went back to its queue (its agent disconnected), keeping its place.
-    Requeued { item: Uuid },
-    Abandoned { item: Uuid },
-    AgentChanged { agent: Uuid, status: AgentStatus },
+    Requeued {
+        item: Uuid,
+    },
+    Abandoned {
+        item: Uuid,
+    },
+    AgentChanged {
+        agent: Uuid,
+        status: AgentStatus,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,9 +155,18 @@ impl Router {
         let offers = self.offers.values().map(|o| o.expires_at);
         let wraps = self.agents.values().filter_map(|a| a.wrap_until);
         let after = |t: &Instant| self.last_now.is_none_or(|n| *t > n);
-        let relax = self.waiting.values().filter_map(|w| self.next_relax(&w.item));
-        let passes = self.waiting.values().flat_map(|w| w.passed_by.values().copied());
-        offers.chain(wraps).chain(relax.chain(passes).filter(after)).min()
+        let relax = self
+            .waiting
+            .values()
+            .filter_map(|w| self.next_relax(&w.item));
+        let passes = self
+            .waiting
+            .values()
+            .flat_map(|w| w.passed_by.values().copied());
+        offers
+            .chain(wraps)
+            .chain(relax.chain(passes).filter(after))
+            .min()
     }
 
     pub fn handle(&mut self, now: Instant, input: Input) -> Result<(), RoutingError> {
@@ -131,11 +178,21 @@ impl Router {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         self.last_now = Some(self.last_now.map_or(now, |n| n.max(now)));
-        let expired: Vec<Uuid> = self.offers.iter().filter(|(_, o)| o.expires_at <= now).map(|(id, _)| *id).collect();
+        let expired: Vec<Uuid> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| o.expires_at <= now)
+            .map(|(id, _)| *id)
+            .collect();
         for id in expired {
             self.missed(id);
         }
-        let ending: Vec<Uuid> = self.agents.values().filter(|a| a.wrap_until.is_some_and(|t| t <= now)).map(|a| a.profile.id).collect();
+        let ending: Vec<Uuid> = self
+            .agents
+            .values()
+            .filter(|a| a.wrap_until.is_some_and(|t| t <= now))
+            .map(|a| a.profile.id)
+            .collect();
         for id in ending {
             self.end_wrap_up(id);
         }
@@ -157,7 +214,9 @@ impl Router {
             Input::Reject { offer, agent } => self.reject(offer, agent)?,
             Input::Finish { item } => self.finish(now, item)?,
             Input::EndWrapUp { agent } => {
-                self.agents.get(&agent).ok_or(RoutingError::UnknownAgent(agent))?;
+                self.agents
+                    .get(&agent)
+                    .ok_or(RoutingError::UnknownAgent(agent))?;
                 self.end_wrap_up(agent);
             }
         }
@@ -178,7 +237,10 @@ impl Router {
     }
 
     fn set_presence(&mut self, agent: Uuid, presence: Presence) -> Result<(), RoutingError> {
-        let a = self.agents.get_mut(&agent).ok_or(RoutingError::UnknownAgent(agent))?;
+        let a = self
+            .agents
+            .get_mut(&agent)
+            .ok_or(RoutingError::UnknownAgent(agent))?;
         if presence == Presence::Available {
             a.missed = 0;
         }
@@ -194,14 +256,28 @@ impl Router {
     }
 
     fn disconnected(&mut self, agent: Uuid) -> Result<(), RoutingError> {
-        self.agents.get(&agent).ok_or(RoutingError::UnknownAgent(agent))?;
+        self.agents
+            .get(&agent)
+            .ok_or(RoutingError::UnknownAgent(agent))?;
         for offer in self.offers_of(agent) {
             self.withdraw(offer, WithdrawReason::AgentGone);
         }
-        let active: Vec<Uuid> = self.assigned.iter().filter(|(_, (a, _))| *a == agent).map(|(i, _)| *i).collect();
+        let active: Vec<Uuid> = self
+            .assigned
+            .iter()
+            .filter(|(_, (a, _))| *a == agent)
+            .map(|(i, _)| *i)
+            .collect();
         for id in active {
             if let Some((_, item)) = self.assigned.remove(&id) {
-                self.waiting.insert(id, Waiting { item, offer: None, passed_by: BTreeMap::new() });
+                self.waiting.insert(
+                    id,
+                    Waiting {
+                        item,
+                        offer: None,
+                        passed_by: BTreeMap::new(),
+                    },
+                );
                 self.out.push_back(Output::Requeued { item: id });
             }
         }
@@ -222,19 +298,34 @@ impl Router {
             return Err(RoutingError::Duplicate(item.id));
         }
         self.counters.entry(item.queue.clone()).or_default().offered += 1;
-        self.waiting.insert(item.id, Waiting { item, offer: None, passed_by: BTreeMap::new() });
+        self.waiting.insert(
+            item.id,
+            Waiting {
+                item,
+                offer: None,
+                passed_by: BTreeMap::new(),
+            },
+        );
         Ok(())
     }
 
     fn cancel(&mut self, id: Uuid) -> Result<(), RoutingError> {
         if let Some(w) = self.waiting.remove(&id) {
-            if let Some(offer) = w.offer {
-                if let Some(o) = self.offers.remove(&offer) {
-                    self.out.push_back(Output::Withdrawn { offer, item: id, agent: o.agent, reason: WithdrawReason::Cancelled });
-                    self.announce(o.agent);
-                }
+            if let Some(offer) = w.offer
+                && let Some(o) = self.offers.remove(&offer)
+            {
+                self.out.push_back(Output::Withdrawn {
+                    offer,
+                    item: id,
+                    agent: o.agent,
+                    reason: WithdrawReason::Cancelled,
+                });
+                self.announce(o.agent);
             }
-            self.counters.entry(w.item.queue.clone()).or_default().abandoned += 1;
+            self.counters
+                .entry(w.item.queue.clone())
+                .or_default()
+                .abandoned += 1;
             self.out.push_back(Output::Abandoned { item: id });
             return Ok(());
         }
@@ -253,11 +344,21 @@ impl Router {
         if offer.agent != agent {
             return Err(RoutingError::NotYourOffer);
         }
-        let offer = self.offers.remove(&offer_id).ok_or(RoutingError::OfferGone)?;
-        let w = self.waiting.remove(&offer.item).ok_or(RoutingError::OfferGone)?;
+        let offer = self
+            .offers
+            .remove(&offer_id)
+            .ok_or(RoutingError::OfferGone)?;
+        let w = self
+            .waiting
+            .remove(&offer.item)
+            .ok_or(RoutingError::OfferGone)?;
         let wait = now.saturating_duration_since(w.item.enqueued_at);
         let counters = self.counters.entry(w.item.queue.clone()).or_default();
-        let sl = self.queues.get(&w.item.queue).map(|q| Duration::from_secs(u64::from(q.sl_seconds))).unwrap_or(Duration::from_secs(20));
+        let sl = self
+            .queues
+            .get(&w.item.queue)
+            .map(|q| Duration::from_secs(u64::from(q.sl_seconds)))
+            .unwrap_or(Duration::from_secs(20));
         counters.answered += 1;
         if wait <= sl {
             counters.answered_in_sl += 1;
@@ -271,7 +372,11 @@ impl Router {
             a.last_assigned = Some(now);
             a.handled += 1;
         }
-        self.out.push_back(Output::Assigned { item: w.item.id, agent, channel });
+        self.out.push_back(Output::Assigned {
+            item: w.item.id,
+            agent,
+            channel,
+        });
         self.assigned.insert(w.item.id, (agent, w.item));
         self.announce(agent);
         Ok(())
@@ -291,8 +396,15 @@ impl Router {
     }
 
     fn finish(&mut self, now: Instant, id: Uuid) -> Result<(), RoutingError> {
-        let (agent, item) = self.assigned.remove(&id).ok_or(RoutingError::UnknownItem(id))?;
-        let wrap = self.queues.get(&item.queue).map(|q| Duration::from_secs(u64::from(q.wrap_up_seconds))).unwrap_or_default();
+        let (agent, item) = self
+            .assigned
+            .remove(&id)
+            .ok_or(RoutingError::UnknownItem(id))?;
+        let wrap = self
+            .queues
+            .get(&item.queue)
+            .map(|q| Duration::from_secs(u64::from(q.wrap_up_seconds)))
+            .unwrap_or_default();
         if let Some(a) = self.agents.get_mut(&agent) {
             a.active.retain(|(i, _)| *i != id);
             a.wrap_until = (!wrap.is_zero()).then_some(now + wrap);
@@ -302,26 +414,41 @@ impl Router {
     }
 
     fn end_wrap_up(&mut self, agent: Uuid) {
-        if let Some(a) = self.agents.get_mut(&agent) {
-            if a.wrap_until.take().is_some() {
-                self.announce(agent);
-            }
+        if let Some(a) = self.agents.get_mut(&agent)
+            && a.wrap_until.take().is_some()
+        {
+            self.announce(agent);
         }
     }
 
     /// An offer ran out: withdraw it, count the miss, and set the agent away after
     /// too many misses in a row.
     fn missed(&mut self, offer: Uuid) {
-        let Some((agent, item, at)) = self.offers.get(&offer).map(|o| (o.agent, o.item, o.expires_at)) else { return };
+        let Some((agent, item, at)) = self
+            .offers
+            .get(&offer)
+            .map(|o| (o.agent, o.item, o.expires_at))
+        else {
+            return;
+        };
         self.withdraw(offer, WithdrawReason::Timeout);
-        let pause = self.waiting.get(&item).and_then(|w| self.queues.get(&w.item.queue)).map(QueueConfig::offer_timeout).unwrap_or_default();
+        let pause = self
+            .waiting
+            .get(&item)
+            .and_then(|w| self.queues.get(&w.item.queue))
+            .map(QueueConfig::offer_timeout)
+            .unwrap_or_default();
         if let Some(w) = self.waiting.get_mut(&item) {
             w.passed_by.insert(agent, at + pause);
         }
-        let Some(a) = self.agents.get_mut(&agent) else { return };
+        let Some(a) = self.agents.get_mut(&agent) else {
+            return;
+        };
         a.missed += 1;
         if a.missed >= MAX_MISSED && a.presence == Presence::Available {
-            a.presence = Presence::Away { reason: "missed".into() };
+            a.presence = Presence::Away {
+                reason: "missed".into(),
+            };
             for other in self.offers_of(agent) {
                 self.withdraw(other, WithdrawReason::AgentGone);
             }
@@ -330,19 +457,29 @@ impl Router {
     }
 
     fn withdraw(&mut self, offer_id: Uuid, reason: WithdrawReason) {
-        let Some(o) = self.offers.remove(&offer_id) else { return };
+        let Some(o) = self.offers.remove(&offer_id) else {
+            return;
+        };
         if let Some(w) = self.waiting.get_mut(&o.item) {
             w.offer = None;
         }
         if let Some(a) = self.agents.get_mut(&o.agent) {
             a.offered.retain(|x| *x != offer_id);
         }
-        self.out.push_back(Output::Withdrawn { offer: offer_id, item: o.item, agent: o.agent, reason });
+        self.out.push_back(Output::Withdrawn {
+            offer: offer_id,
+            item: o.item,
+            agent: o.agent,
+            reason,
+        });
         self.announce(o.agent);
     }
 
     fn offers_of(&self, agent: Uuid) -> Vec<Uuid> {
-        self.agents.get(&agent).map(|a| a.offered.clone()).unwrap_or_default()
+        self.agents
+            .get(&agent)
+            .map(|a| a.offered.clone())
+            .unwrap_or_default()
     }
 
     fn announce(&mut self, agent: Uuid) {
@@ -353,8 +490,15 @@ impl Router {
     }
 
     fn offer_channels(&self, agent: Uuid) -> Vec<Channel> {
-        let Some(a) = self.agents.get(&agent) else { return vec![] };
-        a.offered.iter().filter_map(|o| self.offers.get(o)).filter_map(|o| self.waiting.get(&o.item)).map(|w| w.item.channel).collect()
+        let Some(a) = self.agents.get(&agent) else {
+            return vec![];
+        };
+        a.offered
+            .iter()
+            .filter_map(|o| self.offers.get(o))
+            .filter_map(|o| self.waiting.get(&o.item))
+            .map(|w| w.item.channel)
+            .collect()
     }
 
     /// Offers every waiting item that some agent can take now, best items first.
@@ -367,26 +511,50 @@ impl Router {
             .collect();
         order.sort();
         for (_, _, id) in order {
-            let Some(w) = self.waiting.get_mut(&id) else { continue };
+            let Some(w) = self.waiting.get_mut(&id) else {
+                continue;
+            };
             w.passed_by.retain(|_, until| *until > now);
-            let Some(w) = self.waiting.get(&id) else { continue };
+            let Some(w) = self.waiting.get(&id) else {
+                continue;
+            };
             let passed: BTreeSet<Uuid> = w.passed_by.keys().copied().collect();
-            let Some(agent) = self.pick_agent(&w.item, &passed, now) else { continue };
+            let Some(agent) = self.pick_agent(&w.item, &passed, now) else {
+                continue;
+            };
             self.make_offer(now, id, agent);
         }
     }
 
     fn make_offer(&mut self, now: Instant, item_id: Uuid, agent: Uuid) {
-        let Some(w) = self.waiting.get_mut(&item_id) else { return };
-        let timeout = self.queues.get(&w.item.queue).map(QueueConfig::offer_timeout).unwrap_or(Duration::from_secs(20));
+        let Some(w) = self.waiting.get_mut(&item_id) else {
+            return;
+        };
+        let timeout = self
+            .queues
+            .get(&w.item.queue)
+            .map(QueueConfig::offer_timeout)
+            .unwrap_or(Duration::from_secs(20));
         let offer = Uuid::new_v4();
         w.offer = Some(offer);
         let item = w.item.clone();
-        self.offers.insert(offer, Offer { item: item_id, agent, expires_at: now + timeout });
+        self.offers.insert(
+            offer,
+            Offer {
+                item: item_id,
+                agent,
+                expires_at: now + timeout,
+            },
+        );
         if let Some(a) = self.agents.get_mut(&agent) {
             a.offered.push(offer);
         }
-        self.out.push_back(Output::Offer { offer, item, agent, expires_at: now + timeout });
+        self.out.push_back(Output::Offer {
+            offer,
+            item,
+            agent,
+            expires_at: now + timeout,
+        });
         self.announce(agent);
     }
 
@@ -394,19 +562,27 @@ impl Router {
         let q = self.queues.get(&item.queue)?;
         let wait = now.saturating_duration_since(item.enqueued_at);
         let level = super::agent::relax_level(q, wait);
-        if let (Some(pref), Some(until)) = (item.preferred_agent, item.sticky_until) {
-            if now < until && !rejected.contains(&pref) {
-                if let Some(a) = self.agents.get(&pref) {
-                    if a.can_take(item, level, &self.offer_channels(pref)) {
-                        return Some(pref);
-                    }
-                }
-            }
+        if let (Some(pref), Some(until)) = (item.preferred_agent, item.sticky_until)
+            && now < until
+            && !rejected.contains(&pref)
+            && let Some(a) = self.agents.get(&pref)
+            && a.can_take(item, level, &self.offer_channels(pref))
+        {
+            return Some(pref);
         }
         self.agents
             .values()
-            .filter(|a| !rejected.contains(&a.profile.id) && a.can_take(item, level, &self.offer_channels(a.profile.id)))
-            .max_by_key(|a| (a.fit(item), std::cmp::Reverse(a.idle_since()), std::cmp::Reverse(a.profile.id)))
+            .filter(|a| {
+                !rejected.contains(&a.profile.id)
+                    && a.can_take(item, level, &self.offer_channels(a.profile.id))
+            })
+            .max_by_key(|a| {
+                (
+                    a.fit(item),
+                    std::cmp::Reverse(a.idle_since()),
+                    std::cmp::Reverse(a.profile.id),
+                )
+            })
             .map(|a| a.profile.id)
     }
 
@@ -414,17 +590,27 @@ impl Router {
         let q = self.queues.get(&item.queue)?;
         let steps = [q.relax_any_proficiency_seconds, q.relax_all_seconds];
         let now = self.last_now.unwrap_or(item.enqueued_at);
-        let next = steps.iter().map(|s| item.enqueued_at + Duration::from_secs(u64::from(*s))).filter(|t| *t > now).min();
+        let next = steps
+            .iter()
+            .map(|s| item.enqueued_at + Duration::from_secs(u64::from(*s)))
+            .filter(|t| *t > now)
+            .min();
         next.filter(|_| !item.skills.is_empty() || item.language.is_some())
     }
 
     /// Items waiting in `queue` (offered or not).
     pub fn waiting_in(&self, queue: &str) -> Vec<&WorkItem> {
-        self.waiting.values().filter(|w| w.item.queue == queue).map(|w| &w.item).collect()
+        self.waiting
+            .values()
+            .filter(|w| w.item.queue == queue)
+            .map(|w| &w.item)
+            .collect()
     }
 
     pub fn agent(&self, id: Uuid) -> Option<(&AgentProfile, AgentStatus)> {
-        self.agents.get(&id).map(|a| (&a.profile, a.status(&self.offer_channels(id))))
+        self.agents
+            .get(&id)
+            .map(|a| (&a.profile, a.status(&self.offer_channels(id))))
     }
 
     /// The offers waiting for an agent's answer, with their items.
@@ -449,14 +635,27 @@ impl Router {
             if !offered_items.insert(o.item) {
                 return Err(format!("item {} offered twice", o.item));
             }
-            let w = self.waiting.get(&o.item).ok_or("offer for an item that is not waiting")?;
+            let w = self
+                .waiting
+                .get(&o.item)
+                .ok_or("offer for an item that is not waiting")?;
             if w.offer != Some(*id) {
                 return Err("offer not recorded on its item".into());
             }
         }
         for a in self.agents.values() {
-            for ch in [Channel::Voice, Channel::Chat, Channel::Email, Channel::Social] {
-                let busy = a.active.iter().filter(|(_, c)| *c == ch).count() + self.offer_channels(a.profile.id).iter().filter(|c| **c == ch).count();
+            for ch in [
+                Channel::Voice,
+                Channel::Chat,
+                Channel::Email,
+                Channel::Social,
+            ] {
+                let busy = a.active.iter().filter(|(_, c)| *c == ch).count()
+                    + self
+                        .offer_channels(a.profile.id)
+                        .iter()
+                        .filter(|c| **c == ch)
+                        .count();
                 if busy > usize::from(a.profile.capacity.of(ch)) {
                     return Err(format!("agent {} over capacity on {ch:?}", a.profile.name));
                 }

@@ -16,7 +16,13 @@ fn agent(n: u128, skills: &[(&str, u8)], voice: u8, chat: u8) -> AgentProfile {
         skills: skills.iter().map(|(s, p)| (s.to_string(), *p)).collect(),
         languages: vec![],
         queues: vec!["support".into()],
-        capacity: Capacity { voice, chat, email: 1, social: 1, voice_blocks_text: true },
+        capacity: Capacity {
+            voice,
+            chat,
+            email: 1,
+            social: 1,
+            voice_blocks_text: true,
+        },
     }
 }
 
@@ -27,7 +33,10 @@ fn item(n: u128, channel: Channel, at: Instant, skills: &[(&str, u8)]) -> WorkIt
         customer_id: Uuid::from_u128(5000 + n),
         queue: "support".into(),
         priority: 0,
-        skills: skills.iter().map(|(s, p)| (s.to_string(), *p)).collect::<BTreeMap<_, _>>(),
+        skills: skills
+            .iter()
+            .map(|(s, p)| (s.to_string(), *p))
+            .collect::<BTreeMap<_, _>>(),
         language: None,
         enqueued_at: at,
         preferred_agent: None,
@@ -42,7 +51,14 @@ fn setup(t0: Instant, agents: &[AgentProfile]) -> Router {
     r.handle(t0, Input::UpsertQueue(q)).unwrap();
     for a in agents {
         r.handle(t0, Input::UpsertAgent(a.clone())).unwrap();
-        r.handle(t0, Input::SetPresence { agent: a.id, presence: Presence::Available }).unwrap();
+        r.handle(
+            t0,
+            Input::SetPresence {
+                agent: a.id,
+                presence: Presence::Available,
+            },
+        )
+        .unwrap();
     }
     drain(&mut r);
     r
@@ -53,39 +69,74 @@ fn drain(r: &mut Router) -> Vec<Output> {
 }
 
 fn offers(out: &[Output]) -> Vec<(Uuid, Uuid, Uuid)> {
-    out.iter().filter_map(|o| match o {
-        Output::Offer { offer, item, agent, .. } => Some((*offer, item.id, *agent)),
-        _ => None,
-    }).collect()
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Offer {
+                offer, item, agent, ..
+            } => Some((*offer, item.id, *agent)),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
 fn a_call_and_a_chat_go_to_the_same_agent_respecting_capacity() {
     let t0 = Instant::now();
     let mut r = setup(t0, &[agent(1, &[], 1, 2)]);
-    r.handle(t0, Input::Enqueue(item(1, Channel::Voice, t0, &[]))).unwrap();
-    r.handle(t0, Input::Enqueue(item(2, Channel::Chat, t0 + Duration::from_secs(1), &[]))).unwrap();
+    r.handle(t0, Input::Enqueue(item(1, Channel::Voice, t0, &[])))
+        .unwrap();
+    r.handle(
+        t0,
+        Input::Enqueue(item(2, Channel::Chat, t0 + Duration::from_secs(1), &[])),
+    )
+    .unwrap();
     let o = offers(&drain(&mut r));
     assert_eq!(o.len(), 1, "the call blocks text while offered");
     assert_eq!(o[0].1, Uuid::from_u128(1001));
-    r.handle(t0, Input::Accept { offer: o[0].0, agent: o[0].2 }).unwrap();
-    assert!(offers(&drain(&mut r)).is_empty(), "busy on a call: no chat yet");
-    r.handle(t0, Input::Finish { item: Uuid::from_u128(1001) }).unwrap();
+    r.handle(
+        t0,
+        Input::Accept {
+            offer: o[0].0,
+            agent: o[0].2,
+        },
+    )
+    .unwrap();
+    assert!(
+        offers(&drain(&mut r)).is_empty(),
+        "busy on a call: no chat yet"
+    );
+    r.handle(
+        t0,
+        Input::Finish {
+            item: Uuid::from_u128(1001),
+        },
+    )
+    .unwrap();
     assert!(offers(&drain(&mut r)).is_empty(), "wrap-up first");
     r.handle_timeout(t0 + Duration::from_secs(10));
     let o = offers(&drain(&mut r));
-    assert_eq!(o.iter().map(|x| x.1).collect::<Vec<_>>(), vec![Uuid::from_u128(1002)]);
+    assert_eq!(
+        o.iter().map(|x| x.1).collect::<Vec<_>>(),
+        vec![Uuid::from_u128(1002)]
+    );
 }
 
 #[test]
 fn offer_timeout_requeues_in_place_and_two_misses_set_away() {
     let t0 = Instant::now();
     let mut r = setup(t0, &[agent(1, &[], 1, 1), agent(2, &[], 1, 1)]);
-    r.handle(t0, Input::Enqueue(item(1, Channel::Voice, t0, &[]))).unwrap();
+    r.handle(t0, Input::Enqueue(item(1, Channel::Voice, t0, &[])))
+        .unwrap();
     let first = offers(&drain(&mut r))[0];
     r.handle_timeout(t0 + Duration::from_secs(20));
     let out = drain(&mut r);
-    assert!(out.iter().any(|o| matches!(o, Output::Withdrawn { reason: WithdrawReason::Timeout, .. })));
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Withdrawn {
+            reason: WithdrawReason::Timeout,
+            ..
+        }
+    )));
     let second = offers(&out)[0];
     assert_eq!(second.1, first.1);
     assert_ne!(second.2, first.2, "offered to the other agent next");
@@ -101,26 +152,71 @@ fn offer_timeout_requeues_in_place_and_two_misses_set_away() {
 fn skills_relax_with_waiting_time() {
     let t0 = Instant::now();
     let mut r = setup(t0, &[agent(1, &[("billing", 2)], 1, 1)]);
-    r.handle(t0, Input::Enqueue(item(1, Channel::Voice, t0, &[("billing", 4)]))).unwrap();
+    r.handle(
+        t0,
+        Input::Enqueue(item(1, Channel::Voice, t0, &[("billing", 4)])),
+    )
+    .unwrap();
     assert!(offers(&drain(&mut r)).is_empty());
     assert_eq!(r.poll_timeout(), Some(t0 + Duration::from_secs(30)));
     r.handle_timeout(t0 + Duration::from_secs(30));
-    assert_eq!(offers(&drain(&mut r)).len(), 1, "any proficiency after 30 s");
+    assert_eq!(
+        offers(&drain(&mut r)).len(),
+        1,
+        "any proficiency after 30 s"
+    );
 }
 
 #[test]
 fn best_fit_then_longest_idle_and_fifo() {
     let t0 = Instant::now();
-    let mut r = setup(t0, &[agent(1, &[("zh", 3)], 1, 1), agent(2, &[("zh", 5)], 1, 1)]);
-    r.handle(t0, Input::Enqueue(item(1, Channel::Voice, t0, &[("zh", 1)]))).unwrap();
-    assert_eq!(offers(&drain(&mut r))[0].2, Uuid::from_u128(2), "higher proficiency wins");
+    let mut r = setup(
+        t0,
+        &[agent(1, &[("zh", 3)], 1, 1), agent(2, &[("zh", 5)], 1, 1)],
+    );
+    r.handle(
+        t0,
+        Input::Enqueue(item(1, Channel::Voice, t0, &[("zh", 1)])),
+    )
+    .unwrap();
+    assert_eq!(
+        offers(&drain(&mut r))[0].2,
+        Uuid::from_u128(2),
+        "higher proficiency wins"
+    );
     let mut r = setup(t0, &[agent(1, &[], 1, 1)]);
-    r.handle(t0, Input::Enqueue(item(2, Channel::Voice, t0 + Duration::from_secs(2), &[]))).unwrap();
-    r.handle(t0, Input::SetPresence { agent: Uuid::from_u128(1), presence: Presence::Away { reason: "x".into() } }).unwrap();
+    r.handle(
+        t0,
+        Input::Enqueue(item(2, Channel::Voice, t0 + Duration::from_secs(2), &[])),
+    )
+    .unwrap();
+    r.handle(
+        t0,
+        Input::SetPresence {
+            agent: Uuid::from_u128(1),
+            presence: Presence::Away { reason: "x".into() },
+        },
+    )
+    .unwrap();
     drain(&mut r);
-    r.handle(t0 + Duration::from_secs(3), Input::Enqueue(item(1, Channel::Voice, t0 + Duration::from_secs(1), &[]))).unwrap();
-    r.handle(t0 + Duration::from_secs(3), Input::SetPresence { agent: Uuid::from_u128(1), presence: Presence::Available }).unwrap();
-    assert_eq!(offers(&drain(&mut r))[0].1, Uuid::from_u128(1001), "older item first");
+    r.handle(
+        t0 + Duration::from_secs(3),
+        Input::Enqueue(item(1, Channel::Voice, t0 + Duration::from_secs(1), &[])),
+    )
+    .unwrap();
+    r.handle(
+        t0 + Duration::from_secs(3),
+        Input::SetPresence {
+            agent: Uuid::from_u128(1),
+            presence: Presence::Available,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        offers(&drain(&mut r))[0].1,
+        Uuid::from_u128(1001),
+        "older item first"
+    );
 }
 
 #[test]
@@ -129,31 +225,94 @@ fn bad_input_is_an_error_not_a_panic() {
     let mut r = setup(t0, &[agent(1, &[], 1, 1)]);
     let mut x = item(1, Channel::Voice, t0, &[]);
     x.queue = "nope".into();
-    assert_eq!(r.handle(t0, Input::Enqueue(x)), Err(RoutingError::UnknownQueue("nope".into())));
-    assert_eq!(r.handle(t0, Input::Accept { offer: Uuid::nil(), agent: Uuid::from_u128(1) }), Err(RoutingError::OfferGone));
-    r.handle(t0, Input::Enqueue(item(2, Channel::Voice, t0, &[]))).unwrap();
+    assert_eq!(
+        r.handle(t0, Input::Enqueue(x)),
+        Err(RoutingError::UnknownQueue("nope".into()))
+    );
+    assert_eq!(
+        r.handle(
+            t0,
+            Input::Accept {
+                offer: Uuid::nil(),
+                agent: Uuid::from_u128(1)
+            }
+        ),
+        Err(RoutingError::OfferGone)
+    );
+    r.handle(t0, Input::Enqueue(item(2, Channel::Voice, t0, &[])))
+        .unwrap();
     let o = offers(&drain(&mut r))[0];
-    assert_eq!(r.handle(t0, Input::Accept { offer: o.0, agent: Uuid::from_u128(9) }), Err(RoutingError::NotYourOffer));
-    r.handle(t0, Input::Accept { offer: o.0, agent: o.2 }).unwrap();
-    assert_eq!(r.handle(t0, Input::Accept { offer: o.0, agent: o.2 }), Err(RoutingError::OfferGone), "double accept");
-    assert_eq!(r.handle(t0, Input::Enqueue(item(2, Channel::Voice, t0, &[]))), Err(RoutingError::Duplicate(Uuid::from_u128(1002))));
+    assert_eq!(
+        r.handle(
+            t0,
+            Input::Accept {
+                offer: o.0,
+                agent: Uuid::from_u128(9)
+            }
+        ),
+        Err(RoutingError::NotYourOffer)
+    );
+    r.handle(
+        t0,
+        Input::Accept {
+            offer: o.0,
+            agent: o.2,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r.handle(
+            t0,
+            Input::Accept {
+                offer: o.0,
+                agent: o.2
+            }
+        ),
+        Err(RoutingError::OfferGone),
+        "double accept"
+    );
+    assert_eq!(
+        r.handle(t0, Input::Enqueue(item(2, Channel::Voice, t0, &[]))),
+        Err(RoutingError::Duplicate(Uuid::from_u128(1002)))
+    );
     let mut bad = agent(3, &[("x", 9)], 1, 1);
     bad.skills.insert("x".into(), 9);
-    assert_eq!(r.handle(t0, Input::UpsertAgent(bad)), Err(RoutingError::BadSkill("x".into())));
+    assert_eq!(
+        r.handle(t0, Input::UpsertAgent(bad)),
+        Err(RoutingError::BadSkill("x".into()))
+    );
 }
 
 #[test]
 fn disconnect_requeues_active_and_offered_items() {
     let t0 = Instant::now();
     let mut r = setup(t0, &[agent(1, &[], 1, 2)]);
-    r.handle(t0, Input::Enqueue(item(1, Channel::Chat, t0, &[]))).unwrap();
+    r.handle(t0, Input::Enqueue(item(1, Channel::Chat, t0, &[])))
+        .unwrap();
     let o = offers(&drain(&mut r))[0];
-    r.handle(t0, Input::Accept { offer: o.0, agent: o.2 }).unwrap();
-    r.handle(t0, Input::Enqueue(item(2, Channel::Chat, t0, &[]))).unwrap();
+    r.handle(
+        t0,
+        Input::Accept {
+            offer: o.0,
+            agent: o.2,
+        },
+    )
+    .unwrap();
+    r.handle(t0, Input::Enqueue(item(2, Channel::Chat, t0, &[])))
+        .unwrap();
     drain(&mut r);
-    r.handle(t0, Input::AgentDisconnected { agent: Uuid::from_u128(1) }).unwrap();
+    r.handle(
+        t0,
+        Input::AgentDisconnected {
+            agent: Uuid::from_u128(1),
+        },
+    )
+    .unwrap();
     let out = drain(&mut r);
-    assert!(out.iter().any(|o| matches!(o, Output::Requeued { item } if *item == Uuid::from_u128(1001))));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Requeued { item } if *item == Uuid::from_u128(1001)))
+    );
     assert_eq!(r.waiting_in("support").len(), 2, "nothing lost");
 }
 

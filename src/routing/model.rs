@@ -78,15 +78,17 @@ fn default_true() -> bool {
 
 impl QueueConfig {
     pub fn named(name: &str) -> QueueConfig {
-        serde_json::from_value(serde_json::json!({ "name": name })).unwrap_or_else(|_| QueueConfig {
-            name: name.into(),
-            sl_percent: 80,
-            sl_seconds: 20,
-            offer_seconds: 20,
-            wrap_up_seconds: 30,
-            relax_any_proficiency_seconds: 30,
-            relax_all_seconds: 90,
-            recording: true,
+        serde_json::from_value(serde_json::json!({ "name": name })).unwrap_or_else(|_| {
+            QueueConfig {
+                name: name.into(),
+                sl_percent: 80,
+                sl_seconds: 20,
+                offer_seconds: 20,
+                wrap_up_seconds: 30,
+                relax_any_proficiency_seconds: 30,
+                relax_all_seconds: 90,
+                recording: true,
+            }
         })
     }
 
@@ -121,7 +123,13 @@ fn three() -> u8 {
 
 impl Default for Capacity {
     fn default() -> Self {
-        Capacity { voice: 1, chat: 3, email: 3, social: 3, voice_blocks_text: true }
+        Capacity {
+            voice: 1,
+            chat: 3,
+            email: 3,
+            social: 3,
+            voice_blocks_text: true,
+        }
     }
 }
 

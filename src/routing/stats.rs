@@ -24,7 +24,11 @@ pub struct QueueCounters {
 impl QueueCounters {
     pub fn record_wait(&mut self, wait: Duration) {
         let w = wait.as_secs_f64();
-        self.avg_wait = if self.answered <= 1 { w } else { 0.8 * self.avg_wait + 0.2 * w };
+        self.avg_wait = if self.answered <= 1 {
+            w
+        } else {
+            0.8 * self.avg_wait + 0.2 * w
+        };
     }
 }
 
@@ -47,10 +51,18 @@ impl Router {
     pub fn queue_stats(&self, queue: &str, now: Instant) -> Option<QueueStats> {
         self.queues.get(queue)?;
         let waiting = self.waiting_in(queue);
-        let longest = waiting.iter().map(|w| now.saturating_duration_since(w.enqueued_at).as_secs()).max().unwrap_or(0);
+        let longest = waiting
+            .iter()
+            .map(|w| now.saturating_duration_since(w.enqueued_at).as_secs())
+            .max()
+            .unwrap_or(0);
         let mut agents = BTreeMap::new();
         let mut staffed = 0usize;
-        for a in self.agents.values().filter(|a| a.profile.queues.iter().any(|q| q == queue)) {
+        for a in self
+            .agents
+            .values()
+            .filter(|a| a.profile.queues.iter().any(|q| q == queue))
+        {
             let (_, status) = self.agent(a.profile.id)?;
             if !matches!(status, AgentStatus::Offline | AgentStatus::Away { .. }) {
                 staffed += 1;
@@ -66,8 +78,13 @@ impl Router {
             *agents.entry(key.to_string()).or_insert(0) += 1;
         }
         let c = self.counters.get(queue).cloned().unwrap_or_default();
-        let per_item = if c.answered > 0 { c.avg_wait.max(1.0) } else { 30.0 };
-        let estimated = ((waiting.len() as f64 + 1.0) * per_item / staffed.max(1) as f64).round() as u64;
+        let per_item = if c.answered > 0 {
+            c.avg_wait.max(1.0)
+        } else {
+            30.0
+        };
+        let estimated =
+            ((waiting.len() as f64 + 1.0) * per_item / staffed.max(1) as f64).round() as u64;
         Some(QueueStats {
             queue: queue.to_string(),
             waiting: waiting.len(),
@@ -77,7 +94,8 @@ impl Router {
             offered_today: c.offered,
             answered_today: c.answered,
             abandoned_today: c.abandoned,
-            service_level: (c.answered > 0).then(|| 100.0 * c.answered_in_sl as f64 / c.answered as f64),
+            service_level: (c.answered > 0)
+                .then(|| 100.0 * c.answered_in_sl as f64 / c.answered as f64),
         })
     }
 }

@@ -91,18 +91,34 @@ impl RoutingStore {
     pub async fn save_queue(&self, q: &QueueConfig) -> Result<(), StoreError> {
         let config = serde_json::to_string(q).map_err(corrupt)?;
         let mut tx = self.db.pool.begin().await?;
-        sqlx::query("DELETE FROM queues WHERE name = $1").bind(q.name.clone()).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO queues (name, config) VALUES ($1, $2)").bind(q.name.clone()).bind(config).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM queues WHERE name = $1")
+            .bind(q.name.clone())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO queues (name, config) VALUES ($1, $2)")
+            .bind(q.name.clone())
+            .bind(config)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn queues(&self) -> Result<Vec<QueueConfig>, StoreError> {
-        let rows = sqlx::query("SELECT config FROM queues ORDER BY name").fetch_all(&self.db.pool).await?;
-        rows.iter().map(|r| serde_json::from_str(&r.try_get::<String, _>("config")?).map_err(corrupt)).collect()
+        let rows = sqlx::query("SELECT config FROM queues ORDER BY name")
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter()
+            .map(|r| serde_json::from_str(&r.try_get::<String, _>("config")?).map_err(corrupt))
+            .collect()
     }
 
-    pub async fn create_agent(&self, user_id: Uuid, name: &str, settings: &AgentSettings) -> Result<AgentRecord, StoreError> {
+    pub async fn create_agent(
+        &self,
+        user_id: Uuid,
+        name: &str,
+        settings: &AgentSettings,
+    ) -> Result<AgentRecord, StoreError> {
         let id = Uuid::new_v4();
         sqlx::query("INSERT INTO agents (id, user_id, name, profile, presence, created_us) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id.to_string())
@@ -113,7 +129,13 @@ impl RoutingStore {
             .bind(now_us())
             .execute(&self.db.pool)
             .await?;
-        Ok(AgentRecord { id, user_id, name: name.into(), settings: settings.clone(), presence: Presence::Offline })
+        Ok(AgentRecord {
+            id,
+            user_id,
+            name: name.into(),
+            settings: settings.clone(),
+            presence: Presence::Offline,
+        })
     }
 
     pub async fn save_presence(&self, agent: Uuid, presence: &Presence) -> Result<(), StoreError> {
@@ -126,17 +148,25 @@ impl RoutingStore {
     }
 
     pub async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM agents ORDER BY name").fetch_all(&self.db.pool).await?;
+        let rows = sqlx::query("SELECT * FROM agents ORDER BY name")
+            .fetch_all(&self.db.pool)
+            .await?;
         rows.iter().map(agent_from_row).collect()
     }
 
     pub async fn agent_of_user(&self, user: Uuid) -> Result<Option<AgentRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM agents WHERE user_id = $1").bind(user.to_string()).fetch_optional(&self.db.pool).await?;
+        let row = sqlx::query("SELECT * FROM agents WHERE user_id = $1")
+            .bind(user.to_string())
+            .fetch_optional(&self.db.pool)
+            .await?;
         row.as_ref().map(agent_from_row).transpose()
     }
 
     pub async fn agent(&self, id: Uuid) -> Result<Option<AgentRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM agents WHERE id = $1").bind(id.to_string()).fetch_optional(&self.db.pool).await?;
+        let row = sqlx::query("SELECT * FROM agents WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.db.pool)
+            .await?;
         row.as_ref().map(agent_from_row).transpose()
     }
 
@@ -153,11 +183,15 @@ impl RoutingStore {
                 let channel: String = r.try_get("channel")?;
                 Ok(QueuedConversation {
                     id: Uuid::parse_str(&r.try_get::<String, _>("id")?).map_err(corrupt)?,
-                    customer_id: Uuid::parse_str(&r.try_get::<String, _>("customer_id")?).map_err(corrupt)?,
-                    channel: serde_json::from_value(serde_json::Value::String(channel)).map_err(corrupt)?,
+                    customer_id: Uuid::parse_str(&r.try_get::<String, _>("customer_id")?)
+                        .map_err(corrupt)?,
+                    channel: serde_json::from_value(serde_json::Value::String(channel))
+                        .map_err(corrupt)?,
                     queue: r.try_get("queue")?,
                     priority: r.try_get("priority")?,
-                    queued_us: r.try_get::<Option<i64>, _>("queued_us")?.unwrap_or_else(now_us),
+                    queued_us: r
+                        .try_get::<Option<i64>, _>("queued_us")?
+                        .unwrap_or_else(now_us),
                 })
             })
             .collect()
@@ -173,7 +207,11 @@ impl RoutingStore {
     }
 
     /// Records who took a conversation.
-    pub async fn set_assignee(&self, conversation: Uuid, agent: Option<Uuid>) -> Result<(), StoreError> {
+    pub async fn set_assignee(
+        &self,
+        conversation: Uuid,
+        agent: Option<Uuid>,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE conversations SET agent_id = $1 WHERE id = $2")
             .bind(agent.map(|a| a.to_string()))
             .bind(conversation.to_string())

@@ -25,8 +25,16 @@ pub struct Codec {
     pub static_pt: Option<u8>,
 }
 
-pub const PCMU: Codec = Codec { name: "PCMU", rate: 8000, static_pt: Some(0) };
-pub const PCMA: Codec = Codec { name: "PCMA", rate: 8000, static_pt: Some(8) };
+pub const PCMU: Codec = Codec {
+    name: "PCMU",
+    rate: 8000,
+    static_pt: Some(0),
+};
+pub const PCMA: Codec = Codec {
+    name: "PCMA",
+    rate: 8000,
+    static_pt: Some(8),
+};
 
 /// What we accept, in preference order.
 #[derive(Debug, Clone)]
@@ -37,7 +45,10 @@ pub struct Capabilities {
 
 impl Default for Capabilities {
     fn default() -> Self {
-        Capabilities { codecs: vec![PCMU, PCMA], dtmf: true }
+        Capabilities {
+            codecs: vec![PCMU, PCMA],
+            dtmf: true,
+        }
     }
 }
 
@@ -60,7 +71,9 @@ impl Direction {
                 _ => None,
             })
         };
-        find(&m.attributes).or_else(|| find(&sd.attributes)).unwrap_or(Direction::SendRecv)
+        find(&m.attributes)
+            .or_else(|| find(&sd.attributes))
+            .unwrap_or(Direction::SendRecv)
     }
 
     fn mirrored(self) -> Direction {
@@ -95,16 +108,37 @@ pub struct Negotiated {
 }
 
 /// Builds our answer to `offer`, with our media at `local`.
-pub fn answer(offer: &SessionDescription, local: SocketAddr, caps: &Capabilities, session_id: u64) -> Result<(SessionDescription, Negotiated), SdpError> {
-    let audio_index = offer.media.iter().position(|m| m.kind == "audio" && m.port != 0 && m.proto.starts_with("RTP/")).ok_or(SdpError::NoAudio)?;
+pub fn answer(
+    offer: &SessionDescription,
+    local: SocketAddr,
+    caps: &Capabilities,
+    session_id: u64,
+) -> Result<(SessionDescription, Negotiated), SdpError> {
+    let audio_index = offer
+        .media
+        .iter()
+        .position(|m| m.kind == "audio" && m.port != 0 && m.proto.starts_with("RTP/"))
+        .ok_or(SdpError::NoAudio)?;
     let offered = &offer.media[audio_index];
-    let conn = offered.connection.as_deref().or(offer.connection.as_deref()).and_then(connection_address).ok_or(SdpError::NoAddress)?;
+    let conn = offered
+        .connection
+        .as_deref()
+        .or(offer.connection.as_deref())
+        .and_then(connection_address)
+        .ok_or(SdpError::NoAddress)?;
     let ip: IpAddr = conn.parse().map_err(|_| SdpError::NoAddress)?;
     let (pt, codec) = choose_codec(offered, caps).ok_or(SdpError::NoCommonCodec)?;
-    let dtmf = caps.dtmf.then(|| find_rtpmap(offered, "telephone-event", 8000)).flatten();
+    let dtmf = caps
+        .dtmf
+        .then(|| find_rtpmap(offered, "telephone-event", 8000))
+        .flatten();
     let offered_dir = Direction::of(offered, offer);
     let held = ip.is_unspecified();
-    let direction = if held { Direction::Inactive } else { offered_dir.mirrored() };
+    let direction = if held {
+        Direction::Inactive
+    } else {
+        offered_dir.mirrored()
+    };
     let mut formats = vec![pt.to_string()];
     let mut attributes = vec![format!("rtpmap:{pt} {}/{}", codec.name, codec.rate)];
     if let Some(d) = dtmf {
@@ -114,23 +148,52 @@ pub fn answer(offer: &SessionDescription, local: SocketAddr, caps: &Capabilities
     }
     attributes.push("ptime:20".into());
     attributes.push(direction.attr().into());
-    let ours = Media { kind: "audio".into(), port: local.port(), proto: offered.proto.clone(), formats, attributes, ..Default::default() };
+    let ours = Media {
+        kind: "audio".into(),
+        port: local.port(),
+        proto: offered.proto.clone(),
+        formats,
+        attributes,
+        ..Default::default()
+    };
     let media = offer
         .media
         .iter()
         .enumerate()
-        .map(|(i, m)| if i == audio_index { ours.clone() } else { Media { kind: m.kind.clone(), port: 0, proto: m.proto.clone(), formats: m.formats.clone(), ..Default::default() } })
+        .map(|(i, m)| {
+            if i == audio_index {
+                ours.clone()
+            } else {
+                Media {
+                    kind: m.kind.clone(),
+                    port: 0,
+                    proto: m.proto.clone(),
+                    formats: m.formats.clone(),
+                    ..Default::default()
+                }
+            }
+        })
         .collect();
     let ipv = if local.is_ipv4() { "IP4" } else { "IP6" };
     let sd = SessionDescription {
-        origin: format!("switchboard {session_id} {session_id} IN {ipv} {}", local.ip()),
+        origin: format!(
+            "switchboard {session_id} {session_id} IN {ipv} {}",
+            local.ip()
+        ),
         name: "switchboard".into(),
         connection: Some(format!("IN {ipv} {}", local.ip())),
         attributes: vec![],
         media,
         other: vec!["t=0 0".into()],
     };
-    let negotiated = Negotiated { remote: SocketAddr::new(ip, offered.port), codec: codec.name, payload_type: pt, dtmf_payload_type: dtmf, direction, held };
+    let negotiated = Negotiated {
+        remote: SocketAddr::new(ip, offered.port),
+        codec: codec.name,
+        payload_type: pt,
+        dtmf_payload_type: dtmf,
+        direction,
+        held,
+    };
     Ok((sd, negotiated))
 }
 
@@ -145,7 +208,8 @@ fn choose_codec(m: &Media, caps: &Capabilities) -> Option<(u8, Codec)> {
             let matches = match mapped {
                 Some(enc) => {
                     let mut it = enc.split('/');
-                    it.next().is_some_and(|n| n.eq_ignore_ascii_case(c.name)) && it.next().and_then(|r| r.parse().ok()) == Some(c.rate)
+                    it.next().is_some_and(|n| n.eq_ignore_ascii_case(c.name))
+                        && it.next().and_then(|r| r.parse().ok()) == Some(c.rate)
                 }
                 None => c.static_pt == Some(pt),
             };
@@ -172,7 +236,10 @@ mod tests {
     use super::*;
 
     fn offer(body: &str) -> SessionDescription {
-        SessionDescription::parse(&format!("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n{body}")).unwrap()
+        SessionDescription::parse(&format!(
+            "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n{body}"
+        ))
+        .unwrap()
     }
 
     fn local() -> SocketAddr {
@@ -181,18 +248,35 @@ mod tests {
 
     #[test]
     fn answers_sipp_pcmu() {
-        let (sd, n) = answer(&offer("m=audio 6000 RTP/AVP 0\r\n"), local(), &Capabilities::default(), 7).unwrap();
-        assert_eq!((n.codec, n.payload_type, n.dtmf_payload_type), ("PCMU", 0, None));
+        let (sd, n) = answer(
+            &offer("m=audio 6000 RTP/AVP 0\r\n"),
+            local(),
+            &Capabilities::default(),
+            7,
+        )
+        .unwrap();
+        assert_eq!(
+            (n.codec, n.payload_type, n.dtmf_payload_type),
+            ("PCMU", 0, None)
+        );
         assert_eq!(n.remote, "10.0.0.1:6000".parse().unwrap());
         let text = sd.to_string();
-        assert!(text.contains("m=audio 20000 RTP/AVP 0\r\n") && text.contains("a=sendrecv"), "{text}");
+        assert!(
+            text.contains("m=audio 20000 RTP/AVP 0\r\n") && text.contains("a=sendrecv"),
+            "{text}"
+        );
     }
 
     #[test]
     fn keeps_offer_order_and_dynamic_dtmf() {
-        let o = offer("m=audio 6000 RTP/AVP 18 8 96\r\na=rtpmap:18 G729/8000\r\na=rtpmap:96 telephone-event/8000\r\n");
+        let o = offer(
+            "m=audio 6000 RTP/AVP 18 8 96\r\na=rtpmap:18 G729/8000\r\na=rtpmap:96 telephone-event/8000\r\n",
+        );
         let (_, n) = answer(&o, local(), &Capabilities::default(), 1).unwrap();
-        assert_eq!((n.codec, n.payload_type, n.dtmf_payload_type), ("PCMA", 8, Some(96)));
+        assert_eq!(
+            (n.codec, n.payload_type, n.dtmf_payload_type),
+            ("PCMA", 8, Some(96))
+        );
     }
 
     #[test]
@@ -202,14 +286,25 @@ mod tests {
         assert_eq!(n.direction, Direction::RecvOnly);
         assert_eq!(sd.media[1].port, 0);
         let old = SessionDescription::parse("v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n").unwrap();
-        assert!(answer(&old, local(), &Capabilities::default(), 1).unwrap().1.held);
+        assert!(
+            answer(&old, local(), &Capabilities::default(), 1)
+                .unwrap()
+                .1
+                .held
+        );
     }
 
     #[test]
     fn no_common_codec_is_an_error() {
         let o = offer("m=audio 6000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n");
-        assert_eq!(answer(&o, local(), &Capabilities::default(), 1).unwrap_err(), SdpError::NoCommonCodec);
+        assert_eq!(
+            answer(&o, local(), &Capabilities::default(), 1).unwrap_err(),
+            SdpError::NoCommonCodec
+        );
         let v = offer("m=video 6000 RTP/AVP 31\r\n");
-        assert_eq!(answer(&v, local(), &Capabilities::default(), 1).unwrap_err(), SdpError::NoAudio);
+        assert_eq!(
+            answer(&v, local(), &Capabilities::default(), 1).unwrap_err(),
+            SdpError::NoAudio
+        );
     }
 }

@@ -40,7 +40,9 @@ pub struct Media {
 impl Media {
     /// Values of `a=name:value` attributes.
     pub fn attr_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.attributes.iter().filter_map(move |a| a.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
+        self.attributes
+            .iter()
+            .filter_map(move |a| a.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
     }
 
     pub fn has_flag(&self, name: &str) -> bool {
@@ -52,7 +54,9 @@ impl Media {
 pub fn connection_address(c: &str) -> Option<&str> {
     let mut it = c.split_whitespace();
     match (it.next(), it.next(), it.next()) {
-        (Some("IN"), Some("IP4" | "IP6"), Some(addr)) => Some(addr.split('/').next().unwrap_or(addr)),
+        (Some("IN"), Some("IP4" | "IP6"), Some(addr)) => {
+            Some(addr.split('/').next().unwrap_or(addr))
+        }
         _ => None,
     }
 }
@@ -66,8 +70,13 @@ impl SessionDescription {
             if line.is_empty() {
                 continue;
             }
-            let err = |m: &str| ParseError::Line { line: i + 1, message: m.to_string() };
-            let (kind, value) = line.split_once('=').ok_or_else(|| err("expected type=value"))?;
+            let err = |m: &str| ParseError::Line {
+                line: i + 1,
+                message: m.to_string(),
+            };
+            let (kind, value) = line
+                .split_once('=')
+                .ok_or_else(|| err("expected type=value"))?;
             if kind.len() != 1 {
                 return Err(err("type must be one letter"));
             }
@@ -76,7 +85,9 @@ impl SessionDescription {
                 ("v", _) => return Err(err("version must be 0")),
                 ("o", _) => sd.origin = value.to_string(),
                 ("s", _) => sd.name = value.to_string(),
-                ("m", _) => sd.media.push(parse_media(value).ok_or_else(|| err("bad m= line"))?),
+                ("m", _) => sd
+                    .media
+                    .push(parse_media(value).ok_or_else(|| err("bad m= line"))?),
                 ("c", None) => sd.connection = Some(value.to_string()),
                 ("c", Some(m)) => m.connection = Some(value.to_string()),
                 ("a", None) => sd.attributes.push(value.to_string()),
@@ -104,12 +115,27 @@ fn parse_media(value: &str) -> Option<Media> {
     if formats.is_empty() {
         return None;
     }
-    Some(Media { kind, port, proto, formats, ..Default::default() })
+    Some(Media {
+        kind,
+        port,
+        proto,
+        formats,
+        ..Default::default()
+    })
 }
 
 impl fmt::Display for SessionDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v=0\r\no={}\r\ns={}\r\n", self.origin, if self.name.is_empty() { "-" } else { &self.name })?;
+        write!(
+            f,
+            "v=0\r\no={}\r\ns={}\r\n",
+            self.origin,
+            if self.name.is_empty() {
+                "-"
+            } else {
+                &self.name
+            }
+        )?;
         if let Some(c) = &self.connection {
             write!(f, "c={c}\r\n")?;
         }
@@ -124,7 +150,14 @@ impl fmt::Display for SessionDescription {
             write!(f, "a={a}\r\n")?;
         }
         for m in &self.media {
-            write!(f, "m={} {} {} {}\r\n", m.kind, m.port, m.proto, m.formats.join(" "))?;
+            write!(
+                f,
+                "m={} {} {} {}\r\n",
+                m.kind,
+                m.port,
+                m.proto,
+                m.formats.join(" ")
+            )?;
             if let Some(c) = &m.connection {
                 write!(f, "c={c}\r\n")?;
             }
@@ -150,7 +183,10 @@ mod tests {
         let sd = SessionDescription::parse(SIPP).unwrap();
         assert_eq!(sd.media[0].port, 6000);
         assert_eq!(sd.media[0].formats, ["8", "101"]);
-        assert_eq!(connection_address(sd.connection.as_deref().unwrap()), Some("127.0.0.1"));
+        assert_eq!(
+            connection_address(sd.connection.as_deref().unwrap()),
+            Some("127.0.0.1")
+        );
         assert_eq!(sd.media[0].attr_values("rtpmap").count(), 2);
         assert_eq!(SessionDescription::parse(&sd.to_string()).unwrap(), sd);
     }

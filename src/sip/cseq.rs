@@ -32,8 +32,20 @@ mod tests {
 
     #[test]
     fn parses_and_rejects() {
-        assert_eq!(CSeq::parse("4711 INVITE"), Some(CSeq { seq: 4711, method: Method::Invite }));
-        assert_eq!(CSeq::parse("  1   BYE "), Some(CSeq { seq: 1, method: Method::Bye }));
+        assert_eq!(
+            CSeq::parse("4711 INVITE"),
+            Some(CSeq {
+                seq: 4711,
+                method: Method::Invite
+            })
+        );
+        assert_eq!(
+            CSeq::parse("  1   BYE "),
+            Some(CSeq {
+                seq: 1,
+                method: Method::Bye
+            })
+        );
         assert_eq!(CSeq::parse("x INVITE"), None);
         assert_eq!(CSeq::parse("1"), None);
         assert_eq!(CSeq::parse("2147483648 INVITE"), None);

@@ -38,12 +38,30 @@ pub struct Dialog {
 
 impl Dialog {
     /// The UAS side of a dialog created by `invite`, answered with `local_tag`.
-    pub fn uas(invite: &Message, local_tag: &str, source: SocketAddr) -> Result<Dialog, DialogError> {
-        let call_id = invite.call_id().ok_or(DialogError::Missing("Call-ID"))?.to_string();
+    pub fn uas(
+        invite: &Message,
+        local_tag: &str,
+        source: SocketAddr,
+    ) -> Result<Dialog, DialogError> {
+        let call_id = invite
+            .call_id()
+            .ok_or(DialogError::Missing("Call-ID"))?
+            .to_string();
         let remote = invite.from().ok_or(DialogError::Missing("From"))?;
-        let local = invite.to().ok_or(DialogError::Missing("To"))?.with_tag(local_tag);
-        let remote_target = invite.contact().map(|c| c.uri).unwrap_or_else(|| remote.uri.clone());
-        let route_set: Vec<String> = invite.headers.get_all("Record-Route").into_iter().map(String::from).collect();
+        let local = invite
+            .to()
+            .ok_or(DialogError::Missing("To"))?
+            .with_tag(local_tag);
+        let remote_target = invite
+            .contact()
+            .map(|c| c.uri)
+            .unwrap_or_else(|| remote.uri.clone());
+        let route_set: Vec<String> = invite
+            .headers
+            .get_all("Record-Route")
+            .into_iter()
+            .map(String::from)
+            .collect();
         let remote_cseq = invite.cseq().ok_or(DialogError::Missing("CSeq"))?.seq;
         Ok(Dialog {
             call_id,
@@ -63,7 +81,9 @@ impl Dialog {
     pub fn matches(&self, msg: &Message) -> bool {
         let ours = msg.to().and_then(|t| t.tag().map(String::from));
         let theirs = msg.from().and_then(|f| f.tag().map(String::from));
-        msg.call_id() == Some(self.call_id.as_str()) && ours.as_deref() == Some(self.local_tag.as_str()) && theirs == self.remote_tag
+        msg.call_id() == Some(self.call_id.as_str())
+            && ours.as_deref() == Some(self.local_tag.as_str())
+            && theirs == self.remote_tag
     }
 
     /// Checks and records the CSeq of an in-dialog request (§12.2.2). ACK and
@@ -73,14 +93,19 @@ impl Dialog {
         if matches!(cseq.method, Method::Ack | Method::Cancel) {
             return Ok(());
         }
-        if cseq.seq <= self.remote_cseq && cseq.method != Method::Invite || cseq.seq < self.remote_cseq {
-            return Err(DialogError::CSeqTooLow { got: cseq.seq, last: self.remote_cseq });
+        if cseq.seq <= self.remote_cseq && cseq.method != Method::Invite
+            || cseq.seq < self.remote_cseq
+        {
+            return Err(DialogError::CSeqTooLow {
+                got: cseq.seq,
+                last: self.remote_cseq,
+            });
         }
         self.remote_cseq = cseq.seq;
-        if cseq.method == Method::Invite {
-            if let Some(c) = req.contact() {
-                self.remote_target = c.uri;
-            }
+        if cseq.method == Method::Invite
+            && let Some(c) = req.contact()
+        {
+            self.remote_target = c.uri;
         }
         Ok(())
     }
@@ -89,7 +114,8 @@ impl Dialog {
     pub fn request(&mut self, method: Method, via_addr: SocketAddr, branch: &str) -> Message {
         self.local_cseq += 1;
         let mut req = Message::request(method.clone(), self.remote_target.clone());
-        req.headers.push("Via", Via::new("UDP", via_addr, branch).to_string());
+        req.headers
+            .push("Via", Via::new("UDP", via_addr, branch).to_string());
         req.headers.push("Max-Forwards", "70");
         for r in &self.route_set {
             req.headers.push("Route", r.clone());
@@ -97,7 +123,8 @@ impl Dialog {
         req.headers.push("From", self.local.to_string());
         req.headers.push("To", self.remote.to_string());
         req.headers.push("Call-ID", self.call_id.clone());
-        req.headers.push("CSeq", format!("{} {method}", self.local_cseq));
+        req.headers
+            .push("CSeq", format!("{} {method}", self.local_cseq));
         req
     }
 }
@@ -132,7 +159,10 @@ mod tests {
         let src = "127.0.0.1:5061".parse().unwrap();
         let mut d = Dialog::uas(&invite(), "lt", src).unwrap();
         let bye = d.request(Method::Bye, "127.0.0.1:5060".parse().unwrap(), "z9hG4bKb");
-        assert_eq!(bye.request_uri().unwrap().to_string(), "sip:a@127.0.0.1:5061");
+        assert_eq!(
+            bye.request_uri().unwrap().to_string(),
+            "sip:a@127.0.0.1:5061"
+        );
         assert_eq!(bye.headers.get("Route"), Some("<sip:proxy.example;lr>"));
         assert_eq!(bye.from().unwrap().tag(), Some("lt"));
         assert_eq!(bye.to().unwrap().tag(), Some("ft"));
@@ -145,11 +175,17 @@ mod tests {
         let inv = invite();
         let mut d = Dialog::uas(&inv, "lt", src).unwrap();
         let mut bye = inv.clone();
-        bye.start = crate::sip::StartLine::Request { method: Method::Bye, uri: Uri::parse("sip:x@y").unwrap() };
+        bye.start = crate::sip::StartLine::Request {
+            method: Method::Bye,
+            uri: Uri::parse("sip:x@y").unwrap(),
+        };
         bye.headers.set("CSeq", "9 BYE");
         bye.headers.set("To", "<sip:9999@127.0.0.1>;tag=lt");
         assert!(d.matches(&bye));
-        assert_eq!(d.accept_request(&bye), Err(DialogError::CSeqTooLow { got: 9, last: 10 }));
+        assert_eq!(
+            d.accept_request(&bye),
+            Err(DialogError::CSeqTooLow { got: 9, last: 10 })
+        );
         let mut reinvite = inv;
         reinvite.headers.set("CSeq", "11 INVITE");
         reinvite.headers.set("Contact", "<sip:a@10.0.0.9:5070>");

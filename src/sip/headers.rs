@@ -59,20 +59,35 @@ impl Headers {
     }
 
     pub fn push(&mut self, name: &str, value: impl Into<String>) {
-        self.list.push(Header { name: canonical(name), value: value.into() });
+        self.list.push(Header {
+            name: canonical(name),
+            value: value.into(),
+        });
     }
 
     /// Inserts a header before all others of any name (for a new top Via).
     pub fn push_front(&mut self, name: &str, value: impl Into<String>) {
-        self.list.insert(0, Header { name: canonical(name), value: value.into() });
+        self.list.insert(
+            0,
+            Header {
+                name: canonical(name),
+                value: value.into(),
+            },
+        );
     }
 
     /// Replaces every header named `name` with one value.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         let name = canonical(name);
-        let pos = self.list.iter().position(|h| h.name.eq_ignore_ascii_case(&name));
+        let pos = self
+            .list
+            .iter()
+            .position(|h| h.name.eq_ignore_ascii_case(&name));
         self.list.retain(|h| !h.name.eq_ignore_ascii_case(&name));
-        let header = Header { name, value: value.into() };
+        let header = Header {
+            name,
+            value: value.into(),
+        };
         match pos {
             Some(p) if p <= self.list.len() => self.list.insert(p, header),
             _ => self.list.push(header),
@@ -87,7 +102,10 @@ impl Headers {
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         let name = canonical(name);
-        self.list.iter().find(|h| h.name.eq_ignore_ascii_case(&name)).map(|h| h.value.as_str())
+        self.list
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(&name))
+            .map(|h| h.value.as_str())
     }
 
     /// Every value of `name`, with comma-separated lists split into elements.
@@ -103,7 +121,9 @@ impl Headers {
     /// The raw header lines of `name` (not split).
     pub fn lines(&self, name: &str) -> impl Iterator<Item = &Header> {
         let name = canonical(name);
-        self.list.iter().filter(move |h| h.name.eq_ignore_ascii_case(&name))
+        self.list
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(&name))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Header> {
@@ -113,7 +133,13 @@ impl Headers {
     /// Removes the first element of the first `name` header (the top Via).
     pub fn pop_first_element(&mut self, name: &str) {
         let name = canonical(name);
-        let Some(i) = self.list.iter().position(|h| h.name.eq_ignore_ascii_case(&name)) else { return };
+        let Some(i) = self
+            .list
+            .iter()
+            .position(|h| h.name.eq_ignore_ascii_case(&name))
+        else {
+            return;
+        };
         let parts = split_list(&self.list[i].value);
         if parts.len() <= 1 {
             self.list.remove(i);
@@ -125,8 +151,17 @@ impl Headers {
     /// Replaces the first element of the first `name` header.
     pub fn replace_first_element(&mut self, name: &str, value: String) {
         let name = canonical(name);
-        let Some(i) = self.list.iter().position(|h| h.name.eq_ignore_ascii_case(&name)) else { return };
-        let mut parts: Vec<String> = split_list(&self.list[i].value).into_iter().map(String::from).collect();
+        let Some(i) = self
+            .list
+            .iter()
+            .position(|h| h.name.eq_ignore_ascii_case(&name))
+        else {
+            return;
+        };
+        let mut parts: Vec<String> = split_list(&self.list[i].value)
+            .into_iter()
+            .map(String::from)
+            .collect();
         if parts.is_empty() {
             parts.push(value);
         } else {
@@ -172,12 +207,18 @@ mod tests {
     fn compact_and_case_insensitive() {
         let mut h = Headers::new();
         h.push("v", "SIP/2.0/UDP a;branch=z9hG4bK1");
-        h.push("VIA", "SIP/2.0/UDP b;branch=z9hG4bK2, SIP/2.0/UDP c;branch=z9hG4bK3");
+        h.push(
+            "VIA",
+            "SIP/2.0/UDP b;branch=z9hG4bK2, SIP/2.0/UDP c;branch=z9hG4bK3",
+        );
         h.push("i", "abc");
         assert_eq!(h.get("call-id"), Some("abc"));
         assert_eq!(h.get_all("Via").len(), 3);
         h.pop_first_element("via");
-        assert_eq!(h.get("Via"), Some("SIP/2.0/UDP b;branch=z9hG4bK2, SIP/2.0/UDP c;branch=z9hG4bK3"));
+        assert_eq!(
+            h.get("Via"),
+            Some("SIP/2.0/UDP b;branch=z9hG4bK2, SIP/2.0/UDP c;branch=z9hG4bK3")
+        );
         h.pop_first_element("via");
         assert_eq!(h.get_all("Via"), vec!["SIP/2.0/UDP c;branch=z9hG4bK3"]);
     }
@@ -185,7 +226,10 @@ mod tests {
     #[test]
     fn splits_outside_quotes_and_brackets() {
         let v = r#""Doe, John" <sip:j@x;a=1,2>;tag=1, <sip:b@y>"#;
-        assert_eq!(split_list(v), vec![r#""Doe, John" <sip:j@x;a=1,2>;tag=1"#, "<sip:b@y>"]);
+        assert_eq!(
+            split_list(v),
+            vec![r#""Doe, John" <sip:j@x;a=1,2>;tag=1"#, "<sip:b@y>"]
+        );
         assert_eq!(split_list(r#""a\",b", c"#), vec![r#""a\",b""#, "c"]);
     }
 

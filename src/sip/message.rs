@@ -25,7 +25,11 @@ pub struct Message {
 
 impl Message {
     pub fn request(method: Method, uri: Uri) -> Message {
-        Message { start: StartLine::Request { method, uri }, headers: Headers::new(), body: Bytes::new() }
+        Message {
+            start: StartLine::Request { method, uri },
+            headers: Headers::new(),
+            body: Bytes::new(),
+        }
     }
 
     pub fn is_request(&self) -> bool {
@@ -63,11 +67,16 @@ impl Message {
     }
 
     pub fn top_via(&self) -> Option<Via> {
-        self.headers.get_all("Via").first().and_then(|v| Via::parse(v).ok())
+        self.headers
+            .get_all("Via")
+            .first()
+            .and_then(|v| Via::parse(v).ok())
     }
 
     pub fn from(&self) -> Option<NameAddr> {
-        self.headers.get("From").and_then(|v| NameAddr::parse(v).ok())
+        self.headers
+            .get("From")
+            .and_then(|v| NameAddr::parse(v).ok())
     }
 
     pub fn to(&self) -> Option<NameAddr> {
@@ -75,11 +84,16 @@ impl Message {
     }
 
     pub fn contact(&self) -> Option<NameAddr> {
-        self.headers.get_all("Contact").first().and_then(|v| NameAddr::parse(v).ok())
+        self.headers
+            .get_all("Contact")
+            .first()
+            .and_then(|v| NameAddr::parse(v).ok())
     }
 
     pub fn max_forwards(&self) -> Option<u32> {
-        self.headers.get("Max-Forwards").and_then(|v| v.trim().parse().ok())
+        self.headers
+            .get("Max-Forwards")
+            .and_then(|v| v.trim().parse().ok())
     }
 
     pub fn content_type(&self) -> Option<&str> {
@@ -117,7 +131,14 @@ impl Message {
                 headers.push(name, v);
             }
         }
-        Message { start: StartLine::Response { code, reason: reason.to_string() }, headers, body: Bytes::new() }
+        Message {
+            start: StartLine::Response {
+                code,
+                reason: reason.to_string(),
+            },
+            headers,
+            body: Bytes::new(),
+        }
     }
 
     /// Sets the body and its Content-Type and Content-Length.
@@ -130,8 +151,12 @@ impl Message {
     pub fn to_bytes(&self) -> Bytes {
         let mut out = String::with_capacity(512 + self.body.len());
         match &self.start {
-            StartLine::Request { method, uri } => out.push_str(&format!("{method} {uri} SIP/2.0\r\n")),
-            StartLine::Response { code, reason } => out.push_str(&format!("SIP/2.0 {code} {reason}\r\n")),
+            StartLine::Request { method, uri } => {
+                out.push_str(&format!("{method} {uri} SIP/2.0\r\n"))
+            }
+            StartLine::Response { code, reason } => {
+                out.push_str(&format!("SIP/2.0 {code} {reason}\r\n"))
+            }
         }
         for h in self.headers.iter().filter(|h| h.name != "Content-Length") {
             out.push_str(&h.name);

@@ -78,7 +78,16 @@ mod tests {
 
     #[test]
     fn round_trips_known_and_unknown() {
-        for m in ["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "NEWMETHOD"] {
+        for m in [
+            "INVITE",
+            "ACK",
+            "BYE",
+            "CANCEL",
+            "OPTIONS",
+            "REGISTER",
+            "INFO",
+            "NEWMETHOD",
+        ] {
             assert_eq!(Method::parse(m).as_str(), m);
         }
         assert_eq!(Method::parse("invite"), Method::Other("invite".into()));

@@ -18,7 +18,10 @@ impl NameAddr {
     pub fn parse(s: &str) -> Result<NameAddr, UriError> {
         let s = s.trim();
         if let Some(open) = find_unquoted(s, '<') {
-            let close = s[open..].find('>').map(|i| i + open).ok_or_else(|| UriError::Char(s.into()))?;
+            let close = s[open..]
+                .find('>')
+                .map(|i| i + open)
+                .ok_or_else(|| UriError::Char(s.into()))?;
             let display = s[..open].trim();
             let display = (!display.is_empty()).then(|| unquote(display));
             let uri = Uri::parse(&s[open + 1..close])?;
@@ -27,11 +30,19 @@ impl NameAddr {
             if !rest.is_empty() && !rest.starts_with(';') {
                 return Err(UriError::Char(s.into()));
             }
-            return Ok(NameAddr { display, uri, params });
+            return Ok(NameAddr {
+                display,
+                uri,
+                params,
+            });
         }
         // addr-spec: parameters after the URI belong to the header, not the URI.
         let (uri, params) = s.split_once(';').map_or((s, ""), |(u, p)| (u, p));
-        Ok(NameAddr { display: None, uri: Uri::parse(uri)?, params: parse_params(params) })
+        Ok(NameAddr {
+            display: None,
+            uri: Uri::parse(uri)?,
+            params: parse_params(params),
+        })
     }
 
     pub fn tag(&self) -> Option<&str> {
@@ -93,7 +104,10 @@ mod tests {
 
     #[test]
     fn parses_display_name_and_tag() {
-        let n = NameAddr::parse(r#""Li \"Lei\"" <sip:+8613800138000@carrier.example;user=phone>;tag=a73kszlfl"#).unwrap();
+        let n = NameAddr::parse(
+            r#""Li \"Lei\"" <sip:+8613800138000@carrier.example;user=phone>;tag=a73kszlfl"#,
+        )
+        .unwrap();
         assert_eq!(n.display.as_deref(), Some(r#"Li "Lei""#));
         assert_eq!(n.uri.user.as_deref(), Some("+8613800138000"));
         assert_eq!(n.uri.param("user"), Some("phone"));
@@ -105,7 +119,10 @@ mod tests {
         let n = NameAddr::parse("sip:alice@atlanta.example.com;tag=1928301774").unwrap();
         assert_eq!(n.tag(), Some("1928301774"));
         assert!(n.uri.params.0.is_empty());
-        assert_eq!(n.to_string(), "<sip:alice@atlanta.example.com>;tag=1928301774");
+        assert_eq!(
+            n.to_string(),
+            "<sip:alice@atlanta.example.com>;tag=1928301774"
+        );
         assert!(NameAddr::parse("<sip:a@b").is_err());
         assert!(NameAddr::parse("Bob <sip:a@b> junk").is_err());
     }

@@ -8,11 +8,18 @@ pub struct Params(pub Vec<(String, Option<String>)>);
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_deref().unwrap_or(""))
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_deref().unwrap_or(""))
     }
 
     pub fn set(&mut self, name: &str, value: Option<String>) {
-        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Some(slot) => slot.1 = value,
             None => self.0.push((name.to_string(), value)),
         }

@@ -54,7 +54,10 @@ impl ParseError {
 
 /// Position just after the blank line that ends the headers, and its length.
 pub fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, 4));
+    let crlf = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4));
     let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2));
     match (crlf, lf) {
         (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
@@ -76,7 +79,10 @@ pub fn parse_structure(data: &Bytes, strict: bool) -> Result<Message, ParseError
     if data.len() > MAX_MESSAGE {
         return Err(ParseError::TooLarge);
     }
-    let start_at = data.iter().position(|b| !matches!(b, b'\r' | b'\n')).ok_or(ParseError::Incomplete)?;
+    let start_at = data
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n'))
+        .ok_or(ParseError::Incomplete)?;
     let rest = data.slice(start_at..);
     let (end, sep) = header_end(&rest).ok_or(ParseError::Incomplete)?;
     let head = std::str::from_utf8(&rest[..end]).map_err(|_| ParseError::Encoding)?;
@@ -94,7 +100,10 @@ pub fn parse_structure(data: &Bytes, strict: bool) -> Result<Message, ParseError
     let body_all = rest.slice(end + sep..);
     let body = match headers.get("Content-Length") {
         Some(v) => {
-            let n: usize = v.trim().parse().map_err(|_| ParseError::Malformed("Content-Length"))?;
+            let n: usize = v
+                .trim()
+                .parse()
+                .map_err(|_| ParseError::Malformed("Content-Length"))?;
             if n > body_all.len() && strict {
                 return Err(ParseError::ContentLength);
             }
@@ -102,7 +111,11 @@ pub fn parse_structure(data: &Bytes, strict: bool) -> Result<Message, ParseError
         }
         None => body_all,
     };
-    Ok(Message { start, headers, body })
+    Ok(Message {
+        start,
+        headers,
+        body,
+    })
 }
 
 /// Joins continuation lines (starting with SP or HT) to the line before (§7.3.1).
@@ -110,12 +123,12 @@ fn unfold(head: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for raw in head.split('\n') {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = out.last_mut() {
-                last.push(' ');
-                last.push_str(line.trim());
-                continue;
-            }
+        if line.starts_with([' ', '\t'])
+            && let Some(last) = out.last_mut()
+        {
+            last.push(' ');
+            last.push_str(line.trim());
+            continue;
         }
         out.push(line.to_string());
     }
@@ -133,11 +146,15 @@ fn parse_start_line(line: &str, strict: bool) -> Result<StartLine, ParseError> {
         if !(100..700).contains(&code) {
             return Err(ParseError::StartLine);
         }
-        return Ok(StartLine::Response { code, reason: reason.to_string() });
+        return Ok(StartLine::Response {
+            code,
+            reason: reason.to_string(),
+        });
     }
     let mut parts = line.split(' ');
     let (method, uri, version) = (parts.next(), parts.next(), parts.next());
-    let (Some(method), Some(uri), Some(version), None) = (method, uri, version, parts.next()) else {
+    let (Some(method), Some(uri), Some(version), None) = (method, uri, version, parts.next())
+    else {
         return Err(ParseError::StartLine);
     };
     if method.is_empty() || !method.chars().all(is_token_char) {
@@ -150,7 +167,10 @@ fn parse_start_line(line: &str, strict: bool) -> Result<StartLine, ParseError> {
         None => return Err(ParseError::StartLine),
     }
     let uri = Uri::parse(uri).map_err(|e| ParseError::RequestUri(e.to_string()))?;
-    Ok(StartLine::Request { method: Method::parse(method), uri })
+    Ok(StartLine::Request {
+        method: Method::parse(method),
+        uri,
+    })
 }
 
 /// Checks what RFC 3261 §8.1.1 requires of every message.
@@ -178,15 +198,19 @@ pub fn validate(msg: &Message) -> Result<(), ParseError> {
         return Err(ParseError::Malformed("CSeq"));
     }
     if let Some(mf) = msg.headers.get("Max-Forwards") {
-        mf.trim().parse::<u8>().map_err(|_| ParseError::Malformed("Max-Forwards"))?;
+        mf.trim()
+            .parse::<u8>()
+            .map_err(|_| ParseError::Malformed("Max-Forwards"))?;
     }
-    if let StartLine::Request { method, .. } = &msg.start {
-        if *method != cseq.method {
-            return Err(ParseError::CSeqMethod);
-        }
+    if let StartLine::Request { method, .. } = &msg.start
+        && *method != cseq.method
+    {
+        return Err(ParseError::CSeqMethod);
     }
     if let Some(e) = msg.headers.get("Expires") {
-        e.trim().parse::<u32>().map_err(|_| ParseError::Malformed("Expires"))?;
+        e.trim()
+            .parse::<u32>()
+            .map_err(|_| ParseError::Malformed("Expires"))?;
     }
     Ok(())
 }
@@ -200,7 +224,11 @@ pub fn bad_request(data: &Bytes, error: &ParseError) -> Option<Message> {
         StartLine::Request { method, .. } => method.clone(),
         StartLine::Response { .. } => return None,
     };
-    if method == Method::Ack || msg.top_via().is_none() || msg.call_id().is_none() || msg.headers.get("CSeq").is_none() {
+    if method == Method::Ack
+        || msg.top_via().is_none()
+        || msg.call_id().is_none()
+        || msg.headers.get("CSeq").is_none()
+    {
         return None;
     }
     msg.headers.get("From")?;
@@ -268,12 +296,22 @@ Content-Length: 5\r\n\r\nv=0\r\nEXTRA";
         let data = Bytes::from(no_callid);
         let err = parse(&data).unwrap_err();
         assert_eq!(err, ParseError::Missing("Call-ID"));
-        assert!(bad_request(&data, &err).is_none(), "cannot answer without Call-ID");
+        assert!(
+            bad_request(&data, &err).is_none(),
+            "cannot answer without Call-ID"
+        );
     }
 
     #[test]
     fn garbage_never_panics() {
-        for junk in [&b""[..], b"\r\n\r\n", b"SIP/2.0 abc\r\n\r\n", b"INVITE\r\n\r\n", b"\xff\xfe\r\n\r\n", b"A B C D\r\n\r\n"] {
+        for junk in [
+            &b""[..],
+            b"\r\n\r\n",
+            b"SIP/2.0 abc\r\n\r\n",
+            b"INVITE\r\n\r\n",
+            b"\xff\xfe\r\n\r\n",
+            b"A B C D\r\n\r\n",
+        ] {
             let d = Bytes::copy_from_slice(junk);
             let _ = parse(&d);
             let _ = bad_request(&d, &ParseError::StartLine);

@@ -54,14 +54,26 @@ impl Uri {
         }
         if scheme == Scheme::Tel {
             let (number, params) = rest.split_once(';').map_or((rest, ""), |(n, p)| (n, p));
-            return Ok(Uri { scheme, user: Some(number.into()), password: None, host: String::new(), port: None, params: parse_params(params), headers: None });
+            return Ok(Uri {
+                scheme,
+                user: Some(number.into()),
+                password: None,
+                host: String::new(),
+                port: None,
+                params: parse_params(params),
+                headers: None,
+            });
         }
-        let (rest, headers) = rest.split_once('?').map_or((rest, None), |(r, h)| (r, Some(h.to_string())));
+        let (rest, headers) = rest
+            .split_once('?')
+            .map_or((rest, None), |(r, h)| (r, Some(h.to_string())));
         let (userinfo, hostpart) = match rest.rfind('@') {
             Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
             None => (None, rest),
         };
-        let (hostport, params) = hostpart.split_once(';').map_or((hostpart, ""), |(h, p)| (h, p));
+        let (hostport, params) = hostpart
+            .split_once(';')
+            .map_or((hostpart, ""), |(h, p)| (h, p));
         let (host, port) = split_host_port(hostport).ok_or_else(|| UriError::Port(s.into()))?;
         if host.is_empty() {
             return Err(UriError::NoHost(s.into()));
@@ -73,7 +85,15 @@ impl Uri {
             }
             None => (None, None),
         };
-        Ok(Uri { scheme, user, password, host: host.to_string(), port, params: parse_params(params), headers })
+        Ok(Uri {
+            scheme,
+            user,
+            password,
+            host: host.to_string(),
+            port,
+            params: parse_params(params),
+            headers,
+        })
     }
 
     /// The value of parameter `name` (`Some("")` for a flag such as `;lr`).
@@ -105,7 +125,10 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (b[i], hex) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -171,7 +194,8 @@ mod tests {
 
     #[test]
     fn parses_full_uri() {
-        let u = Uri::parse("sips:alice:secret@[2001:db8::10]:5061;transport=tcp;lr?subject=x").unwrap();
+        let u =
+            Uri::parse("sips:alice:secret@[2001:db8::10]:5061;transport=tcp;lr?subject=x").unwrap();
         assert_eq!(u.scheme, Scheme::Sips);
         assert_eq!(u.user.as_deref(), Some("alice"));
         assert_eq!(u.password.as_deref(), Some("secret"));
@@ -187,7 +211,10 @@ mod tests {
         let u = Uri::parse("sip:%61lice%20b@example.com").unwrap();
         assert_eq!(u.user.as_deref(), Some("alice b"));
         assert_eq!(u.to_string(), "sip:alice%20b@example.com");
-        assert_eq!(Uri::parse("sip:4000@127.0.0.1:5060").unwrap().to_string(), "sip:4000@127.0.0.1:5060");
+        assert_eq!(
+            Uri::parse("sip:4000@127.0.0.1:5060").unwrap().to_string(),
+            "sip:4000@127.0.0.1:5060"
+        );
     }
 
     #[test]
@@ -196,6 +223,9 @@ mod tests {
         assert!(Uri::parse("sip:@").is_err());
         assert!(Uri::parse("sip:a@b:port").is_err());
         assert!(Uri::parse("sip:a b@c").is_err());
-        assert_eq!(Uri::parse("tel:+8613800138000").unwrap().user.as_deref(), Some("+8613800138000"));
+        assert_eq!(
+            Uri::parse("tel:+8613800138000").unwrap().user.as_deref(),
+            Some("+8613800138000")
+        );
     }
 }

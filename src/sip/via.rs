@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use super::params::{Params, parse_params};
 use super::uri::split_host_port;
 
-static SLASH_SPACES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| regex::Regex::new(r"\s*/\s*").expect("valid pattern"));
+static SLASH_SPACES: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\s*/\s*").expect("valid pattern"));
 
 /// The RFC 3261 branch prefix; a branch without it comes from an RFC 2543 peer.
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
@@ -33,17 +34,28 @@ impl Via {
         let (proto, rest) = s.split_once(|c: char| c.is_whitespace()).ok_or_else(err)?;
         let mut parts = proto.split('/').map(str::trim);
         let (name, version, transport) = (parts.next(), parts.next(), parts.next());
-        if !name.is_some_and(|n| n.eq_ignore_ascii_case("SIP")) || version != Some("2.0") || parts.next().is_some() {
+        if !name.is_some_and(|n| n.eq_ignore_ascii_case("SIP"))
+            || version != Some("2.0")
+            || parts.next().is_some()
+        {
             return Err(err());
         }
-        let transport = transport.filter(|t| !t.is_empty()).ok_or_else(err)?.to_ascii_uppercase();
+        let transport = transport
+            .filter(|t| !t.is_empty())
+            .ok_or_else(err)?
+            .to_ascii_uppercase();
         let rest = rest.trim();
         let (sent_by, params) = rest.split_once(';').map_or((rest, ""), |(a, b)| (a, b));
         let (host, port) = split_host_port(sent_by.trim()).ok_or_else(err)?;
         if host.is_empty() || host.contains(char::is_whitespace) {
             return Err(err());
         }
-        Ok(Via { transport, host: host.to_string(), port, params: parse_params(params) })
+        Ok(Via {
+            transport,
+            host: host.to_string(),
+            port,
+            params: parse_params(params),
+        })
     }
 
     pub fn new(transport: &str, addr: SocketAddr, branch: &str) -> Via {
@@ -54,7 +66,12 @@ impl Via {
         let mut params = Params::default();
         params.set("branch", Some(branch.to_string()));
         params.set("rport", None);
-        Via { transport: transport.to_string(), host, port: Some(addr.port()), params }
+        Via {
+            transport: transport.to_string(),
+            host,
+            port: Some(addr.port()),
+            params,
+        }
     }
 
     pub fn branch(&self) -> Option<&str> {
@@ -86,7 +103,11 @@ impl Via {
             (Some(ip), None) => SocketAddr::new(ip, self.port.unwrap_or(5060)),
             (None, Some(p)) => SocketAddr::new(source.ip(), p),
             (None, None) => {
-                let ip = self.host.trim_matches(['[', ']']).parse().unwrap_or(source.ip());
+                let ip = self
+                    .host
+                    .trim_matches(['[', ']'])
+                    .parse()
+                    .unwrap_or(source.ip());
                 SocketAddr::new(ip, self.port.unwrap_or(5060))
             }
         }
@@ -94,7 +115,11 @@ impl Via {
 
     /// The sent-by as `host:port` for transaction matching.
     pub fn sent_by(&self) -> String {
-        format!("{}:{}", self.host.to_ascii_lowercase(), self.port.unwrap_or(5060))
+        format!(
+            "{}:{}",
+            self.host.to_ascii_lowercase(),
+            self.port.unwrap_or(5060)
+        )
     }
 }
 
@@ -115,11 +140,17 @@ mod tests {
     #[test]
     fn parses_and_routes_with_rport() {
         let mut v = Via::parse("SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK776;rport").unwrap();
-        assert_eq!((v.transport.as_str(), v.host.as_str(), v.port), ("UDP", "10.0.0.5", Some(5062)));
+        assert_eq!(
+            (v.transport.as_str(), v.host.as_str(), v.port),
+            ("UDP", "10.0.0.5", Some(5062))
+        );
         assert!(v.has_rfc3261_branch());
         let src: SocketAddr = "203.0.113.9:40000".parse().unwrap();
         v.stamp_source(src);
-        assert_eq!(v.to_string(), "SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK776;rport=40000;received=203.0.113.9");
+        assert_eq!(
+            v.to_string(),
+            "SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK776;rport=40000;received=203.0.113.9"
+        );
         assert_eq!(v.response_target(src), src);
     }
 
@@ -133,10 +164,19 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["SIP/2.0/UDP", "SIP/3.0/UDP a", "HTTP/2.0/UDP a", "SIP/2.0/ a", "SIP/2.0/UDP a:b"] {
+        for bad in [
+            "SIP/2.0/UDP",
+            "SIP/3.0/UDP a",
+            "HTTP/2.0/UDP a",
+            "SIP/2.0/ a",
+            "SIP/2.0/UDP a:b",
+        ] {
             assert!(Via::parse(bad).is_err(), "{bad}");
         }
         let spaced = Via::parse("SIP / 2.0 / UDP host.example.com;branch=z9hG4bK1").unwrap();
-        assert_eq!((spaced.transport.as_str(), spaced.host.as_str()), ("UDP", "host.example.com"));
+        assert_eq!(
+            (spaced.transport.as_str(), spaced.host.as_str()),
+            ("UDP", "host.example.com")
+        );
     }
 }

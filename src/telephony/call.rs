@@ -12,21 +12,21 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::echo::{self, EchoParams, MediaEvent};
+use super::guard;
 use super::ivr_call::IvrCall;
 use super::ivr_media::{self, IvrMediaParams};
-use crate::dialplan::registry::Registry;
-use crate::media::prompts::PromptCache;
-use crate::routing::actor::RoutingService;
-use uuid::Uuid;
-use super::guard;
 use super::rtp_port;
 use super::timeline_writer::{CallRecord, TimelineWriter};
 use crate::config::Config;
+use crate::dialplan::registry::Registry;
+use crate::media::prompts::PromptCache;
+use crate::routing::actor::RoutingService;
 use crate::sdp::{self, Capabilities, SessionDescription};
 use crate::sip::dialog::{Dialog, new_branch, random_token};
 use crate::sip::message::reason_phrase;
 use crate::sip::transaction::TxKey;
 use crate::sip::{Message, Method};
+use uuid::Uuid;
 
 /// The echo test extension.
 pub const ECHO_EXTENSION: &str = "9999";
@@ -37,21 +37,39 @@ pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE";
 /// What the shell passes to a call.
 #[derive(Debug)]
 pub enum CallInput {
-    Request { key: TxKey, msg: Message, source: SocketAddr },
+    Request {
+        key: TxKey,
+        msg: Message,
+        source: SocketAddr,
+    },
     Ack,
     Cancelled,
     /// A transaction of this call timed out (no ACK for our 2xx, or no answer to our BYE).
-    TxTimeout { key: TxKey },
-    Response { key: TxKey, msg: Message },
+    TxTimeout {
+        key: TxKey,
+    },
+    Response {
+        key: TxKey,
+        msg: Message,
+    },
     Shutdown,
 }
 
 /// What a call asks the shell to do.
 #[derive(Debug)]
 pub enum CallCommand {
-    Respond { key: TxKey, msg: Message },
-    Request { call_id: String, msg: Message, dest: SocketAddr },
-    Ended { call_id: String },
+    Respond {
+        key: TxKey,
+        msg: Message,
+    },
+    Request {
+        call_id: String,
+        msg: Message,
+        dest: SocketAddr,
+    },
+    Ended {
+        call_id: String,
+    },
 }
 
 /// Shared by every call.
@@ -79,13 +97,25 @@ pub struct Call {
 }
 
 /// Runs a call from its initial INVITE to its end.
-pub async fn run(ctx: Arc<CallContext>, key: TxKey, invite: Message, source: SocketAddr, mut rx: mpsc::Receiver<CallInput>, out: mpsc::Sender<CallCommand>) {
+pub async fn run(
+    ctx: Arc<CallContext>,
+    key: TxKey,
+    invite: Message,
+    source: SocketAddr,
+    mut rx: mpsc::Receiver<CallInput>,
+    out: mpsc::Sender<CallCommand>,
+) {
     let call_id = invite.call_id().unwrap_or_default().to_string();
     let local_tag = random_token();
     let dialog = match Dialog::uas(&invite, &local_tag, source) {
         Ok(d) => d,
         Err(_) => {
-            let _ = out.send(CallCommand::Respond { key, msg: invite.response(400, "Bad Request", None) }).await;
+            let _ = out
+                .send(CallCommand::Respond {
+                    key,
+                    msg: invite.response(400, "Bad Request", None),
+                })
+                .await;
             let _ = out.send(CallCommand::Ended { call_id }).await;
             return;
         }
@@ -109,32 +139,59 @@ pub async fn run(ctx: Arc<CallContext>, key: TxKey, invite: Message, source: Soc
 
 fn local_ip(ctx: &CallContext, source: SocketAddr) -> IpAddr {
     let ip = ctx.sip_local.ip();
-    if ip.is_unspecified() { rtp_port::local_ip_towards(source).unwrap_or(ip) } else { ip }
+    if ip.is_unspecified() {
+        rtp_port::local_ip_towards(source).unwrap_or(ip)
+    } else {
+        ip
+    }
 }
 
 impl Call {
     async fn respond(&self, key: &TxKey, msg: Message) {
-        let _ = self.out.send(CallCommand::Respond { key: key.clone(), msg }).await;
+        let _ = self
+            .out
+            .send(CallCommand::Respond {
+                key: key.clone(),
+                msg,
+            })
+            .await;
     }
 
     fn reply(&self, req: &Message, code: u16) -> Message {
         let mut m = req.response(code, reason_phrase(code), Some(&self.dialog.local_tag));
-        m.headers.push("Server", self.ctx.config.sip.user_agent.clone());
+        m.headers
+            .push("Server", self.ctx.config.sip.user_agent.clone());
         m
     }
 
     fn contact(&self) -> String {
-        format!("<sip:{}>", SocketAddr::new(self.local_ip, self.ctx.sip_local.port()))
+        format!(
+            "<sip:{}>",
+            SocketAddr::new(self.local_ip, self.ctx.sip_local.port())
+        )
     }
 
     /// Answers the INVITE and runs the call; returns the hang-up cause.
     async fn drive(&mut self, rx: &mut mpsc::Receiver<CallInput>) -> String {
         let invite = self.invite.clone();
-        let dialed = invite.request_uri().and_then(|u| u.user.clone()).unwrap_or_default();
-        let caller = invite.from().and_then(|f| f.uri.user.clone()).unwrap_or_else(|| "anonymous".into());
+        let dialed = invite
+            .request_uri()
+            .and_then(|u| u.user.clone())
+            .unwrap_or_default();
+        let caller = invite
+            .from()
+            .and_then(|f| f.uri.user.clone())
+            .unwrap_or_else(|| "anonymous".into());
         let caller_host = invite.from().map(|f| f.uri.host).unwrap_or_default();
-        self.ctx.timeline.send(CallRecord::Start { call_id: self.dialog.call_id.clone(), conversation: self.conversation, caller: caller.clone(), caller_host, dialed: dialed.clone() });
-        self.respond(&self.invite_key, self.reply(&invite, 100)).await;
+        self.ctx.timeline.send(CallRecord::Start {
+            call_id: self.dialog.call_id.clone(),
+            conversation: self.conversation,
+            caller: caller.clone(),
+            caller_host,
+            dialed: dialed.clone(),
+        });
+        self.respond(&self.invite_key, self.reply(&invite, 100))
+            .await;
         if let Some(code) = self.precheck(&invite).await {
             return format!("rejected_{code}");
         }
@@ -144,7 +201,8 @@ impl Call {
         match self.ctx.dialplans.current().route(&dialed) {
             Some(plan) => self.run_ivr(plan, &caller, &dialed, rx).await,
             None => {
-                self.respond(&self.invite_key, self.reply(&invite, 404)).await;
+                self.respond(&self.invite_key, self.reply(&invite, 404))
+                    .await;
                 "not_found".into()
             }
         }
@@ -159,7 +217,13 @@ impl Call {
     }
 
     /// Answers and runs the dialplan with IVR media.
-    async fn run_ivr(&mut self, plan: Arc<crate::dialplan::Dialplan>, caller: &str, dialed: &str, rx: &mut mpsc::Receiver<CallInput>) -> String {
+    async fn run_ivr(
+        &mut self,
+        plan: Arc<crate::dialplan::Dialplan>,
+        caller: &str,
+        dialed: &str,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> String {
         let invite = self.invite.clone();
         let (socket, negotiated) = match self.negotiate(&invite).await {
             Ok(x) => x,
@@ -176,13 +240,28 @@ impl Call {
         };
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let (ev_tx, mut ev_rx) = mpsc::channel(64);
-        tokio::spawn(ivr_media::run(socket, params, self.ctx.prompts.clone(), cmd_rx, ev_tx, self.media_stop.clone()));
+        tokio::spawn(ivr_media::run(
+            socket,
+            params,
+            self.ctx.prompts.clone(),
+            cmd_rx,
+            ev_tx,
+            self.media_stop.clone(),
+        ));
         let conversation = self.conversation;
-        let mut ivr = IvrCall { call: self, conversation, media: cmd_tx, queued_in: None };
+        let mut ivr = IvrCall {
+            call: self,
+            conversation,
+            media: cmd_tx,
+            queued_in: None,
+        };
         let cause = ivr.run(plan, caller, dialed, rx, &mut ev_rx).await;
         if ivr.queued_in.is_some() {
             let routing = ivr.call.ctx.routing.clone();
-            if let Err(e) = routing.apply(crate::routing::engine::Input::Cancel { item: conversation }).await {
+            if let Err(e) = routing
+                .apply(crate::routing::engine::Input::Cancel { item: conversation })
+                .await
+            {
                 tracing::debug!(error = %e, "queued call already gone from routing");
             }
         }
@@ -190,32 +269,52 @@ impl Call {
     }
 
     /// Binds an RTP socket and builds the SDP answer; answers 488/503 itself on failure.
-    async fn negotiate(&mut self, invite: &Message) -> Result<(tokio::net::UdpSocket, (SessionDescription, sdp::Negotiated)), u16> {
-        let offer = std::str::from_utf8(&invite.body).ok().and_then(|t| SessionDescription::parse(t).ok());
+    async fn negotiate(
+        &mut self,
+        invite: &Message,
+    ) -> Result<(tokio::net::UdpSocket, (SessionDescription, sdp::Negotiated)), u16> {
+        let offer = std::str::from_utf8(&invite.body)
+            .ok()
+            .and_then(|t| SessionDescription::parse(t).ok());
         let Some(offer) = offer else {
-            self.respond(&self.invite_key, self.reply(invite, 488)).await;
+            self.respond(&self.invite_key, self.reply(invite, 488))
+                .await;
             return Err(488);
         };
         let media = &self.ctx.config.media;
-        let socket = match rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "no RTP port for a call");
-                self.respond(&self.invite_key, self.reply(invite, 503)).await;
-                return Err(503);
-            }
-        };
-        let local = socket.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
-        match sdp::answer(&offer, local, &Capabilities::default(), rand::random::<u32>().into()) {
+        let socket =
+            match rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "no RTP port for a call");
+                    self.respond(&self.invite_key, self.reply(invite, 503))
+                        .await;
+                    return Err(503);
+                }
+            };
+        let local = socket
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
+        match sdp::answer(
+            &offer,
+            local,
+            &Capabilities::default(),
+            rand::random::<u32>().into(),
+        ) {
             Ok(a) => Ok((socket, a)),
             Err(_) => {
-                self.respond(&self.invite_key, self.reply(invite, 488)).await;
+                self.respond(&self.invite_key, self.reply(invite, 488))
+                    .await;
                 Err(488)
             }
         }
     }
 
-    async fn send_ok(&mut self, invite: &Message, negotiated: &(SessionDescription, sdp::Negotiated)) {
+    async fn send_ok(
+        &mut self,
+        invite: &Message,
+        negotiated: &(SessionDescription, sdp::Negotiated),
+    ) {
         let mut ok = self.reply(invite, 200);
         ok.headers.push("Contact", self.contact());
         ok.headers.push("Allow", ALLOW);
@@ -232,7 +331,11 @@ impl Call {
         let ct = invite.content_type().map(|c| c.to_ascii_lowercase());
         let (code, header) = if !unsupported.is_empty() {
             (420, ("Unsupported", unsupported.join(", ")))
-        } else if !invite.body.is_empty() && ct.as_deref().is_none_or(|c| !c.starts_with("application/sdp")) {
+        } else if !invite.body.is_empty()
+            && ct
+                .as_deref()
+                .is_none_or(|c| !c.starts_with("application/sdp"))
+        {
             (415, ("Accept", "application/sdp".to_string()))
         } else {
             return None;
@@ -245,7 +348,8 @@ impl Call {
 
     async fn ring_then_answer(&mut self, rx: &mut mpsc::Receiver<CallInput>) -> String {
         let invite = self.invite.clone();
-        self.respond(&self.invite_key, self.reply(&invite, 180)).await;
+        self.respond(&self.invite_key, self.reply(&invite, 180))
+            .await;
         let ring_until = tokio::time::Instant::now() + ECHO_RING;
         loop {
             tokio::select! {
@@ -286,7 +390,11 @@ impl Call {
         Ok(media_rx)
     }
 
-    async fn connected(&mut self, rx: &mut mpsc::Receiver<CallInput>, mut media: mpsc::Receiver<MediaEvent>) -> String {
+    async fn connected(
+        &mut self,
+        rx: &mut mpsc::Receiver<CallInput>,
+        mut media: mpsc::Receiver<MediaEvent>,
+    ) -> String {
         loop {
             tokio::select! {
                 ev = media.recv() => match ev {
@@ -306,7 +414,11 @@ impl Call {
     pub async fn connected_input(&mut self, input: Option<CallInput>) -> Option<String> {
         match input {
             Some(CallInput::Request { key, msg, .. }) if msg.method() == Some(Method::Bye) => {
-                let code = if self.dialog.accept_request(&msg).is_ok() { 200 } else { 500 };
+                let code = if self.dialog.accept_request(&msg).is_ok() {
+                    200
+                } else {
+                    500
+                };
                 self.respond(&key, self.reply(&msg, code)).await;
                 (code == 200).then(|| "caller_hangup".to_string())
             }
@@ -327,7 +439,9 @@ impl Call {
 
     /// Handles in-dialog traffic that does not end the call.
     async fn in_dialog(&mut self, input: CallInput) {
-        let CallInput::Request { key, msg, .. } = input else { return };
+        let CallInput::Request { key, msg, .. } = input else {
+            return;
+        };
         if let Err(e) = self.dialog.accept_request(&msg) {
             tracing::debug!(error = %e, "in-dialog request refused");
             self.respond(&key, self.reply(&msg, 500)).await;
@@ -336,7 +450,12 @@ impl Call {
         let code = match msg.method() {
             Some(Method::Info) => {
                 if let Some(d) = dtmf_relay_digit(&msg.body) {
-                    self.ctx.timeline.send(CallRecord::Event { call_id: self.dialog.call_id.clone(), payload: crate::timeline::model::EventPayload::Dtmf { digits: d.to_string() } });
+                    self.ctx.timeline.send(CallRecord::Event {
+                        call_id: self.dialog.call_id.clone(),
+                        payload: crate::timeline::model::EventPayload::Dtmf {
+                            digits: d.to_string(),
+                        },
+                    });
                 }
                 200
             }
@@ -359,14 +478,34 @@ impl Call {
         let bye = self.dialog.request(Method::Bye, via, &new_branch());
         let dest = self.dialog.peer;
         self.bye_key = TxKey::for_sent_request(&bye);
-        let _ = self.out.send(CallCommand::Request { call_id: self.dialog.call_id.clone(), msg: bye, dest }).await;
+        let _ = self
+            .out
+            .send(CallCommand::Request {
+                call_id: self.dialog.call_id.clone(),
+                msg: bye,
+                dest,
+            })
+            .await;
     }
 
     async fn finish(&mut self, cause: &str) {
         self.media_stop.cancel();
-        let duration_ms = self.answered_at.map(|a| a.elapsed().as_millis() as i64).unwrap_or(0);
-        self.ctx.timeline.send(CallRecord::End { call_id: self.dialog.call_id.clone(), cause: cause.into(), duration_ms, answered: self.answered_at.is_some() });
-        let _ = self.out.send(CallCommand::Ended { call_id: self.dialog.call_id.clone() }).await;
+        let duration_ms = self
+            .answered_at
+            .map(|a| a.elapsed().as_millis() as i64)
+            .unwrap_or(0);
+        self.ctx.timeline.send(CallRecord::End {
+            call_id: self.dialog.call_id.clone(),
+            cause: cause.into(),
+            duration_ms,
+            answered: self.answered_at.is_some(),
+        });
+        let _ = self
+            .out
+            .send(CallCommand::Ended {
+                call_id: self.dialog.call_id.clone(),
+            })
+            .await;
     }
 }
 

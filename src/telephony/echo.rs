@@ -37,7 +37,12 @@ pub struct EchoParams {
 }
 
 /// Runs until `stop` is cancelled or the media times out.
-pub async fn run(socket: UdpSocket, p: EchoParams, stop: CancellationToken, events: mpsc::Sender<MediaEvent>) {
+pub async fn run(
+    socket: UdpSocket,
+    p: EchoParams,
+    stop: CancellationToken,
+    events: mpsc::Sender<MediaEvent>,
+) {
     let mut stats = MediaStats::default();
     let mut remote = p.remote;
     let ssrc: u32 = rand::random();

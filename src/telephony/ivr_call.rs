@@ -33,9 +33,17 @@ pub struct IvrCall<'a> {
 
 impl IvrCall<'_> {
     /// Runs the dialplan until it hangs up or the call ends; returns the cause.
-    pub async fn run(&mut self, plan: Arc<Dialplan>, caller: &str, did: &str, rx: &mut mpsc::Receiver<CallInput>, media_events: &mut mpsc::Receiver<IvrMediaEvent>) -> String {
+    pub async fn run(
+        &mut self,
+        plan: Arc<Dialplan>,
+        caller: &str,
+        did: &str,
+        rx: &mut mpsc::Receiver<CallInput>,
+        media_events: &mut mpsc::Receiver<IvrMediaEvent>,
+    ) -> String {
         let vars = self.call.ctx.config.dialplans.variables.clone();
-        let mut vm = Vm::with_variables(plan, caller, did, &vars, Instant::now(), chrono::Utc::now());
+        let mut vm =
+            Vm::with_variables(plan, caller, did, &vars, Instant::now(), chrono::Utc::now());
         loop {
             if let Some(cause) = self.apply(&mut vm).await {
                 return cause;
@@ -66,14 +74,35 @@ impl IvrCall<'_> {
     async fn apply(&mut self, vm: &mut Vm) -> Option<String> {
         while let Some(cmd) = vm.poll_command() {
             match cmd {
-                Command::Play { files, barge_in } => self.media(MediaCommand::Play { files, barge_in }).await,
+                Command::Play { files, barge_in } => {
+                    self.media(MediaCommand::Play { files, barge_in }).await
+                }
                 Command::StopPlayback => self.media(MediaCommand::Stop).await,
-                Command::Timeline(payload) => self.call.record(CallRecord::Event { call_id: self.call.call_id(), payload }),
-                Command::Enqueue { queue, priority, music } => {
+                Command::Timeline(payload) => self.call.record(CallRecord::Event {
+                    call_id: self.call.call_id(),
+                    payload,
+                }),
+                Command::Enqueue {
+                    queue,
+                    priority,
+                    music,
+                } => {
                     self.media(MediaCommand::Loop(music)).await;
-                    self.call.record(CallRecord::Queued { call_id: self.call.call_id(), queue: queue.clone() });
+                    self.call.record(CallRecord::Queued {
+                        call_id: self.call.call_id(),
+                        queue: queue.clone(),
+                    });
                     let routing = self.call.ctx.routing.clone();
-                    if let Err(e) = routing.enqueue(self.conversation, Uuid::nil(), Channel::Voice, &queue, priority).await {
+                    if let Err(e) = routing
+                        .enqueue(
+                            self.conversation,
+                            Uuid::nil(),
+                            Channel::Voice,
+                            &queue,
+                            priority,
+                        )
+                        .await
+                    {
                         tracing::error!(error = %e, queue, "call not queued; ending it");
                         self.call.send_bye().await;
                         return Some("queue_error".into());

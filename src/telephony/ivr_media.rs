@@ -20,7 +20,10 @@ use crate::media::rtp;
 /// What the call asks of its media.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaCommand {
-    Play { files: Vec<PathBuf>, barge_in: bool },
+    Play {
+        files: Vec<PathBuf>,
+        barge_in: bool,
+    },
     /// Loop one file until told otherwise (music on hold).
     Loop(PathBuf),
     Stop,
@@ -77,7 +80,14 @@ impl Playback {
 }
 
 /// Runs until `stop` fires or the media times out.
-pub async fn run(socket: UdpSocket, p: IvrMediaParams, prompts: Arc<PromptCache>, mut commands: mpsc::Receiver<MediaCommand>, events: mpsc::Sender<IvrMediaEvent>, stop: CancellationToken) {
+pub async fn run(
+    socket: UdpSocket,
+    p: IvrMediaParams,
+    prompts: Arc<PromptCache>,
+    mut commands: mpsc::Receiver<MediaCommand>,
+    events: mpsc::Sender<IvrMediaEvent>,
+    stop: CancellationToken,
+) {
     let law = Law::from_payload_type(p.payload_type).unwrap_or(Law::Ulaw);
     let (ssrc, mut seq, mut ts): (u32, u16, u32) = (rand::random(), rand::random(), rand::random());
     let mut remote = p.remote;
@@ -151,7 +161,13 @@ fn playback(prompts: &PromptCache, files: &[PathBuf], barge_in: bool, looping: b
             clip
         })
         .collect();
-    Playback { clips, index: 0, offset: 0, barge_in, looping }
+    Playback {
+        clips,
+        index: 0,
+        offset: 0,
+        barge_in,
+        looping,
+    }
 }
 
 #[cfg(test)]
@@ -162,14 +178,26 @@ mod tests {
     fn playback_frames_cover_clips_then_end() {
         let a: Arc<[i16]> = Arc::from(vec![1i16; 200]);
         let b: Arc<[i16]> = Arc::from(vec![2i16; 100]);
-        let mut pb = Playback { clips: vec![a, b], index: 0, offset: 0, barge_in: true, looping: false };
+        let mut pb = Playback {
+            clips: vec![a, b],
+            index: 0,
+            offset: 0,
+            barge_in: true,
+            looping: false,
+        };
         let mut f = [0i16; 160];
         assert!(pb.next_frame(&mut f));
         assert!(f.iter().all(|s| *s == 1));
         assert!(pb.next_frame(&mut f));
         assert_eq!((f[39], f[40], f[139], f[140]), (1, 2, 2, 0));
         assert!(!pb.next_frame(&mut f));
-        let mut looped = Playback { clips: vec![Arc::from(vec![3i16; 100])], index: 0, offset: 0, barge_in: false, looping: true };
+        let mut looped = Playback {
+            clips: vec![Arc::from(vec![3i16; 100])],
+            index: 0,
+            offset: 0,
+            barge_in: false,
+            looping: true,
+        };
         for _ in 0..10 {
             assert!(looped.next_frame(&mut f));
             assert!(f.iter().all(|s| *s == 3));

@@ -29,7 +29,11 @@ pub async fn bind_rtp(ip: IpAddr, min: u16, max: u16) -> Result<UdpSocket, NoPor
 /// The local address the kernel would use to reach `remote` (for SDP and Contact
 /// when listening on a wildcard address). Sends nothing.
 pub fn local_ip_towards(remote: SocketAddr) -> Option<IpAddr> {
-    let any: SocketAddr = if remote.is_ipv4() { "0.0.0.0:0".parse().ok()? } else { "[::]:0".parse().ok()? };
+    let any: SocketAddr = if remote.is_ipv4() {
+        "0.0.0.0:0".parse().ok()?
+    } else {
+        "[::]:0".parse().ok()?
+    };
     let s = std::net::UdpSocket::bind(any).ok()?;
     s.connect(remote).ok()?;
     s.local_addr().ok().map(|a| a.ip())
@@ -42,10 +46,15 @@ mod tests {
     #[tokio::test]
     async fn binds_even_ports_in_range() {
         for _ in 0..5 {
-            let s = bind_rtp("127.0.0.1".parse().unwrap(), 30000, 30100).await.unwrap();
+            let s = bind_rtp("127.0.0.1".parse().unwrap(), 30000, 30100)
+                .await
+                .unwrap();
             let p = s.local_addr().unwrap().port();
             assert!((30000..=30100).contains(&p) && p % 2 == 0, "{p}");
         }
-        assert_eq!(local_ip_towards("127.0.0.1:5060".parse().unwrap()), Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            local_ip_towards("127.0.0.1:5060".parse().unwrap()),
+            Some("127.0.0.1".parse().unwrap())
+        );
     }
 }

@@ -56,14 +56,42 @@ impl SipStats {
         use std::fmt::Write;
         let mut out = String::new();
         let rows = [
-            ("switchboard_sip_datagrams_total", "counter", "SIP datagrams received", self.received.load(Ordering::Relaxed)),
-            ("switchboard_sip_malformed_total", "counter", "SIP messages that failed to parse", self.malformed.load(Ordering::Relaxed)),
-            ("switchboard_sip_scanners_dropped_total", "counter", "Requests from scanners dropped", self.scanners_dropped.load(Ordering::Relaxed)),
-            ("switchboard_sip_overloaded_total", "counter", "Requests refused with 503", self.overloaded.load(Ordering::Relaxed)),
-            ("switchboard_calls_active", "gauge", "Calls in progress", self.calls_active.load(Ordering::Relaxed)),
+            (
+                "switchboard_sip_datagrams_total",
+                "counter",
+                "SIP datagrams received",
+                self.received.load(Ordering::Relaxed),
+            ),
+            (
+                "switchboard_sip_malformed_total",
+                "counter",
+                "SIP messages that failed to parse",
+                self.malformed.load(Ordering::Relaxed),
+            ),
+            (
+                "switchboard_sip_scanners_dropped_total",
+                "counter",
+                "Requests from scanners dropped",
+                self.scanners_dropped.load(Ordering::Relaxed),
+            ),
+            (
+                "switchboard_sip_overloaded_total",
+                "counter",
+                "Requests refused with 503",
+                self.overloaded.load(Ordering::Relaxed),
+            ),
+            (
+                "switchboard_calls_active",
+                "gauge",
+                "Calls in progress",
+                self.calls_active.load(Ordering::Relaxed),
+            ),
         ];
         for (name, kind, help, v) in rows {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
         }
         out
     }
@@ -82,10 +110,22 @@ pub struct SipServer {
 
 impl SipServer {
     /// Binds the SIP socket and starts the shell task; it stops when `shutdown` fires.
-    pub async fn start(config: Arc<Config>, services: CallServices, shutdown: CancellationToken) -> Result<SipServer, TelephonyError> {
+    pub async fn start(
+        config: Arc<Config>,
+        services: CallServices,
+        shutdown: CancellationToken,
+    ) -> Result<SipServer, TelephonyError> {
         let addr = config.sip_addr();
-        let socket = UdpSocket::bind(addr).await.map_err(|e| TelephonyError::Bind { addr, reason: e.to_string() })?;
-        let local = socket.local_addr().map_err(|e| TelephonyError::Bind { addr, reason: e.to_string() })?;
+        let socket = UdpSocket::bind(addr)
+            .await
+            .map_err(|e| TelephonyError::Bind {
+                addr,
+                reason: e.to_string(),
+            })?;
+        let local = socket.local_addr().map_err(|e| TelephonyError::Bind {
+            addr,
+            reason: e.to_string(),
+        })?;
         let timers = TimerConfig {
             t1: Duration::from_millis(config.sip.t1_ms),
             t2: Duration::from_millis(config.sip.t2_ms),
@@ -131,7 +171,10 @@ impl Shell {
         let mut buf = vec![0u8; MAX_MESSAGE + 1];
         let mut draining: Option<tokio::time::Instant> = None;
         loop {
-            let timer = self.layer.poll_timeout().map(tokio::time::Instant::from_std);
+            let timer = self
+                .layer
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std);
             tokio::select! {
                 _ = shutdown.cancelled(), if draining.is_none() => {
                     for call in self.calls.values() {
@@ -167,7 +210,10 @@ impl Shell {
             Err(e) => {
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
                 if let Some(resp) = parse::bad_request(&data, &e) {
-                    let to = resp.top_via().map(|v| v.response_target(from)).unwrap_or(from);
+                    let to = resp
+                        .top_via()
+                        .map(|v| v.response_target(from))
+                        .unwrap_or(from);
                     self.layer.send_stateless(&resp, to);
                 }
                 return;
@@ -181,7 +227,10 @@ impl Shell {
         if msg.is_request() && msg.max_forwards() == Some(0) && msg.method() != Some(Method::Ack) {
             return self.stateless(&msg, 483, from);
         }
-        match self.layer.handle_incoming(Instant::now(), msg.clone(), from, false) {
+        match self
+            .layer
+            .handle_incoming(Instant::now(), msg.clone(), from, false)
+        {
             Ok(()) => {}
             Err(LayerError::Overloaded) => {
                 self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
@@ -200,7 +249,10 @@ impl Shell {
         if code == 503 {
             r.headers.push("Retry-After", "5");
         }
-        let to = req.top_via().map(|v| v.response_target(from)).unwrap_or(from);
+        let to = req
+            .top_via()
+            .map(|v| v.response_target(from))
+            .unwrap_or(from);
         self.layer.send_stateless(&r, to);
     }
 
@@ -212,16 +264,20 @@ impl Shell {
                     tracing::debug!(error = %e, "response for a finished transaction");
                 }
             }
-            CallCommand::Request { call_id, msg, dest } => match self.layer.send_request(now, msg, dest, false) {
-                Ok(key) => {
-                    self.owners.insert(key, call_id);
+            CallCommand::Request { call_id, msg, dest } => {
+                match self.layer.send_request(now, msg, dest, false) {
+                    Ok(key) => {
+                        self.owners.insert(key, call_id);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "request not sent"),
                 }
-                Err(e) => tracing::warn!(error = %e, "request not sent"),
-            },
+            }
             CallCommand::Ended { call_id } => {
                 self.calls.remove(&call_id);
                 self.owners.retain(|_, c| *c != call_id);
-                self.stats.calls_active.store(self.calls.len() as u64, Ordering::Relaxed);
+                self.stats
+                    .calls_active
+                    .store(self.calls.len() as u64, Ordering::Relaxed);
             }
         }
     }
@@ -242,7 +298,9 @@ impl Shell {
     fn event(&mut self, ev: TxEvent) {
         match ev {
             TxEvent::Request { key, msg, source } => self.request(key, msg, source),
-            TxEvent::AckFor2xx { msg, .. } => self.to_call(msg.call_id().unwrap_or_default(), CallInput::Ack),
+            TxEvent::AckFor2xx { msg, .. } => {
+                self.to_call(msg.call_id().unwrap_or_default(), CallInput::Ack)
+            }
             TxEvent::Cancelled { invite } => {
                 if let Some(id) = self.owners.get(&invite).cloned() {
                     self.to_call(&id, CallInput::Cancelled);
@@ -258,7 +316,9 @@ impl Shell {
                     self.to_call(&id, CallInput::TxTimeout { key });
                 }
             }
-            TxEvent::Stray { msg, source } => tracing::debug!(%source, status = ?msg.status(), "stray message"),
+            TxEvent::Stray { msg, source } => {
+                tracing::debug!(%source, status = ?msg.status(), "stray message")
+            }
         }
     }
 
@@ -273,11 +333,16 @@ impl Shell {
                 ok.headers.push("Allow", ALLOW);
                 ok.headers.push("Accept", "application/sdp");
                 ok.headers.push("Supported", guard::SUPPORTED.join(", "));
-                ok.headers.push("Server", self.ctx.config.sip.user_agent.clone());
+                ok.headers
+                    .push("Server", self.ctx.config.sip.user_agent.clone());
                 let _ = self.layer.send_response(now, &key, &ok);
             }
             Some(Method::Register) => {
-                let _ = self.layer.send_response(now, &key, &msg.response(501, "Not Implemented (registrar not enabled)", None));
+                let _ = self.layer.send_response(
+                    now,
+                    &key,
+                    &msg.response(501, "Not Implemented (registrar not enabled)", None),
+                );
             }
             Some(Method::Other(_)) => {
                 let mut r = msg.response(501, "Not Implemented", None);
@@ -288,8 +353,14 @@ impl Shell {
                 self.owners.insert(key.clone(), call_id.clone());
                 self.to_call_or_reply(&call_id, key, msg, source);
             }
-            Some(Method::Bye | Method::Info | Method::Update | Method::Invite | Method::Options) => {
-                let _ = self.layer.send_response(now, &key, &msg.response(481, reason_phrase(481), None));
+            Some(
+                Method::Bye | Method::Info | Method::Update | Method::Invite | Method::Options,
+            ) => {
+                let _ = self.layer.send_response(
+                    now,
+                    &key,
+                    &msg.response(481, reason_phrase(481), None),
+                );
             }
             _ => {
                 let mut r = msg.response(405, reason_phrase(405), None);
@@ -303,7 +374,9 @@ impl Shell {
         let now = Instant::now();
         if self.calls.contains_key(&call_id) {
             // Same Call-ID on a new transaction: a merged or looped request (§8.2.2.2).
-            let _ = self.layer.send_response(now, &key, &msg.response(482, reason_phrase(482), None));
+            let _ =
+                self.layer
+                    .send_response(now, &key, &msg.response(482, reason_phrase(482), None));
             return;
         }
         if self.calls.len() >= self.ctx.config.sip.max_calls {
@@ -316,23 +389,46 @@ impl Shell {
         let (tx, rx) = mpsc::channel(CALL_QUEUE);
         self.calls.insert(call_id.clone(), tx);
         self.owners.insert(key.clone(), call_id);
-        self.stats.calls_active.store(self.calls.len() as u64, Ordering::Relaxed);
-        tokio::spawn(call::run(self.ctx.clone(), key, msg, source, rx, self.cmd_tx.clone()));
+        self.stats
+            .calls_active
+            .store(self.calls.len() as u64, Ordering::Relaxed);
+        tokio::spawn(call::run(
+            self.ctx.clone(),
+            key,
+            msg,
+            source,
+            rx,
+            self.cmd_tx.clone(),
+        ));
     }
 
     fn to_call(&mut self, call_id: &str, input: CallInput) {
-        if let Some(tx) = self.calls.get(call_id) {
-            if tx.try_send(input).is_err() {
-                tracing::warn!(call_id, "call is not keeping up; input dropped");
-            }
+        if let Some(tx) = self.calls.get(call_id)
+            && tx.try_send(input).is_err()
+        {
+            tracing::warn!(call_id, "call is not keeping up; input dropped");
         }
     }
 
     fn to_call_or_reply(&mut self, call_id: &str, key: TxKey, msg: Message, source: SocketAddr) {
-        let Some(tx) = self.calls.get(call_id) else { return };
-        if let Err(e) = tx.try_send(CallInput::Request { key: key.clone(), msg: msg.clone(), source }) {
-            let code = if matches!(e, mpsc::error::TrySendError::Closed(_)) { 481 } else { 503 };
-            let _ = self.layer.send_response(Instant::now(), &key, &msg.response(code, reason_phrase(code), None));
+        let Some(tx) = self.calls.get(call_id) else {
+            return;
+        };
+        if let Err(e) = tx.try_send(CallInput::Request {
+            key: key.clone(),
+            msg: msg.clone(),
+            source,
+        }) {
+            let code = if matches!(e, mpsc::error::TrySendError::Closed(_)) {
+                481
+            } else {
+                503
+            };
+            let _ = self.layer.send_response(
+                Instant::now(),
+                &key,
+                &msg.response(code, reason_phrase(code), None),
+            );
         }
     }
 }

@@ -15,22 +15,33 @@ const MAX_TEXT: usize = 64 * 1024;
 
 impl TimelineStore {
     /// Opens a conversation; a queue puts it in `queued`, otherwise it starts in `bot`.
-    pub async fn open_conversation(&self, new: NewConversation) -> Result<Conversation, TimelineError> {
+    pub async fn open_conversation(
+        &self,
+        new: NewConversation,
+    ) -> Result<Conversation, TimelineError> {
         self.open_conversation_as(Uuid::new_v4(), new).await
     }
 
     /// Opens a conversation with an id chosen by the caller (a call picks its
     /// conversation id before the database has it).
-    pub async fn open_conversation_as(&self, id: Uuid, new: NewConversation) -> Result<Conversation, TimelineError> {
+    pub async fn open_conversation_as(
+        &self,
+        id: Uuid,
+        new: NewConversation,
+    ) -> Result<Conversation, TimelineError> {
         let customer = self.customer(new.customer_id).await?;
         let owner = customer.merged_into.unwrap_or(customer.id);
-        if let Some(text) = &new.text {
-            if text.trim().is_empty() || text.len() > MAX_TEXT {
-                return Err(invalid("text", format!("must be 1 to {MAX_TEXT} bytes")));
-            }
+        if let Some(text) = &new.text
+            && (text.trim().is_empty() || text.len() > MAX_TEXT)
+        {
+            return Err(invalid("text", format!("must be 1 to {MAX_TEXT} bytes")));
         }
         let now = now_us();
-        let status = if new.queue.is_some() { ConversationStatus::Queued } else { ConversationStatus::Bot };
+        let status = if new.queue.is_some() {
+            ConversationStatus::Queued
+        } else {
+            ConversationStatus::Bot
+        };
         let mut tx = self.db.pool.begin().await?;
         sqlx::query(
             "INSERT INTO conversations (id, customer_id, channel, status, queue, priority, subject, created_us, queued_us) \
@@ -49,8 +60,16 @@ impl TimelineStore {
         .await?;
         let mut events = Vec::new();
         if let Some(text) = new.text {
-            let payload = EventPayload::Message { direction: Direction::In, author: customer.name.clone(), text, attachments: vec![] };
-            events.push(self.insert_event(&mut *tx, owner, Some(id), payload).await?);
+            let payload = EventPayload::Message {
+                direction: Direction::In,
+                author: customer.name.clone(),
+                text,
+                attachments: vec![],
+            };
+            events.push(
+                self.insert_event(&mut *tx, owner, Some(id), payload)
+                    .await?,
+            );
         }
         tx.commit().await?;
         for e in events {
@@ -93,9 +112,17 @@ impl TimelineStore {
     }
 
     /// Moves a conversation to `status`, stamping `resolved` and recording the change.
-    pub async fn set_status(&self, id: Uuid, status: ConversationStatus) -> Result<Conversation, TimelineError> {
+    pub async fn set_status(
+        &self,
+        id: Uuid,
+        status: ConversationStatus,
+    ) -> Result<Conversation, TimelineError> {
         let conv = self.conversation(id).await?;
-        let resolved = matches!(status, ConversationStatus::Resolved | ConversationStatus::Abandoned).then(now_us);
+        let resolved = matches!(
+            status,
+            ConversationStatus::Resolved | ConversationStatus::Abandoned
+        )
+        .then(now_us);
         let mut tx = self.db.pool.begin().await?;
         sqlx::query("UPDATE conversations SET status = $1, resolved_us = COALESCE($2, resolved_us) WHERE id = $3")
             .bind(rows::status_str(status))
@@ -103,7 +130,14 @@ impl TimelineStore {
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        let event = self.insert_event(&mut *tx, conv.customer_id, Some(id), EventPayload::StatusChanged { status }).await?;
+        let event = self
+            .insert_event(
+                &mut *tx,
+                conv.customer_id,
+                Some(id),
+                EventPayload::StatusChanged { status },
+            )
+            .await?;
         tx.commit().await?;
         self.bus.publish(event);
         self.conversation(id).await
@@ -113,17 +147,23 @@ impl TimelineStore {
 impl TimelineStore {
     /// Puts a conversation in a queue now (a call reaching a queue step).
     pub async fn set_queue(&self, id: Uuid, queue: &str) -> Result<(), TimelineError> {
-        sqlx::query("UPDATE conversations SET queue = $1, status = 'queued', queued_us = $2 WHERE id = $3")
-            .bind(queue.to_string())
-            .bind(now_us())
-            .bind(id.to_string())
-            .execute(&self.db.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE conversations SET queue = $1, status = 'queued', queued_us = $2 WHERE id = $3",
+        )
+        .bind(queue.to_string())
+        .bind(now_us())
+        .bind(id.to_string())
+        .execute(&self.db.pool)
+        .await?;
         Ok(())
     }
 
     pub async fn set_disposition(&self, id: Uuid, code: &str) -> Result<(), TimelineError> {
-        sqlx::query("UPDATE conversations SET disposition = $1 WHERE id = $2").bind(code.to_string()).bind(id.to_string()).execute(&self.db.pool).await?;
+        sqlx::query("UPDATE conversations SET disposition = $1 WHERE id = $2")
+            .bind(code.to_string())
+            .bind(id.to_string())
+            .execute(&self.db.pool)
+            .await?;
         Ok(())
     }
 }

@@ -55,7 +55,11 @@ impl TimelineStore {
     }
 
     /// The customer an identity belongs to, if any.
-    pub async fn find_by_identity(&self, kind: IdentityKind, value: &str) -> Result<Option<Customer>, TimelineError> {
+    pub async fn find_by_identity(
+        &self,
+        kind: IdentityKind,
+        value: &str,
+    ) -> Result<Option<Customer>, TimelineError> {
         let value = normalize(kind, value)?;
         let row = sqlx::query("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2")
             .bind(kind.as_str())
@@ -89,7 +93,11 @@ impl TimelineStore {
     }
 
     /// Changes the given fields of a customer.
-    pub async fn update_customer(&self, id: Uuid, patch: CustomerPatch) -> Result<Customer, TimelineError> {
+    pub async fn update_customer(
+        &self,
+        id: Uuid,
+        patch: CustomerPatch,
+    ) -> Result<Customer, TimelineError> {
         let mut current = self.customer(id).await?;
         if let Some(name) = patch.name {
             validate_name(&name)?;
@@ -116,7 +124,11 @@ impl TimelineStore {
     }
 
     /// Links another identity to an existing customer.
-    pub async fn add_identity(&self, id: Uuid, identity: Identity) -> Result<Customer, TimelineError> {
+    pub async fn add_identity(
+        &self,
+        id: Uuid,
+        identity: Identity,
+    ) -> Result<Customer, TimelineError> {
         let normalized = normalize_all(std::slice::from_ref(&identity))?;
         self.customer(id).await?;
         let mut tx = self.db.pool.begin().await?;
@@ -171,7 +183,10 @@ async fn insert_identity(
 fn validate_name(name: &str) -> Result<(), TimelineError> {
     let n = name.trim();
     if n.is_empty() || n.chars().count() > MAX_NAME {
-        return Err(invalid("name", format!("must be 1 to {MAX_NAME} characters")));
+        return Err(invalid(
+            "name",
+            format!("must be 1 to {MAX_NAME} characters"),
+        ));
     }
     Ok(())
 }
@@ -181,10 +196,17 @@ fn normalize_all(identities: &[Identity]) -> Result<Vec<Identity>, TimelineError
     for (i, identity) in identities.iter().enumerate() {
         let value = normalize(identity.kind, &identity.value)
             .map_err(|e| invalid(&format!("identities[{i}].value"), e.to_string()))?;
-        if out.iter().any(|o| o.kind == identity.kind && o.value == value) {
+        if out
+            .iter()
+            .any(|o| o.kind == identity.kind && o.value == value)
+        {
             return Err(invalid(&format!("identities[{i}]"), "duplicate identity"));
         }
-        out.push(Identity { kind: identity.kind, value, verified: identity.verified });
+        out.push(Identity {
+            kind: identity.kind,
+            value,
+            verified: identity.verified,
+        });
     }
     Ok(out)
 }
@@ -192,8 +214,9 @@ fn normalize_all(identities: &[Identity]) -> Result<Vec<Identity>, TimelineError
 fn identity_from_row(row: &AnyRow) -> Result<Identity, TimelineError> {
     let kind: String = row.try_get("kind")?;
     Ok(Identity {
-        kind: IdentityKind::parse(&kind)
-            .ok_or_else(|| TimelineError::Conflict(format!("stored identity kind `{kind}` is unknown")))?,
+        kind: IdentityKind::parse(&kind).ok_or_else(|| {
+            TimelineError::Conflict(format!("stored identity kind `{kind}` is unknown"))
+        })?,
         value: row.try_get("value")?,
         verified: row.try_get::<i32, _>("verified")? != 0,
     })

@@ -25,5 +25,8 @@ impl From<sqlx::Error> for TimelineError {
 }
 
 pub fn invalid(field: &str, message: impl Into<String>) -> TimelineError {
-    TimelineError::Invalid { field: field.into(), message: message.into() }
+    TimelineError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
 }

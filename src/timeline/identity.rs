@@ -68,7 +68,10 @@ pub fn normalize(kind: IdentityKind, value: &str) -> Result<String, IdentityErro
 }
 
 fn normalize_phone(v: &str) -> Result<String, IdentityError> {
-    let compact: String = v.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+    let compact: String = v
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
     let digits = if let Some(rest) = compact.strip_prefix('+') {
         rest
     } else if let Some(rest) = compact.strip_prefix("00") {
@@ -79,7 +82,11 @@ fn normalize_phone(v: &str) -> Result<String, IdentityError> {
     let ok = (8..=15).contains(&digits.len())
         && digits.bytes().all(|b| b.is_ascii_digit())
         && !digits.starts_with('0');
-    if ok { Ok(format!("+{digits}")) } else { Err(IdentityError::Phone(v.to_string())) }
+    if ok {
+        Ok(format!("+{digits}"))
+    } else {
+        Err(IdentityError::Phone(v.to_string()))
+    }
 }
 
 fn normalize_email(v: &str) -> Result<String, IdentityError> {
@@ -92,7 +99,11 @@ fn normalize_email(v: &str) -> Result<String, IdentityError> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !lower.chars().any(char::is_whitespace);
-    if valid { Ok(lower) } else { Err(IdentityError::Email(v.to_string())) }
+    if valid {
+        Ok(lower)
+    } else {
+        Err(IdentityError::Email(v.to_string()))
+    }
 }
 
 #[cfg(test)]
@@ -101,8 +112,14 @@ mod tests {
 
     #[test]
     fn phones_normalise_to_e164() {
-        assert_eq!(normalize(IdentityKind::Phone, "+86 138-0013-8000").unwrap(), "+8613800138000");
-        assert_eq!(normalize(IdentityKind::Phone, "0044 (20) 7946 0958").unwrap(), "+442079460958");
+        assert_eq!(
+            normalize(IdentityKind::Phone, "+86 138-0013-8000").unwrap(),
+            "+8613800138000"
+        );
+        assert_eq!(
+            normalize(IdentityKind::Phone, "0044 (20) 7946 0958").unwrap(),
+            "+442079460958"
+        );
         assert!(normalize(IdentityKind::Phone, "13800138000").is_err());
         assert!(normalize(IdentityKind::Phone, "+12ab").is_err());
         assert!(normalize(IdentityKind::Phone, "+0123456789").is_err());
@@ -110,7 +127,10 @@ mod tests {
 
     #[test]
     fn emails_are_lower_cased_and_checked() {
-        assert_eq!(normalize(IdentityKind::Email, " Li@Example.COM ").unwrap(), "li@example.com");
+        assert_eq!(
+            normalize(IdentityKind::Email, " Li@Example.COM ").unwrap(),
+            "li@example.com"
+        );
         assert!(normalize(IdentityKind::Email, "li@@example.com").is_err());
         assert!(normalize(IdentityKind::Email, "li@localhost").is_err());
         assert!(normalize(IdentityKind::Email, "").is_err());

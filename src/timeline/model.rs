@@ -146,18 +146,32 @@ pub enum EventPayload {
         #[serde(default)]
         attachments: Vec<String>,
     },
-    CallOffered { from: String, to: String },
+    CallOffered {
+        from: String,
+        to: String,
+    },
     IvrStep {
         step: String,
         #[serde(default)]
         #[schema(value_type = Object)]
         detail: serde_json::Value,
     },
-    Dtmf { digits: String },
-    CallQueued { queue: String },
-    CallAnswered { agent: String },
-    CallTransferred { to: String },
-    CallEnded { cause: String, duration_ms: i64 },
+    Dtmf {
+        digits: String,
+    },
+    CallQueued {
+        queue: String,
+    },
+    CallAnswered {
+        agent: String,
+    },
+    CallTransferred {
+        to: String,
+    },
+    CallEnded {
+        cause: String,
+        duration_ms: i64,
+    },
     Transcript {
         speaker: Speaker,
         start_ms: i64,
@@ -167,16 +181,29 @@ pub enum EventPayload {
         #[serde(default)]
         partial: bool,
     },
-    Recording { path: String, duration_ms: i64 },
-    Note { author: String, text: String },
+    Recording {
+        path: String,
+        duration_ms: i64,
+    },
+    Note {
+        author: String,
+        text: String,
+    },
     Disposition {
         code: String,
         #[serde(default)]
         notes: String,
     },
-    Csat { score: i32 },
-    StatusChanged { status: ConversationStatus },
-    IdentityMerged { merged_customer: Uuid, identities: Vec<Identity> },
+    Csat {
+        score: i32,
+    },
+    StatusChanged {
+        status: ConversationStatus,
+    },
+    IdentityMerged {
+        merged_customer: Uuid,
+        identities: Vec<Identity>,
+    },
 }
 
 impl EventPayload {
@@ -230,9 +257,16 @@ mod tests {
     #[test]
     fn kind_matches_serialized_tag() {
         let samples = vec![
-            EventPayload::Dtmf { digits: "12".into() },
-            EventPayload::CallEnded { cause: "normal".into(), duration_ms: 3 },
-            EventPayload::StatusChanged { status: ConversationStatus::WrapUp },
+            EventPayload::Dtmf {
+                digits: "12".into(),
+            },
+            EventPayload::CallEnded {
+                cause: "normal".into(),
+                duration_ms: 3,
+            },
+            EventPayload::StatusChanged {
+                status: ConversationStatus::WrapUp,
+            },
             EventPayload::Csat { score: 5 },
         ];
         for p in samples {

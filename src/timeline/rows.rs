@@ -11,13 +11,16 @@ use super::model::{Channel, ConversationStatus};
 
 pub fn uuid(row: &AnyRow, col: &str) -> Result<Uuid, TimelineError> {
     let s: String = row.try_get(col)?;
-    Uuid::parse_str(&s).map_err(|e| TimelineError::Conflict(format!("stored {col} is not a uuid: {e}")))
+    Uuid::parse_str(&s)
+        .map_err(|e| TimelineError::Conflict(format!("stored {col} is not a uuid: {e}")))
 }
 
 pub fn opt_uuid(row: &AnyRow, col: &str) -> Result<Option<Uuid>, TimelineError> {
     let s: Option<String> = row.try_get(col)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(|e| TimelineError::Conflict(format!("stored {col}: {e}"))))
-        .transpose()
+    s.map(|s| {
+        Uuid::parse_str(&s).map_err(|e| TimelineError::Conflict(format!("stored {col}: {e}")))
+    })
+    .transpose()
 }
 
 pub fn time(us: i64) -> DateTime<Utc> {
@@ -31,7 +34,8 @@ pub fn opt_time(row: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>, Timeli
 
 pub fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, TimelineError> {
     let s: String = row.try_get(col)?;
-    serde_json::from_str(&s).map_err(|e| TimelineError::Conflict(format!("stored {col} is not valid: {e}")))
+    serde_json::from_str(&s)
+        .map_err(|e| TimelineError::Conflict(format!("stored {col} is not valid: {e}")))
 }
 
 pub fn channel_str(c: Channel) -> &'static str {

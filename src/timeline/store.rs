@@ -39,12 +39,18 @@ impl TimelineStore {
 
     /// Appends an event to a customer's timeline. A customer merged into another has
     /// its new events written to the survivor. Returns once the event is committed.
-    pub async fn append(&self, customer_id: Uuid, new: NewEvent) -> Result<TimelineEvent, TimelineError> {
+    pub async fn append(
+        &self,
+        customer_id: Uuid,
+        new: NewEvent,
+    ) -> Result<TimelineEvent, TimelineError> {
         let owner = self.owner_of(customer_id).await?;
         if let Some(conv) = new.conversation_id {
             self.conversation(conv).await?;
         }
-        let event = self.insert_event(&self.db.pool, owner, new.conversation_id, new.payload).await?;
+        let event = self
+            .insert_event(&self.db.pool, owner, new.conversation_id, new.payload)
+            .await?;
         self.bus.publish(event.clone());
         Ok(event)
     }
@@ -73,7 +79,8 @@ impl TimelineStore {
     {
         let id = Uuid::new_v4();
         let occurred = now_us();
-        let body = serde_json::to_string(&payload).map_err(|e| invalid("payload", e.to_string()))?;
+        let body =
+            serde_json::to_string(&payload).map_err(|e| invalid("payload", e.to_string()))?;
         let row = sqlx::query(
             "INSERT INTO timeline_events (id, customer_id, conversation_id, kind, payload, occurred_us) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
@@ -97,15 +104,29 @@ impl TimelineStore {
     }
 
     /// A page of a customer's timeline.
-    pub async fn timeline(&self, customer_id: Uuid, cursor: Cursor, limit: i64) -> Result<Vec<TimelineEvent>, TimelineError> {
+    pub async fn timeline(
+        &self,
+        customer_id: Uuid,
+        cursor: Cursor,
+        limit: i64,
+    ) -> Result<Vec<TimelineEvent>, TimelineError> {
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(invalid("limit", format!("must be 1 to {MAX_PAGE}")));
         }
         self.owner_of(customer_id).await?;
         let (sql, bound) = match cursor {
-            Cursor::Latest => ("SELECT * FROM timeline_events WHERE customer_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3", i64::MAX),
-            Cursor::Before(s) => ("SELECT * FROM timeline_events WHERE customer_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3", s),
-            Cursor::After(s) => ("SELECT * FROM timeline_events WHERE customer_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3", s),
+            Cursor::Latest => (
+                "SELECT * FROM timeline_events WHERE customer_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                i64::MAX,
+            ),
+            Cursor::Before(s) => (
+                "SELECT * FROM timeline_events WHERE customer_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                s,
+            ),
+            Cursor::After(s) => (
+                "SELECT * FROM timeline_events WHERE customer_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3",
+                s,
+            ),
         };
         let found = sqlx::query(sql)
             .bind(customer_id.to_string())

@@ -16,7 +16,8 @@ pub enum Backend {
 }
 
 pub fn postgres_base() -> String {
-    std::env::var("SWITCHBOARD_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("SWITCHBOARD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A running server; stopped (SIGTERM, then kill) when dropped.
@@ -38,9 +39,18 @@ impl Server {
     pub async fn start_with(backend: Backend, extra_env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut env = vec![
-            ("SWITCHBOARD_DATA_DIR".to_string(), dir.path().join("data").display().to_string()),
-            ("SWITCHBOARD_HTTP_LISTEN".to_string(), "127.0.0.1:0".to_string()),
-            ("SWITCHBOARD_SIP_LISTEN".to_string(), "127.0.0.1:0".to_string()),
+            (
+                "SWITCHBOARD_DATA_DIR".to_string(),
+                dir.path().join("data").display().to_string(),
+            ),
+            (
+                "SWITCHBOARD_HTTP_LISTEN".to_string(),
+                "127.0.0.1:0".to_string(),
+            ),
+            (
+                "SWITCHBOARD_SIP_LISTEN".to_string(),
+                "127.0.0.1:0".to_string(),
+            ),
             ("SWITCHBOARD_DIALPLANS_DIR".to_string(), repo("dialplans")),
             ("SWITCHBOARD_SOUNDS_DIR".to_string(), repo("sounds")),
         ];
@@ -49,7 +59,11 @@ impl Server {
             let name = format!("sb_test_{}", uuid::Uuid::new_v4().simple());
             create_pg_database(&name).await;
             let base = postgres_base();
-            let url = format!("{}/{}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base), name);
+            let url = format!(
+                "{}/{}",
+                base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base),
+                name
+            );
             env.push(("SWITCHBOARD_DATABASE_URL".to_string(), url));
             pg_db = Some(name);
         }
@@ -65,7 +79,14 @@ impl Server {
             .spawn()
             .expect("spawn switchboard");
         let (http, sip) = read_addresses(&mut child);
-        Server { child, http, sip, dir, env, pg_db }
+        Server {
+            child,
+            http,
+            sip,
+            dir,
+            env,
+            pg_db,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -83,9 +104,18 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn cli");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
         let out = child.wait_with_output().expect("cli output");
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
@@ -140,7 +170,10 @@ impl Drop for Server {
         let _ = self.child.wait();
         if let Some(name) = self.pg_db.take() {
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("rt");
                 rt.block_on(drop_pg_database(&name));
             })
             .join();
@@ -150,7 +183,10 @@ impl Drop for Server {
 
 /// A path inside the repository.
 pub fn repo(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(rel)
+        .display()
+        .to_string()
 }
 
 pub fn binary() -> PathBuf {
@@ -168,29 +204,42 @@ fn read_addresses(child: &mut Child) -> (String, String) {
             if let Some(rest) = line.strip_prefix("workspace  http://") {
                 http = Some(rest.trim_end_matches('/').to_string());
             }
-            if let (Some(h), Some(rest), false) = (&http, line.strip_prefix("sip        udp:"), sent) {
-                let sip = rest.split_whitespace().next().unwrap_or_default().to_string();
+            if let (Some(h), Some(rest), false) =
+                (&http, line.strip_prefix("sip        udp:"), sent)
+            {
+                let sip = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
                 let _ = tx.send((h.clone(), sip));
                 sent = true;
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(30)).expect("server printed its addresses")
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("server printed its addresses")
 }
 
 async fn admin_conn() -> sqlx::PgConnection {
     use sqlx::Connection;
-    sqlx::PgConnection::connect(&postgres_base()).await.expect("PostgreSQL reachable at SWITCHBOARD_TEST_POSTGRES")
+    sqlx::PgConnection::connect(&postgres_base())
+        .await
+        .expect("PostgreSQL reachable at SWITCHBOARD_TEST_POSTGRES")
 }
 
 async fn create_pg_database(name: &str) {
     use sqlx::Executor;
     let mut c = admin_conn().await;
-    c.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+    c.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create database");
 }
 
 async fn drop_pg_database(name: &str) {
     use sqlx::Executor;
     let mut c = admin_conn().await;
-    let _ = c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+    let _ = c
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await;
 }

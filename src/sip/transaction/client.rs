@@ -50,7 +50,13 @@ pub struct ClientTx {
 impl ClientTx {
     /// Starts the transaction; the caller transmits `bytes` once now.
     /// None when `request` is a response.
-    pub fn new(now: Instant, request: Message, dest: SocketAddr, reliable: bool, config: TimerConfig) -> Option<ClientTx> {
+    pub fn new(
+        now: Instant,
+        request: Message,
+        dest: SocketAddr,
+        reliable: bool,
+        config: TimerConfig,
+    ) -> Option<ClientTx> {
         let uri = match &request.start {
             StartLine::Request { uri, .. } => uri.clone(),
             StartLine::Response { .. } => return None,
@@ -84,7 +90,9 @@ impl ClientTx {
     }
 
     pub fn on_response(&mut self, now: Instant, resp: Message) -> Vec<ClientAction> {
-        let Some(code) = resp.status() else { return vec![] };
+        let Some(code) = resp.status() else {
+            return vec![];
+        };
         match (self.state, code) {
             (ClientState::Calling | ClientState::Proceeding, 100..=199) => {
                 self.state = ClientState::Proceeding;
@@ -103,7 +111,9 @@ impl ClientTx {
             }
             (ClientState::Accepted, 200..=299) => vec![ClientAction::Deliver(resp)],
             (ClientState::Calling | ClientState::Proceeding, _) => self.complete(now, resp),
-            (ClientState::Completed, 300..) if self.invite => vec![ClientAction::Transmit(self.ack_for(&resp).to_bytes())],
+            (ClientState::Completed, 300..) if self.invite => {
+                vec![ClientAction::Transmit(self.ack_for(&resp).to_bytes())]
+            }
             _ => vec![],
         }
     }
@@ -179,4 +189,3 @@ impl ClientTx {
         vec![ClientAction::Terminated]
     }
 }
-

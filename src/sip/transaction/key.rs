@@ -18,13 +18,21 @@ impl TxKey {
             m => m,
         };
         if via.has_rfc3261_branch() {
-            return Some(TxKey(format!("s|{}|{}|{}", via.branch()?, via.sent_by(), method)));
+            return Some(TxKey(format!(
+                "s|{}|{}|{}",
+                via.branch()?,
+                via.sent_by(),
+                method
+            )));
         }
         // RFC 2543: Request-URI, From tag, Call-ID, CSeq number and top Via. The To
         // tag is left out so the ACK of a non-2xx (which has it) still matches.
         let cseq = msg.cseq()?;
         let uri = msg.request_uri().map(|u| u.to_string()).unwrap_or_default();
-        let from_tag = msg.from().and_then(|f| f.tag().map(String::from)).unwrap_or_default();
+        let from_tag = msg
+            .from()
+            .and_then(|f| f.tag().map(String::from))
+            .unwrap_or_default();
         Some(TxKey(format!(
             "s2543|{uri}|{from_tag}|{}|{}|{}|{}",
             msg.call_id()?,

@@ -26,7 +26,11 @@ pub enum Output {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxEvent {
     /// A new request opened a server transaction; answer it with `send_response`.
-    Request { key: TxKey, msg: Message, source: SocketAddr },
+    Request {
+        key: TxKey,
+        msg: Message,
+        source: SocketAddr,
+    },
     /// An ACK for a 2xx (it is outside any transaction; the dialog takes it).
     AckFor2xx { msg: Message, source: SocketAddr },
     /// A CANCEL matched this INVITE transaction; the layer already answered the
@@ -108,7 +112,13 @@ impl TransactionLayer {
 
     /// Takes a parsed message from the network. A new request over the limit is
     /// refused with `Overloaded` (the caller answers 503 statelessly).
-    pub fn handle_incoming(&mut self, now: Instant, msg: Message, source: SocketAddr, reliable: bool) -> Result<(), LayerError> {
+    pub fn handle_incoming(
+        &mut self,
+        now: Instant,
+        msg: Message,
+        source: SocketAddr,
+        reliable: bool,
+    ) -> Result<(), LayerError> {
         if msg.is_request() {
             self.incoming_request(now, msg, source, reliable)
         } else {
@@ -117,7 +127,13 @@ impl TransactionLayer {
         }
     }
 
-    fn incoming_request(&mut self, now: Instant, msg: Message, source: SocketAddr, reliable: bool) -> Result<(), LayerError> {
+    fn incoming_request(
+        &mut self,
+        now: Instant,
+        msg: Message,
+        source: SocketAddr,
+        reliable: bool,
+    ) -> Result<(), LayerError> {
         let key = TxKey::server(&msg).ok_or(LayerError::Unidentifiable)?;
         let method = msg.method().ok_or(LayerError::Unidentifiable)?;
         if method == Method::Ack {
@@ -126,41 +142,67 @@ impl TransactionLayer {
         }
         if let Some(Tx::Server(tx)) = self.txs.get_mut(&key) {
             if let Some(ServerAction::Transmit(data)) = tx.on_request_again() {
-                self.out.push_back(Output::Transmit { to: tx.target, data });
+                self.out.push_back(Output::Transmit {
+                    to: tx.target,
+                    data,
+                });
             }
             return Ok(());
         }
         if self.txs.len() >= self.max {
             return Err(LayerError::Overloaded);
         }
-        let target = msg.top_via().map(|v| v.response_target(source)).unwrap_or(source);
-        let dialog_match = (msg.call_id().unwrap_or_default().to_string(), msg.cseq().map(|c| c.seq).unwrap_or(0));
-        let tx = ServerTx::new(method == Method::Invite, reliable, target, self.config, dialog_match);
+        let target = msg
+            .top_via()
+            .map(|v| v.response_target(source))
+            .unwrap_or(source);
+        let dialog_match = (
+            msg.call_id().unwrap_or_default().to_string(),
+            msg.cseq().map(|c| c.seq).unwrap_or(0),
+        );
+        let tx = ServerTx::new(
+            method == Method::Invite,
+            reliable,
+            target,
+            self.config,
+            dialog_match,
+        );
         self.txs.insert(key.clone(), Tx::Server(tx));
         if method == Method::Cancel {
             self.incoming_cancel(now, key, msg, source);
             return Ok(());
         }
-        self.out.push_back(Output::Event(TxEvent::Request { key, msg, source }));
+        self.out
+            .push_back(Output::Event(TxEvent::Request { key, msg, source }));
         Ok(())
     }
 
     fn incoming_ack(&mut self, now: Instant, key: TxKey, msg: Message, source: SocketAddr) {
-        let by_dialog = (msg.call_id().unwrap_or_default().to_string(), msg.cseq().map(|c| c.seq).unwrap_or(0));
+        let by_dialog = (
+            msg.call_id().unwrap_or_default().to_string(),
+            msg.cseq().map(|c| c.seq).unwrap_or(0),
+        );
         let target = match self.txs.get(&key) {
-            Some(Tx::Server(tx)) if tx.state == ServerState::Completed || tx.state == ServerState::Confirmed => Some(key),
+            Some(Tx::Server(tx))
+                if tx.state == ServerState::Completed || tx.state == ServerState::Confirmed =>
+            {
+                Some(key)
+            }
             _ => self.accepted.get(&by_dialog).cloned(),
         };
-        let is_2xx_ack = target.as_ref().is_none_or(|k| matches!(self.txs.get(k), Some(Tx::Server(t)) if t.state == ServerState::Accepted));
-        if let Some(k) = target {
-            if let Some(Tx::Server(tx)) = self.txs.get_mut(&k) {
-                let actions = tx.on_ack(now);
-                self.apply_server(&k, actions);
-                self.reschedule(&k);
-            }
+        let is_2xx_ack = target.as_ref().is_none_or(
+            |k| matches!(self.txs.get(k), Some(Tx::Server(t)) if t.state == ServerState::Accepted),
+        );
+        if let Some(k) = target
+            && let Some(Tx::Server(tx)) = self.txs.get_mut(&k)
+        {
+            let actions = tx.on_ack(now);
+            self.apply_server(&k, actions);
+            self.reschedule(&k);
         }
         if is_2xx_ack {
-            self.out.push_back(Output::Event(TxEvent::AckFor2xx { msg, source }));
+            self.out
+                .push_back(Output::Event(TxEvent::AckFor2xx { msg, source }));
         }
     }
 
@@ -175,15 +217,20 @@ impl TransactionLayer {
         // The CANCEL's own transaction answers at once.
         let _ = self.send_response(now, &key, &resp);
         match pending {
-            Some(k) => self.out.push_back(Output::Event(TxEvent::Cancelled { invite: k })),
+            Some(k) => self
+                .out
+                .push_back(Output::Event(TxEvent::Cancelled { invite: k })),
             None => tracing::debug!(%source, "CANCEL for no pending INVITE"),
         }
     }
 
     fn incoming_response(&mut self, now: Instant, msg: Message, source: SocketAddr) {
-        let Some(key) = TxKey::client(&msg) else { return };
+        let Some(key) = TxKey::client(&msg) else {
+            return;
+        };
         let Some(Tx::Client(tx)) = self.txs.get_mut(&key) else {
-            self.out.push_back(Output::Event(TxEvent::Stray { msg, source }));
+            self.out
+                .push_back(Output::Event(TxEvent::Stray { msg, source }));
             return;
         };
         let (dest, actions) = (tx.dest, tx.on_response(now, msg));
@@ -192,8 +239,15 @@ impl TransactionLayer {
     }
 
     /// Sends a response on a server transaction.
-    pub fn send_response(&mut self, now: Instant, key: &TxKey, resp: &Message) -> Result<(), LayerError> {
-        let Some(Tx::Server(tx)) = self.txs.get_mut(key) else { return Err(LayerError::UnknownTransaction) };
+    pub fn send_response(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        resp: &Message,
+    ) -> Result<(), LayerError> {
+        let Some(Tx::Server(tx)) = self.txs.get_mut(key) else {
+            return Err(LayerError::UnknownTransaction);
+        };
         let code = resp.status().unwrap_or(500);
         let actions = tx.send(now, code, resp.to_bytes());
         if tx.invite && (200..300).contains(&code) {
@@ -206,13 +260,23 @@ impl TransactionLayer {
 
     /// Sends a request on a new client transaction (ACK for a 2xx goes out with
     /// `send_stateless` instead). The request's top Via must carry a fresh branch.
-    pub fn send_request(&mut self, now: Instant, req: Message, dest: SocketAddr, reliable: bool) -> Result<TxKey, LayerError> {
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        req: Message,
+        dest: SocketAddr,
+        reliable: bool,
+    ) -> Result<TxKey, LayerError> {
         let key = TxKey::for_sent_request(&req).ok_or(LayerError::Unidentifiable)?;
         if self.txs.len() >= self.max {
             return Err(LayerError::Overloaded);
         }
-        let tx = ClientTx::new(now, req, dest, reliable, self.config).ok_or(LayerError::Unidentifiable)?;
-        self.out.push_back(Output::Transmit { to: dest, data: tx.bytes() });
+        let tx = ClientTx::new(now, req, dest, reliable, self.config)
+            .ok_or(LayerError::Unidentifiable)?;
+        self.out.push_back(Output::Transmit {
+            to: dest,
+            data: tx.bytes(),
+        });
         self.txs.insert(key.clone(), Tx::Client(tx));
         self.reschedule(&key);
         Ok(key)
@@ -220,7 +284,10 @@ impl TransactionLayer {
 
     /// Sends a message outside any transaction (an ACK for a 2xx, a stateless 503).
     pub fn send_stateless(&mut self, msg: &Message, to: SocketAddr) {
-        self.out.push_back(Output::Transmit { to, data: msg.to_bytes() });
+        self.out.push_back(Output::Transmit {
+            to,
+            data: msg.to_bytes(),
+        });
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -252,8 +319,12 @@ impl TransactionLayer {
         };
         for a in actions {
             match a {
-                ServerAction::Transmit(data) => self.out.push_back(Output::Transmit { to: target, data }),
-                ServerAction::Timeout => self.out.push_back(Output::Event(TxEvent::Timeout { key: key.clone() })),
+                ServerAction::Transmit(data) => {
+                    self.out.push_back(Output::Transmit { to: target, data })
+                }
+                ServerAction::Timeout => self
+                    .out
+                    .push_back(Output::Event(TxEvent::Timeout { key: key.clone() })),
                 ServerAction::Terminated => self.remove(key),
             }
         }
@@ -262,19 +333,28 @@ impl TransactionLayer {
     fn apply_client(&mut self, key: &TxKey, dest: SocketAddr, actions: Vec<ClientAction>) {
         for a in actions {
             match a {
-                ClientAction::Transmit(data) => self.out.push_back(Output::Transmit { to: dest, data }),
-                ClientAction::Deliver(msg) => self.out.push_back(Output::Event(TxEvent::Response { key: key.clone(), msg })),
-                ClientAction::Timeout => self.out.push_back(Output::Event(TxEvent::Timeout { key: key.clone() })),
+                ClientAction::Transmit(data) => {
+                    self.out.push_back(Output::Transmit { to: dest, data })
+                }
+                ClientAction::Deliver(msg) => {
+                    self.out.push_back(Output::Event(TxEvent::Response {
+                        key: key.clone(),
+                        msg,
+                    }))
+                }
+                ClientAction::Timeout => self
+                    .out
+                    .push_back(Output::Event(TxEvent::Timeout { key: key.clone() })),
                 ClientAction::Terminated => self.remove(key),
             }
         }
     }
 
     fn remove(&mut self, key: &TxKey) {
-        if let Some(Tx::Server(tx)) = self.txs.remove(key) {
-            if self.accepted.get(&tx.dialog_match) == Some(key) {
-                self.accepted.remove(&tx.dialog_match);
-            }
+        if let Some(Tx::Server(tx)) = self.txs.remove(key)
+            && self.accepted.get(&tx.dialog_match) == Some(key)
+        {
+            self.accepted.remove(&tx.dialog_match);
         }
         if let Some(at) = self.registered.remove(key) {
             self.deadlines.remove(&(at, key.clone()));

@@ -45,11 +45,21 @@ pub struct ServerTx {
 }
 
 impl ServerTx {
-    pub fn new(invite: bool, reliable: bool, target: SocketAddr, config: TimerConfig, dialog_match: (String, u32)) -> ServerTx {
+    pub fn new(
+        invite: bool,
+        reliable: bool,
+        target: SocketAddr,
+        config: TimerConfig,
+        dialog_match: (String, u32),
+    ) -> ServerTx {
         ServerTx {
             invite,
             reliable,
-            state: if invite { ServerState::Proceeding } else { ServerState::Trying },
+            state: if invite {
+                ServerState::Proceeding
+            } else {
+                ServerState::Trying
+            },
             target,
             config,
             last_response: None,
@@ -100,7 +110,10 @@ impl ServerTx {
 
     /// The transaction user sends a response with status `code`.
     pub fn send(&mut self, now: Instant, code: u16, bytes: Bytes) -> Vec<ServerAction> {
-        if matches!(self.state, ServerState::Completed | ServerState::Confirmed | ServerState::Terminated) {
+        if matches!(
+            self.state,
+            ServerState::Completed | ServerState::Confirmed | ServerState::Terminated
+        ) {
             return vec![];
         }
         if self.state == ServerState::Accepted && !(200..300).contains(&code) {

@@ -14,7 +14,11 @@ pub struct TimerConfig {
 
 impl Default for TimerConfig {
     fn default() -> Self {
-        TimerConfig { t1: Duration::from_millis(500), t2: Duration::from_secs(4), t4: Duration::from_secs(5) }
+        TimerConfig {
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+        }
     }
 }
 
