@@ -103,6 +103,8 @@ pub struct MediaConfig {
     pub symmetric_rtp: bool,
     /// Hang up when no RTP arrives for this many seconds.
     pub media_timeout_secs: u64,
+    /// Record calls (caller audio while in the IVR and queue) under `<data_dir>/recordings`.
+    pub record_calls: bool,
 }
 
 impl Default for MediaConfig {
@@ -112,6 +114,7 @@ impl Default for MediaConfig {
             rtp_port_max: 20000,
             symmetric_rtp: true,
             media_timeout_secs: 30,
+            record_calls: true,
         }
     }
 }

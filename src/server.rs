@@ -67,6 +67,14 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     .await?;
     let dialplans = Arc::new(Registry::load(&config.dialplans.dir, &config.sounds.dir));
     let watcher = dialplans.clone().watch(shutdown.clone());
+    let data_dir = config.data_dir.clone();
+    let repaired =
+        tokio::task::spawn_blocking(move || crate::telephony::recording::repair_all(&data_dir))
+            .await
+            .unwrap_or(0);
+    if repaired > 0 {
+        tracing::warn!(repaired, "recordings cut off by a crash were repaired");
+    }
     let (prompts, problems) = PromptCache::load(&config.sounds.dir);
     for p in &problems {
         tracing::error!("{p}");

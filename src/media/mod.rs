@@ -3,4 +3,5 @@
 pub mod dtmf;
 pub mod g711;
 pub mod prompts;
+pub mod recorder;
 pub mod rtp;

@@ -15,6 +15,7 @@ use super::echo::{self, EchoParams, MediaEvent};
 use super::guard;
 use super::ivr_call::IvrCall;
 use super::ivr_media::{self, IvrMediaParams};
+use super::recording;
 use super::rtp_port;
 use super::timeline_writer::{CallRecord, TimelineWriter};
 use crate::config::Config;
@@ -231,7 +232,13 @@ impl Call {
         };
         self.send_ok(&invite, &negotiated).await;
         let media = &self.ctx.config.media;
+        let recording = media.record_calls.then(|| {
+            let path = recording::path_for(&self.ctx.config.data_dir, self.conversation);
+            let (tx, task) = recording::start(path.clone());
+            (tx, task, path)
+        });
         let params = IvrMediaParams {
+            recorder: recording.as_ref().map(|(tx, _, _)| tx.clone()),
             remote: negotiated.1.remote,
             payload_type: negotiated.1.payload_type,
             dtmf_payload_type: negotiated.1.dtmf_payload_type,
@@ -240,7 +247,7 @@ impl Call {
         };
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let (ev_tx, mut ev_rx) = mpsc::channel(64);
-        tokio::spawn(ivr_media::run(
+        let media_task = tokio::spawn(ivr_media::run(
             socket,
             params,
             self.ctx.prompts.clone(),
@@ -263,6 +270,23 @@ impl Call {
                 .await
             {
                 tracing::debug!(error = %e, "queued call already gone from routing");
+            }
+        }
+        self.media_stop.cancel();
+        let _ = media_task.await;
+        if let Some((tx, task, path)) = recording {
+            drop(tx);
+            if let Ok(Ok(Some(duration_ms))) =
+                tokio::time::timeout(Duration::from_secs(5), task).await
+            {
+                let payload = crate::timeline::model::EventPayload::Recording {
+                    path: path.display().to_string(),
+                    duration_ms,
+                };
+                self.record(CallRecord::Event {
+                    call_id: self.call_id(),
+                    payload,
+                });
             }
         }
         cause

@@ -38,6 +38,8 @@ pub enum IvrMediaEvent {
 }
 
 pub struct IvrMediaParams {
+    /// Where the caller's audio is copied for the recording, if recorded.
+    pub recorder: Option<mpsc::Sender<super::recording::Frame>>,
     pub remote: SocketAddr,
     pub payload_type: u8,
     pub dtmf_payload_type: Option<u8>,
@@ -98,6 +100,7 @@ pub async fn run(
     let (mut pcm, mut packet, mut buf) = ([0i16; 160], [0u8; 172], [0u8; 1500]);
     let mut last_rx = Instant::now();
     let mut marker = true;
+    let mut tap = RecordTap::default();
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
@@ -134,7 +137,11 @@ pub async fn run(
                 }
                 last_rx = Instant::now();
                 remote = from;
-                if Some(h.payload_type) == p.dtmf_payload_type {
+                if h.payload_type == p.payload_type {
+                    if let Some(rec) = &p.recorder {
+                        tap.push(law, &buf[h.payload_offset..h.payload_offset + h.payload_len], rec);
+                    }
+                } else if Some(h.payload_type) == p.dtmf_payload_type {
                     let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
                     if let Some(key) = dtmf.receive(h.timestamp, payload) {
                         if playing.as_ref().is_some_and(|pb| pb.barge_in) {
@@ -144,6 +151,41 @@ pub async fn run(
                             tracing::warn!("call not reading its keys; one was dropped");
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Cuts the caller's audio (any packet size) into 20 ms frames for the recorder.
+struct RecordTap {
+    frame: [i16; 160],
+    filled: usize,
+    dropped: u64,
+}
+
+impl Default for RecordTap {
+    fn default() -> Self {
+        RecordTap {
+            frame: [0; 160],
+            filled: 0,
+            dropped: 0,
+        }
+    }
+}
+
+impl RecordTap {
+    fn push(&mut self, law: Law, payload: &[u8], rec: &mpsc::Sender<super::recording::Frame>) {
+        for &code in payload {
+            self.frame[self.filled] = match law {
+                Law::Ulaw => g711::ulaw_to_linear(code),
+                Law::Alaw => g711::alaw_to_linear(code),
+            };
+            self.filled += 1;
+            if self.filled == 160 {
+                self.filled = 0;
+                if rec.try_send(self.frame).is_err() {
+                    self.dropped += 1;
                 }
             }
         }

@@ -7,6 +7,7 @@ pub mod echo;
 pub mod guard;
 pub mod ivr_call;
 pub mod ivr_media;
+pub mod recording;
 pub mod rtp_port;
 pub mod sip_server;
 pub mod timeline_writer;

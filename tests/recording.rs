@@ -1,0 +1,155 @@
+//! Call recording: the caller's audio is recorded into a WAV that lands in the
+//! timeline, and a server killed mid-call leaves a playable file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Backend, Server};
+
+fn sipp_audio(server: &Server, hold_ms: u32) -> std::process::Child {
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
+    Command::new("sipp")
+        .arg(&server.sip)
+        .args([
+            "-nostdin",
+            "-timeout",
+            "60",
+            "-p",
+            "0",
+            "-mp",
+            "0",
+            "-sf",
+            "ivr_audio.xml",
+            "-s",
+            "4000",
+            "-m",
+            "1",
+            "-d",
+            &hold_ms.to_string(),
+        ])
+        .current_dir(&scenarios)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp")
+}
+
+fn recordings(data: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![data.join("recordings")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path())
+            } else {
+                out.push(e.path())
+            }
+        }
+    }
+    out
+}
+
+/// Root-mean-square level of a WAV's samples.
+fn rms(path: &Path) -> (u32, f64) {
+    let mut r = hound::WavReader::open(path).expect("a valid WAV");
+    let samples: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
+    let energy =
+        samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / samples.len().max(1) as f64;
+    (samples.len() as u32, energy.sqrt())
+}
+
+#[tokio::test]
+async fn the_callers_audio_is_recorded_and_in_the_timeline() {
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
+    )
+    .await;
+    let status = tokio::task::spawn_blocking({
+        let mut child = sipp_audio(&server, 8500);
+        move || child.wait()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(status.success());
+    let token = server.token_for("ann", "agent");
+    let http = reqwest::Client::new();
+    let mut recording = None;
+    for _ in 0..100 {
+        let found: serde_json::Value = http
+            .get(server.url("/api/v1/customers?phone=%2B8613700001111"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(id) = found["items"][0]["id"].as_str() {
+            let page: serde_json::Value = http
+                .get(server.url(&format!("/api/v1/customers/{id}/timeline?limit=200")))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            recording = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["payload"]["type"] == "recording")
+                .cloned();
+            if recording.is_some() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let recording = recording.expect("a recording event in the caller's timeline");
+    let path = PathBuf::from(recording["payload"]["path"].as_str().unwrap());
+    let path = if path.is_absolute() {
+        path
+    } else {
+        server.dir.path().join(path)
+    };
+    let duration = recording["payload"]["duration_ms"].as_i64().unwrap();
+    assert!(
+        duration >= 7_000,
+        "the whole call, 7 s of speech included: {duration} ms"
+    );
+    let (samples, level) = rms(&path);
+    assert_eq!(i64::from(samples) * 1000 / 8000, duration);
+    assert!(
+        level > 300.0,
+        "the speech is audible in the recording (rms {level})"
+    );
+}
+
+#[tokio::test]
+async fn a_killed_server_leaves_a_playable_recording() {
+    let mut server = Server::start_with(
+        Backend::Sqlite,
+        &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
+    )
+    .await;
+    let mut call = sipp_audio(&server, 20_000);
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    server.child.kill().expect("SIGKILL");
+    let _ = server.child.wait();
+    let _ = call.kill();
+    let _ = call.wait();
+    let data = server.dir.path().join("data");
+    let files = recordings(&data);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let (samples, level) = rms(&files[0]);
+    assert!(
+        samples >= 8000 * 3,
+        "at least the seconds before the kill: {samples} samples"
+    );
+    assert!(level > 100.0, "with the caller's audio (rms {level})");
+}
