@@ -23,7 +23,15 @@ fn exercise(data: &[u8]) {
     let bytes = Bytes::copy_from_slice(data);
     match parse(&bytes) {
         Ok(m) => {
-            let _ = (m.top_via(), m.from(), m.to(), m.contact(), m.cseq(), m.max_forwards(), m.require());
+            let _ = (
+                m.top_via(),
+                m.from(),
+                m.to(),
+                m.contact(),
+                m.cseq(),
+                m.max_forwards(),
+                m.require(),
+            );
             let printed = m.to_bytes();
             let again = parse(&printed).expect("a printed message parses again");
             assert_eq!(again.to_bytes(), printed, "printing is stable");

@@ -313,3 +313,23 @@ async fn hotline_ivr_takes_keys_into_the_support_queue() {
         .expect("call ended");
     assert_eq!(ended["payload"]["cause"], "caller_hangup");
 }
+
+#[tokio::test]
+async fn reinvite_puts_the_echo_on_hold_and_back() {
+    let server = Server::start(Backend::Sqlite).await;
+    let out = sipp(
+        &server,
+        &[
+            "-sf",
+            "reinvite_hold.xml",
+            "-s",
+            "9999",
+            "-m",
+            "3",
+            "-r",
+            "3",
+        ],
+    );
+    assert_eq!(cumulative(&out, "Successful call"), 3, "{out}");
+    assert_eq!(cumulative(&out, "Failed call"), 0, "{out}");
+}

@@ -95,6 +95,9 @@ pub struct Call {
     answered_at: Option<Instant>,
     media_stop: CancellationToken,
     bye_key: Option<TxKey>,
+    /// Our RTP address and the SDP we last answered with, for re-INVITEs.
+    session: Option<(SocketAddr, SessionDescription)>,
+    session_id: u64,
 }
 
 /// Runs a call from its initial INVITE to its end.
@@ -133,6 +136,8 @@ pub async fn run(
         answered_at: None,
         media_stop: CancellationToken::new(),
         bye_key: None,
+        session: None,
+        session_id: rand::random::<u32>().into(),
     };
     let cause = call.drive(&mut rx).await;
     call.finish(&cause).await;
@@ -319,12 +324,7 @@ impl Call {
         let local = socket
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
-        match sdp::answer(
-            &offer,
-            local,
-            &Capabilities::default(),
-            rand::random::<u32>().into(),
-        ) {
+        match sdp::answer(&offer, local, &Capabilities::default(), self.session_id) {
             Ok(a) => Ok((socket, a)),
             Err(_) => {
                 self.respond(&self.invite_key, self.reply(invite, 488))
@@ -346,6 +346,9 @@ impl Call {
         ok.set_body("application/sdp", Bytes::from(negotiated.0.to_string()));
         self.respond(&self.invite_key, ok).await;
         self.answered_at = Some(Instant::now());
+        if let Some(port) = negotiated.0.media.first().map(|m| m.port) {
+            self.session = Some((SocketAddr::new(self.local_ip, port), negotiated.0.clone()));
+        }
     }
 
     /// Rejects what we cannot serve (unsupported Require, a body that is not SDP);
@@ -484,10 +487,7 @@ impl Call {
                 200
             }
             Some(Method::Options) | Some(Method::Update) => 200,
-            Some(Method::Invite) => {
-                // A re-INVITE (hold, resume, refresh): answer with our current session.
-                488
-            }
+            Some(Method::Invite) => return self.reinvite(key, &msg).await,
             _ => 405,
         };
         let mut r = self.reply(&msg, code);
@@ -495,6 +495,63 @@ impl Call {
             r.headers.push("Allow", ALLOW);
         }
         self.respond(&key, r).await;
+    }
+
+    /// A re-INVITE (hold, resume, media change, session refresh): a new offer gets
+    /// a new answer on the same RTP port with the session version raised; no offer
+    /// gets our current session again.
+    async fn reinvite(&mut self, key: TxKey, msg: &Message) {
+        let Some((local, mut session)) = self.session.clone() else {
+            self.respond(&key, self.reply(msg, 488)).await;
+            return;
+        };
+        if !msg.body.is_empty() {
+            let offer = std::str::from_utf8(&msg.body)
+                .ok()
+                .and_then(|t| SessionDescription::parse(t).ok());
+            let answered = offer.and_then(|o| {
+                sdp::answer(&o, local, &Capabilities::default(), self.session_id).ok()
+            });
+            let Some((answer, negotiated)) = answered else {
+                self.respond(&key, self.reply(msg, 488)).await;
+                return;
+            };
+            self.record(CallRecord::Event {
+                call_id: self.call_id(),
+                payload: crate::timeline::model::EventPayload::IvrStep {
+                    step: "media_update".into(),
+                    detail: serde_json::json!({ "held": negotiated.held || negotiated.direction != sdp::Direction::SendRecv }),
+                },
+            });
+            session = answer;
+        }
+        // RFC 3264 §8: every new answer of the session raises the o= version.
+        let previous = self
+            .session
+            .as_ref()
+            .and_then(|(_, s)| s.origin.split_whitespace().nth(2)?.parse::<u64>().ok())
+            .unwrap_or(0);
+        let parts: Vec<String> = session
+            .origin
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        if parts.len() == 6 {
+            session.origin = format!(
+                "{} {} {} {} {} {}",
+                parts[0],
+                parts[1],
+                previous + 1,
+                parts[3],
+                parts[4],
+                parts[5]
+            );
+        }
+        self.session = Some((local, session.clone()));
+        let mut ok = self.reply(msg, 200);
+        ok.headers.push("Contact", self.contact());
+        ok.set_body("application/sdp", Bytes::from(session.to_string()));
+        self.respond(&key, ok).await;
     }
 
     pub async fn send_bye(&mut self) {
