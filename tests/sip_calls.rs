@@ -333,3 +333,23 @@ async fn reinvite_puts_the_echo_on_hold_and_back() {
     assert_eq!(cumulative(&out, "Successful call"), 3, "{out}");
     assert_eq!(cumulative(&out, "Failed call"), 0, "{out}");
 }
+
+#[tokio::test]
+async fn sipp_calls_the_echo_test_over_tcp() {
+    let server = Server::start(Backend::Sqlite).await;
+    let out = sipp(
+        &server,
+        &[
+            "-t", "t1", "-sn", "uac", "-s", "9999", "-m", "10", "-r", "10", "-d", "500",
+        ],
+    );
+    assert_eq!(cumulative(&out, "Successful call"), 10, "{out}");
+    // A keep-alive ping on a stream gets its pong.
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(&server.sip).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    tcp.write_all(b"\r\n\r\n").unwrap();
+    let mut pong = [0u8; 2];
+    tcp.read_exact(&mut pong).unwrap();
+    assert_eq!(&pong, b"\r\n");
+}

@@ -4,6 +4,7 @@
 
 pub mod cseq;
 pub mod dialog;
+pub mod framing;
 pub mod headers;
 pub mod message;
 pub mod method;

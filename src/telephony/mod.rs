@@ -10,6 +10,7 @@ pub mod ivr_media;
 pub mod recording;
 pub mod rtp_port;
 pub mod sip_server;
+pub mod tcp;
 pub mod timeline_writer;
 
 pub use sip_server::{CallServices, SipServer, TelephonyError};

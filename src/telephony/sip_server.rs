@@ -131,6 +131,21 @@ impl SipServer {
             t2: Duration::from_millis(config.sip.t2_ms),
             t4: Duration::from_millis(config.sip.t4_ms),
         };
+        let tcp_listener =
+            tokio::net::TcpListener::bind(local)
+                .await
+                .map_err(|e| TelephonyError::Bind {
+                    addr: local,
+                    reason: format!("TCP: {e}"),
+                })?;
+        let connections = super::tcp::Connections::default();
+        let (tcp_tx, tcp_rx) = mpsc::channel(COMMAND_QUEUE);
+        tokio::spawn(super::tcp::serve(
+            tcp_listener,
+            connections.clone(),
+            tcp_tx,
+            shutdown.clone(),
+        ));
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
         let stats = Arc::new(SipStats::default());
         let shell = Shell {
@@ -148,8 +163,9 @@ impl SipServer {
             }),
             cmd_tx,
             stats: stats.clone(),
+            connections,
         };
-        let task = tokio::spawn(shell.run(cmd_rx, shutdown));
+        let task = tokio::spawn(shell.run(cmd_rx, tcp_rx, shutdown));
         Ok(SipServer { local, stats, task })
     }
 }
@@ -164,10 +180,17 @@ struct Shell {
     ctx: Arc<CallContext>,
     cmd_tx: mpsc::Sender<CallCommand>,
     stats: Arc<SipStats>,
+    /// SIP over TCP: responses to these peers go over their connection.
+    connections: super::tcp::Connections,
 }
 
 impl Shell {
-    async fn run(mut self, mut cmd_rx: mpsc::Receiver<CallCommand>, shutdown: CancellationToken) {
+    async fn run(
+        mut self,
+        mut cmd_rx: mpsc::Receiver<CallCommand>,
+        mut tcp_rx: mpsc::Receiver<(Bytes, SocketAddr)>,
+        shutdown: CancellationToken,
+    ) {
         let mut buf = vec![0u8; MAX_MESSAGE + 1];
         let mut draining: Option<tokio::time::Instant> = None;
         loop {
@@ -184,10 +207,11 @@ impl Shell {
                 }
                 _ = tokio::time::sleep_until(draining.unwrap_or_else(tokio::time::Instant::now)), if draining.is_some() => break,
                 r = self.socket.recv_from(&mut buf) => match r {
-                    Ok((n, from)) => self.datagram(Bytes::copy_from_slice(&buf[..n]), from),
+                    Ok((n, from)) => self.datagram(Bytes::copy_from_slice(&buf[..n]), from, false),
                     Err(e) => tracing::debug!(error = %e, "SIP socket receive error"),
                 },
                 Some(cmd) = cmd_rx.recv() => self.command(cmd),
+                Some((data, from)) = tcp_rx.recv() => self.datagram(data, from, true),
                 _ = tokio::time::sleep_until(timer.unwrap_or_else(tokio::time::Instant::now)), if timer.is_some() => {
                     self.layer.handle_timeout(Instant::now());
                 }
@@ -200,7 +224,8 @@ impl Shell {
         tracing::info!("SIP stopped");
     }
 
-    fn datagram(&mut self, data: Bytes, from: SocketAddr) {
+    /// Takes one message from UDP or a stream (`reliable`: no retransmissions).
+    fn datagram(&mut self, data: Bytes, from: SocketAddr, reliable: bool) {
         self.stats.received.fetch_add(1, Ordering::Relaxed);
         if data.iter().all(|b| matches!(b, b'\r' | b'\n')) {
             return; // keep-alive
@@ -210,11 +235,8 @@ impl Shell {
             Err(e) => {
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
                 if let Some(resp) = parse::bad_request(&data, &e) {
-                    let to = resp
-                        .top_via()
-                        .map(|v| v.response_target(from))
-                        .unwrap_or(from);
-                    self.layer.send_stateless(&resp, to);
+                    self.layer
+                        .send_stateless(&resp, reply_target(&resp, from, reliable));
                 }
                 return;
             }
@@ -225,23 +247,23 @@ impl Shell {
         }
         let msg = stamp_via(msg, from);
         if msg.is_request() && msg.max_forwards() == Some(0) && msg.method() != Some(Method::Ack) {
-            return self.stateless(&msg, 483, from);
+            return self.stateless(&msg, 483, from, reliable);
         }
         match self
             .layer
-            .handle_incoming(Instant::now(), msg.clone(), from, false)
+            .handle_incoming(Instant::now(), msg.clone(), from, reliable)
         {
             Ok(()) => {}
             Err(LayerError::Overloaded) => {
                 self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
-                self.stateless(&msg, 503, from);
+                self.stateless(&msg, 503, from, reliable);
             }
             Err(e) => tracing::debug!(error = %e, %from, "message dropped"),
         }
     }
 
     /// Answers statelessly (overload, hop limit); never to an ACK.
-    fn stateless(&mut self, req: &Message, code: u16, from: SocketAddr) {
+    fn stateless(&mut self, req: &Message, code: u16, from: SocketAddr, reliable: bool) {
         if req.method() == Some(Method::Ack) {
             return;
         }
@@ -249,11 +271,8 @@ impl Shell {
         if code == 503 {
             r.headers.push("Retry-After", "5");
         }
-        let to = req
-            .top_via()
-            .map(|v| v.response_target(from))
-            .unwrap_or(from);
-        self.layer.send_stateless(&r, to);
+        self.layer
+            .send_stateless(&r, reply_target(req, from, reliable));
     }
 
     fn command(&mut self, cmd: CallCommand) {
@@ -285,11 +304,17 @@ impl Shell {
     async fn flush(&mut self) {
         while let Some(out) = self.layer.poll_output() {
             match out {
-                Output::Transmit { to, data } => {
-                    if let Err(e) = self.socket.send_to(&data, to).await {
-                        tracing::debug!(error = %e, %to, "SIP send failed");
+                Output::Transmit { to, data } => match self.connections.send(to, data.clone()) {
+                    Some(true) => {}
+                    Some(false) => {
+                        tracing::warn!(%to, "SIP TCP connection is full; message dropped")
                     }
-                }
+                    None => {
+                        if let Err(e) = self.socket.send_to(&data, to).await {
+                            tracing::debug!(error = %e, %to, "SIP send failed");
+                        }
+                    }
+                },
                 Output::Event(ev) => self.event(ev),
             }
         }
@@ -431,6 +456,17 @@ impl Shell {
             );
         }
     }
+}
+
+/// Where a response goes: back over the connection on a stream, else as the top
+/// Via says (RFC 3261 §18.2.2, RFC 3581).
+fn reply_target(msg: &Message, from: SocketAddr, reliable: bool) -> SocketAddr {
+    if reliable {
+        return from;
+    }
+    msg.top_via()
+        .map(|v| v.response_target(from))
+        .unwrap_or(from)
 }
 
 /// Records the real source in the top Via (RFC 3261 §18.2.1, RFC 3581).

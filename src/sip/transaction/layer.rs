@@ -152,10 +152,14 @@ impl TransactionLayer {
         if self.txs.len() >= self.max {
             return Err(LayerError::Overloaded);
         }
-        let target = msg
-            .top_via()
-            .map(|v| v.response_target(source))
-            .unwrap_or(source);
+        // On a stream the response goes back over the connection (§18.2.2).
+        let target = if reliable {
+            source
+        } else {
+            msg.top_via()
+                .map(|v| v.response_target(source))
+                .unwrap_or(source)
+        };
         let dialog_match = (
             msg.call_id().unwrap_or_default().to_string(),
             msg.cseq().map(|c| c.seq).unwrap_or(0),
