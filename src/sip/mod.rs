@@ -4,6 +4,7 @@
 
 pub mod cseq;
 pub mod dialog;
+pub mod digest;
 pub mod framing;
 pub mod headers;
 pub mod message;
