@@ -36,6 +36,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage SIP accounts for agents' phones.
+    SipUser {
+        #[command(subcommand)]
+        command: SipUserCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -51,6 +56,12 @@ pub enum UserCommand {
         #[arg(long, value_enum)]
         role: Role,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SipUserCommand {
+    /// Add or replace a SIP account; the password is read from standard input.
+    Add { name: String },
 }
 
 #[derive(Debug, Subcommand)]

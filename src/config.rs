@@ -91,6 +91,8 @@ pub struct SipConfig {
     pub max_calls: usize,
     /// The User-Agent / Server header value.
     pub user_agent: String,
+    /// Digest realm for REGISTER authentication.
+    pub realm: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -183,6 +185,7 @@ impl Default for SipConfig {
             max_transactions: 50_000,
             max_calls: 12_000,
             user_agent: "Switchboard".into(),
+            realm: "switchboard".into(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use anyhow::Context;
 use clap::Parser;
-use switchboard::cli::{Cli, Command, TokenCommand, UserCommand};
+use switchboard::cli::{Cli, Command, SipUserCommand, TokenCommand, UserCommand};
 use switchboard::config::{Config, LogFormat};
 use switchboard::{auth::AuthStore, server};
 use tokio_util::sync::CancellationToken;
@@ -65,6 +65,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .add_user(&name, role, password.trim_end_matches(['\n', '\r']))
                 .await?;
             println!("user {} added with role {}", user.name, user.role.as_str());
+        }
+        Command::SipUser {
+            command: SipUserCommand::Add { name },
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from stdin")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(
+                password.chars().count() >= 8,
+                "the password must be at least 8 characters"
+            );
+            let db = server::open_database(&config).await?;
+            switchboard::telephony::registrar::add_account(&db, &config.sip.realm, &name, password)
+                .await?;
+            println!("SIP account {name} saved (realm {})", config.sip.realm);
         }
         Command::Token {
             command: TokenCommand::Create { name, label },

@@ -84,6 +84,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         dialplans: dialplans.clone(),
         prompts: Arc::new(prompts),
         routing: routing.clone(),
+        db: db.clone(),
     };
     let sip = SipServer::start(config_arc.clone(), services, shutdown.clone()).await?;
     let state = AppState {

@@ -353,3 +353,95 @@ async fn sipp_calls_the_echo_test_over_tcp() {
     tcp.read_exact(&mut pong).unwrap();
     assert_eq!(&pong, b"\r\n");
 }
+
+#[tokio::test]
+async fn phones_register_with_digest_auth_and_bindings_survive_a_restart() {
+    let mut server = Server::start(Backend::Sqlite).await;
+    server.cli(&["sip-user", "add", "1001"], "phone-secret-1\n");
+    let out = sipp(
+        &server,
+        &[
+            "-sf",
+            "register.xml",
+            "-s",
+            "1001",
+            "-au",
+            "1001",
+            "-ap",
+            "phone-secret-1",
+            "-m",
+            "1",
+        ],
+    );
+    assert_eq!(cumulative(&out, "Successful call"), 1, "{out}");
+    // A wrong password is refused.
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
+    let wrong = Command::new("sipp")
+        .arg(&server.sip)
+        .args([
+            "-nostdin",
+            "-timeout",
+            "20",
+            "-p",
+            "0",
+            "-sf",
+            "register.xml",
+            "-s",
+            "1001",
+            "-au",
+            "1001",
+            "-ap",
+            "wrong-password",
+            "-m",
+            "1",
+        ])
+        .current_dir(&scenarios)
+        .output()
+        .unwrap();
+    assert!(
+        !wrong.status.success(),
+        "a wrong password must not register"
+    );
+    // After a restart the binding is still there: a query REGISTER (no Contact) lists it.
+    server.restart();
+    let out = sipp(
+        &server,
+        &[
+            "-sf",
+            "register_query.xml",
+            "-s",
+            "1001",
+            "-au",
+            "1001",
+            "-ap",
+            "phone-secret-1",
+            "-m",
+            "1",
+        ],
+    );
+    assert_eq!(cumulative(&out, "Successful call"), 1, "{out}");
+    // An unknown user gets no binding listed.
+    let none = Command::new("sipp")
+        .arg(&server.sip)
+        .args([
+            "-nostdin",
+            "-timeout",
+            "20",
+            "-p",
+            "0",
+            "-sf",
+            "register_query.xml",
+            "-s",
+            "1002",
+            "-au",
+            "1002",
+            "-ap",
+            "phone-secret-1",
+            "-m",
+            "1",
+        ])
+        .current_dir(&scenarios)
+        .output()
+        .unwrap();
+    assert!(!none.status.success(), "no account, no binding");
+}

@@ -67,14 +67,19 @@ pub struct Credentials {
 
 fn unquote(v: &str) -> String {
     let v = v.trim();
-    let inner = v.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(v);
+    let inner = v
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(v);
     inner.replace("\\\"", "\"").replace("\\\\", "\\")
 }
 
 impl Credentials {
     pub fn parse(value: &str) -> Result<Credentials, DigestError> {
         let rest = value.trim();
-        let (scheme, params) = rest.split_once(char::is_whitespace).ok_or(DigestError::Scheme)?;
+        let (scheme, params) = rest
+            .split_once(char::is_whitespace)
+            .ok_or(DigestError::Scheme)?;
         if !scheme.eq_ignore_ascii_case("Digest") {
             return Err(DigestError::Scheme);
         }
@@ -115,7 +120,9 @@ pub fn expected_response(creds: &Credentials, method: &str, ha1: &str) -> String
     let alg = creds.algorithm;
     let ha2 = alg.hash(&format!("{method}:{}", creds.uri));
     match (&creds.qop, &creds.nc, &creds.cnonce) {
-        (Some(qop), Some(nc), Some(cnonce)) => alg.hash(&format!("{ha1}:{}:{nc}:{cnonce}:{qop}:{ha2}", creds.nonce)),
+        (Some(qop), Some(nc), Some(cnonce)) => {
+            alg.hash(&format!("{ha1}:{}:{nc}:{cnonce}:{qop}:{ha2}", creds.nonce))
+        }
         _ => alg.hash(&format!("{ha1}:{}:{ha2}", creds.nonce)),
     }
 }
@@ -129,7 +136,10 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(realm: &str, secret: &str) -> Authenticator {
-        Authenticator { realm: realm.into(), secret: secret.into() }
+        Authenticator {
+            realm: realm.into(),
+            secret: secret.into(),
+        }
     }
 
     /// A nonce made at `now` (seconds since the epoch).
@@ -138,22 +148,38 @@ impl Authenticator {
         format!("{now:x}.{}", &mac[..24])
     }
 
-    /// The WWW-Authenticate values to send (SHA-256 first, then MD5).
+    /// The WWW-Authenticate values to send: MD5 first, because many deployed phones
+    /// answer the first challenge whatever its algorithm, then SHA-256 (RFC 8760).
     pub fn challenges(&self, now: u64, stale: bool) -> Vec<String> {
         let nonce = self.nonce(now);
         let stale = if stale { ", stale=true" } else { "" };
-        [Algorithm::Sha256, Algorithm::Md5]
+        [Algorithm::Md5, Algorithm::Sha256]
             .iter()
-            .map(|a| format!("Digest realm=\"{}\", nonce=\"{nonce}\", algorithm={}, qop=\"auth\"{stale}", self.realm, a.name()))
+            .map(|a| {
+                format!(
+                    "Digest realm=\"{}\", nonce=\"{nonce}\", algorithm={}, qop=\"auth\"{stale}",
+                    self.realm,
+                    a.name()
+                )
+            })
             .collect()
     }
 
     /// Checks credentials for `method` against the stored HA1 of their user and algorithm.
-    pub fn verify(&self, creds: &Credentials, method: &str, ha1: &str, now: u64) -> Result<(), DigestError> {
+    pub fn verify(
+        &self,
+        creds: &Credentials,
+        method: &str,
+        ha1: &str,
+        now: u64,
+    ) -> Result<(), DigestError> {
         if creds.realm != self.realm {
             return Err(DigestError::Realm);
         }
-        let (time, _) = creds.nonce.split_once('.').ok_or(DigestError::ForgedNonce)?;
+        let (time, _) = creds
+            .nonce
+            .split_once('.')
+            .ok_or(DigestError::ForgedNonce)?;
         let issued = u64::from_str_radix(time, 16).map_err(|_| DigestError::ForgedNonce)?;
         if self.nonce(issued) != creds.nonce {
             return Err(DigestError::ForgedNonce);
@@ -186,8 +212,16 @@ mod tests {
             nc: Some("00000001".into()),
             cnonce: Some("0a4f113b".into()),
         };
-        let h = ha1(Algorithm::Md5, "Mufasa", "testrealm@host.com", "Circle Of Life");
-        assert_eq!(expected_response(&creds, "GET", &h), "6629fae49393a05397450978507c4ef1");
+        let h = ha1(
+            Algorithm::Md5,
+            "Mufasa",
+            "testrealm@host.com",
+            "Circle Of Life",
+        );
+        assert_eq!(
+            expected_response(&creds, "GET", &h),
+            "6629fae49393a05397450978507c4ef1"
+        );
     }
 
     #[test]
@@ -196,22 +230,52 @@ mod tests {
         let nonce = auth.nonce(1000);
         for alg in [Algorithm::Md5, Algorithm::Sha256] {
             let h = ha1(alg, "ann", "switchboard", "pw");
-            let mut c = Credentials { username: "ann".into(), realm: "switchboard".into(), nonce: nonce.clone(), uri: "sip:x".into(), response: String::new(), algorithm: alg, qop: None, nc: None, cnonce: None };
+            let mut c = Credentials {
+                username: "ann".into(),
+                realm: "switchboard".into(),
+                nonce: nonce.clone(),
+                uri: "sip:x".into(),
+                response: String::new(),
+                algorithm: alg,
+                qop: None,
+                nc: None,
+                cnonce: None,
+            };
             c.response = expected_response(&c, "REGISTER", &h);
             assert_eq!(auth.verify(&c, "REGISTER", &h, 1100), Ok(()));
-            assert_eq!(auth.verify(&c, "REGISTER", &h, 1000 + NONCE_SECONDS + 1), Err(DigestError::Stale));
-            assert_eq!(auth.verify(&c, "REGISTER", &ha1(alg, "ann", "switchboard", "bad"), 1100), Err(DigestError::BadResponse));
+            assert_eq!(
+                auth.verify(&c, "REGISTER", &h, 1000 + NONCE_SECONDS + 1),
+                Err(DigestError::Stale)
+            );
+            assert_eq!(
+                auth.verify(&c, "REGISTER", &ha1(alg, "ann", "switchboard", "bad"), 1100),
+                Err(DigestError::BadResponse)
+            );
             let mut forged = c.clone();
             forged.nonce = "3e8.000000000000000000000000".into();
-            assert_eq!(auth.verify(&forged, "REGISTER", &h, 1100), Err(DigestError::ForgedNonce));
+            assert_eq!(
+                auth.verify(&forged, "REGISTER", &h, 1100),
+                Err(DigestError::ForgedNonce)
+            );
         }
     }
 
     #[test]
     fn parses_authorization_values() {
         let c = Credentials::parse(r#"Digest username="ann", realm="switchboard", nonce="3e8.abc", uri="sip:127.0.0.1", response="ABCDEF", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="xyz""#).unwrap();
-        assert_eq!((c.username.as_str(), c.algorithm, c.response.as_str(), c.qop.as_deref()), ("ann", Algorithm::Sha256, "abcdef", Some("auth")));
+        assert_eq!(
+            (
+                c.username.as_str(),
+                c.algorithm,
+                c.response.as_str(),
+                c.qop.as_deref()
+            ),
+            ("ann", Algorithm::Sha256, "abcdef", Some("auth"))
+        );
         assert_eq!(Credentials::parse("Basic abc"), Err(DigestError::Scheme));
-        assert_eq!(Credentials::parse("Digest username=\"a\""), Err(DigestError::Missing("realm")));
+        assert_eq!(
+            Credentials::parse("Digest username=\"a\""),
+            Err(DigestError::Missing("realm"))
+        );
     }
 }

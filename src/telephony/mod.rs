@@ -8,6 +8,7 @@ pub mod guard;
 pub mod ivr_call;
 pub mod ivr_media;
 pub mod recording;
+pub mod registrar;
 pub mod rtp_port;
 pub mod sip_server;
 pub mod tcp;

@@ -38,6 +38,7 @@ pub struct CallServices {
     pub dialplans: Arc<crate::dialplan::registry::Registry>,
     pub prompts: Arc<crate::media::prompts::PromptCache>,
     pub routing: crate::routing::actor::RoutingService,
+    pub db: crate::db::Db,
 }
 
 /// Counters of the SIP shell, for `/metrics`.
@@ -104,6 +105,8 @@ const COMMAND_QUEUE: usize = 4096;
 
 pub struct SipServer {
     pub local: SocketAddr,
+    /// Registered contacts of agents' phones.
+    pub bindings: super::registrar::Bindings,
     pub stats: Arc<SipStats>,
     pub task: JoinHandle<()>,
 }
@@ -147,6 +150,13 @@ impl SipServer {
             shutdown.clone(),
         ));
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (registrar, bindings) =
+            super::registrar::start(services.db.clone(), &config.sip.realm, cmd_tx.clone())
+                .await
+                .map_err(|e| TelephonyError::Bind {
+                    addr: local,
+                    reason: format!("registrar: {e}"),
+                })?;
         let stats = Arc::new(SipStats::default());
         let shell = Shell {
             socket,
@@ -164,9 +174,15 @@ impl SipServer {
             cmd_tx,
             stats: stats.clone(),
             connections,
+            registrar,
         };
         let task = tokio::spawn(shell.run(cmd_rx, tcp_rx, shutdown));
-        Ok(SipServer { local, stats, task })
+        Ok(SipServer {
+            local,
+            stats,
+            task,
+            bindings,
+        })
     }
 }
 
@@ -182,6 +198,7 @@ struct Shell {
     stats: Arc<SipStats>,
     /// SIP over TCP: responses to these peers go over their connection.
     connections: super::tcp::Connections,
+    registrar: mpsc::Sender<super::registrar::RegisterRequest>,
 }
 
 impl Shell {
@@ -363,11 +380,16 @@ impl Shell {
                 let _ = self.layer.send_response(now, &key, &ok);
             }
             Some(Method::Register) => {
-                let _ = self.layer.send_response(
-                    now,
-                    &key,
-                    &msg.response(501, "Not Implemented (registrar not enabled)", None),
-                );
+                let req = super::registrar::RegisterRequest {
+                    key: key.clone(),
+                    msg: msg.clone(),
+                    source,
+                };
+                if self.registrar.try_send(req).is_err() {
+                    let mut r = msg.response(503, reason_phrase(503), None);
+                    r.headers.push("Retry-After", "5");
+                    let _ = self.layer.send_response(now, &key, &r);
+                }
             }
             Some(Method::Other(_)) => {
                 let mut r = msg.response(501, "Not Implemented", None);
