@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::{Backend, Server, repo};
@@ -23,18 +21,8 @@ async fn status(server: &Server, token: &str) -> Value {
 }
 
 fn call_support(server: &Server) -> bool {
-    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
-    Command::new("sipp")
-        .arg(&server.sip)
-        .args([
-            "-nostdin",
-            "-timeout",
-            "60",
-            "-timeout_error",
-            "-p",
-            "0",
-            "-mp",
-            "0",
+    server
+        .sipp(&[
             "-sf",
             "ivr_support.xml",
             "-s",
@@ -44,7 +32,6 @@ fn call_support(server: &Server) -> bool {
             "-d",
             "500",
         ])
-        .current_dir(&scenarios)
         .stdout(std::process::Stdio::null())
         .status()
         .expect("sipp")
@@ -71,18 +58,8 @@ async fn a_broken_dialplan_never_replaces_a_good_one() {
 
     // A call is running while the file breaks.
     let running = {
-        let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
-        Command::new("sipp")
-            .arg(&server.sip)
-            .args([
-                "-nostdin",
-                "-timeout",
-                "60",
-                "-timeout_error",
-                "-p",
-                "0",
-                "-mp",
-                "0",
+        server
+            .sipp(&[
                 "-sf",
                 "ivr_support.xml",
                 "-s",
@@ -92,7 +69,6 @@ async fn a_broken_dialplan_never_replaces_a_good_one() {
                 "-d",
                 "4000",
             ])
-            .current_dir(&scenarios)
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap()

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::{Backend, Server};
@@ -73,18 +71,8 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
     assert_eq!(res.status(), 200);
 
     // The caller goes through the IVR to support and waits there 6 s.
-    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
-    let mut sipp = Command::new("sipp")
-        .arg(&server.sip)
-        .args([
-            "-nostdin",
-            "-timeout",
-            "60",
-            "-timeout_error",
-            "-p",
-            "0",
-            "-mp",
-            "0",
+    let mut sipp = server
+        .sipp(&[
             "-sf",
             "ivr_support.xml",
             "-s",
@@ -94,7 +82,6 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
             "-d",
             "6000",
         ])
-        .current_dir(&scenarios)
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("sipp");

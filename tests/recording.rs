@@ -4,23 +4,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use common::{Backend, Server};
 
 fn sipp_audio(server: &Server, hold_ms: u32) -> std::process::Child {
-    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
-    Command::new("sipp")
-        .arg(&server.sip)
-        .args([
-            "-nostdin",
-            "-timeout",
-            "60",
-            "-p",
-            "0",
-            "-mp",
-            "0",
+    server
+        .sipp(&[
             "-sf",
             "ivr_audio.xml",
             "-s",
@@ -30,7 +20,6 @@ fn sipp_audio(server: &Server, hold_ms: u32) -> std::process::Child {
             "-d",
             &hold_ms.to_string(),
         ])
-        .current_dir(&scenarios)
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("sipp")

@@ -5,28 +5,13 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::{Backend, Server};
 
 fn sipp(server: &Server, args: &[&str]) -> String {
-    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
-    let out = Command::new("sipp")
-        .arg(&server.sip)
-        .args([
-            "-nostdin",
-            "-timeout",
-            "60",
-            "-timeout_error",
-            "-p",
-            "0",
-            "-mp",
-            "0",
-        ])
-        .args(args)
-        .current_dir(&scenarios)
+    let out = server
+        .sipp(args)
         .output()
         .expect("sipp is installed (scripts/test installs sip-tester)");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
@@ -375,15 +360,8 @@ async fn phones_register_with_digest_auth_and_bindings_survive_a_restart() {
     );
     assert_eq!(cumulative(&out, "Successful call"), 1, "{out}");
     // A wrong password is refused.
-    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
-    let wrong = Command::new("sipp")
-        .arg(&server.sip)
-        .args([
-            "-nostdin",
-            "-timeout",
-            "20",
-            "-p",
-            "0",
+    let wrong = server
+        .sipp(&[
             "-sf",
             "register.xml",
             "-s",
@@ -395,7 +373,6 @@ async fn phones_register_with_digest_auth_and_bindings_survive_a_restart() {
             "-m",
             "1",
         ])
-        .current_dir(&scenarios)
         .output()
         .unwrap();
     assert!(
@@ -421,14 +398,8 @@ async fn phones_register_with_digest_auth_and_bindings_survive_a_restart() {
     );
     assert_eq!(cumulative(&out, "Successful call"), 1, "{out}");
     // An unknown user gets no binding listed.
-    let none = Command::new("sipp")
-        .arg(&server.sip)
-        .args([
-            "-nostdin",
-            "-timeout",
-            "20",
-            "-p",
-            "0",
+    let none = server
+        .sipp(&[
             "-sf",
             "register_query.xml",
             "-s",
@@ -440,7 +411,6 @@ async fn phones_register_with_digest_auth_and_bindings_survive_a_restart() {
             "-m",
             "1",
         ])
-        .current_dir(&scenarios)
         .output()
         .unwrap();
     assert!(!none.status.success(), "no account, no binding");

@@ -119,6 +119,26 @@ impl Server {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// A sipp command against this server's SIP address, run from `tests/sipp`
+    /// with free local ports and a 60 s limit that counts as failure.
+    pub fn sipp(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("sipp");
+        c.arg(&self.sip)
+            .args([
+                "-nostdin",
+                "-timeout",
+                "60",
+                "-timeout_error",
+                "-p",
+                "0",
+                "-mp",
+                "0",
+            ])
+            .args(args)
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp"));
+        c
+    }
+
     /// Creates a user with `role` and returns an API token for it.
     pub fn token_for(&self, name: &str, role: &str) -> String {
         self.cli(&["user", "add", name, "--role", role], "password-of-test\n");
