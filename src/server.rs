@@ -91,6 +91,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         routing,
         dialplans,
         sip_stats: sip.stats.clone(),
+        bindings: sip.bindings.clone(),
         agent_sockets: Default::default(),
         timeline,
         auth,

@@ -62,3 +62,32 @@ pub async fn status(
         problems,
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registration {
+    pub user: String,
+    pub contact: String,
+    pub source: String,
+}
+
+/// Registered phones (admin): who can be reached on a SIP phone now.
+#[utoipa::path(get, path = "/api/v1/registrations", params(("user" = String, Query, description = "SIP user")), responses((status = 200, body = [Registration])), tag = "dialplans")]
+pub async fn registrations(
+    State(s): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Vec<Registration>>, ApiError> {
+    caller.require(Role::Admin)?;
+    let user = q.get("user").cloned().unwrap_or_default();
+    let list = s
+        .bindings
+        .lookup(&user)
+        .into_iter()
+        .map(|b| Registration {
+            user: user.clone(),
+            contact: b.contact,
+            source: b.source.to_string(),
+        })
+        .collect();
+    Ok(Json(list))
+}

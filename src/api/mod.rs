@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/resolve", post(routing::resolve))
         .route("/agent/ws", get(agent_ws::upgrade))
         .route("/dialplans", get(dialplans::status))
+        .route("/registrations", get(dialplans::registrations))
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)

@@ -15,7 +15,7 @@ use super::{conversations, customers, dialplans, routing, session};
         session::login, session::logout, session::me, session::add_user, session::users,
         routing::upsert_queue, routing::queues, routing::queue_stats, routing::create_agent, routing::agents,
         routing::me, routing::agent, routing::set_state, routing::offers, routing::accept, routing::reject,
-        routing::wrap_up, routing::resolve, dialplans::status,
+        routing::wrap_up, routing::resolve, dialplans::status, dialplans::registrations,
     ),
     tags((name = "customers"), (name = "timeline"), (name = "conversations"), (name = "auth"), (name = "routing"), (name = "dialplans"))
 )]

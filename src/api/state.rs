@@ -18,5 +18,6 @@ pub struct AppState {
     pub routing: RoutingService,
     pub dialplans: Arc<crate::dialplan::registry::Registry>,
     pub sip_stats: Arc<crate::telephony::sip_server::SipStats>,
+    pub bindings: crate::telephony::registrar::Bindings,
     pub agent_sockets: AgentSockets,
 }

@@ -77,6 +77,55 @@ impl Dialog {
         })
     }
 
+    /// The UAC side of a dialog from our `invite`, sent to `peer`, and their 2xx.
+    pub fn uac(invite: &Message, ok: &Message, peer: SocketAddr) -> Result<Dialog, DialogError> {
+        let call_id = invite
+            .call_id()
+            .ok_or(DialogError::Missing("Call-ID"))?
+            .to_string();
+        let local = invite.from().ok_or(DialogError::Missing("From"))?;
+        let remote = ok.to().ok_or(DialogError::Missing("To"))?;
+        let remote_target = ok
+            .contact()
+            .map(|c| c.uri)
+            .unwrap_or_else(|| remote.uri.clone());
+        let mut route_set: Vec<String> = ok
+            .headers
+            .get_all("Record-Route")
+            .into_iter()
+            .map(String::from)
+            .collect();
+        route_set.reverse();
+        Ok(Dialog {
+            call_id,
+            local_tag: local.tag().unwrap_or_default().to_string(),
+            remote_tag: remote.tag().map(String::from),
+            local,
+            remote,
+            remote_target,
+            route_set,
+            local_cseq: invite.cseq().ok_or(DialogError::Missing("CSeq"))?.seq,
+            remote_cseq: 0,
+            peer,
+        })
+    }
+
+    /// The ACK for a 2xx to our INVITE with CSeq `seq` (RFC 3261 §13.2.2.4).
+    pub fn ack(&self, seq: u32, via_addr: SocketAddr, branch: &str) -> Message {
+        let mut ack = Message::request(Method::Ack, self.remote_target.clone());
+        ack.headers
+            .push("Via", Via::new("UDP", via_addr, branch).to_string());
+        ack.headers.push("Max-Forwards", "70");
+        for r in &self.route_set {
+            ack.headers.push("Route", r.clone());
+        }
+        ack.headers.push("From", self.local.to_string());
+        ack.headers.push("To", self.remote.to_string());
+        ack.headers.push("Call-ID", self.call_id.clone());
+        ack.headers.push("CSeq", format!("{seq} ACK"));
+        ack
+    }
+
     /// True when `msg` belongs to this dialog (Call-ID and both tags).
     pub fn matches(&self, msg: &Message) -> bool {
         let ours = msg.to().and_then(|t| t.tag().map(String::from));

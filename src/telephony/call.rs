@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::echo::{self, EchoParams, MediaEvent};
 use super::guard;
-use super::ivr_call::IvrCall;
+use super::ivr_call::{IvrCall, IvrOutcome};
 use super::ivr_media::{self, IvrMediaParams};
 use super::recording;
 use super::rtp_port;
@@ -68,6 +68,16 @@ pub enum CallCommand {
         msg: Message,
         dest: SocketAddr,
     },
+    /// Route requests with this other Call-ID (an agent leg) to the same call.
+    Alias {
+        call_id: String,
+        alias: String,
+    },
+    /// Send outside any transaction (the ACK for a 2xx we received).
+    Stateless {
+        msg: Message,
+        dest: SocketAddr,
+    },
     Ended {
         call_id: String,
     },
@@ -82,18 +92,20 @@ pub struct CallContext {
     pub dialplans: Arc<Registry>,
     pub prompts: Arc<PromptCache>,
     pub routing: RoutingService,
+    /// Registered phones, to reach agents who take calls on a SIP phone.
+    pub bindings: super::registrar::Bindings,
 }
 
 pub struct Call {
     pub(super) ctx: Arc<CallContext>,
     conversation: Uuid,
-    out: mpsc::Sender<CallCommand>,
-    dialog: Dialog,
-    invite_key: TxKey,
+    pub(super) out: mpsc::Sender<CallCommand>,
+    pub(super) dialog: Dialog,
+    pub(super) invite_key: TxKey,
     invite: Message,
-    local_ip: IpAddr,
-    answered_at: Option<Instant>,
-    media_stop: CancellationToken,
+    pub(super) local_ip: IpAddr,
+    pub(super) answered_at: Option<Instant>,
+    pub(super) media_stop: CancellationToken,
     bye_key: Option<TxKey>,
     /// Our RTP address and the SDP we last answered with, for re-INVITEs.
     session: Option<(SocketAddr, SessionDescription)>,
@@ -153,7 +165,7 @@ fn local_ip(ctx: &CallContext, source: SocketAddr) -> IpAddr {
 }
 
 impl Call {
-    async fn respond(&self, key: &TxKey, msg: Message) {
+    pub(super) async fn respond(&self, key: &TxKey, msg: Message) {
         let _ = self
             .out
             .send(CallCommand::Respond {
@@ -163,7 +175,7 @@ impl Call {
             .await;
     }
 
-    fn reply(&self, req: &Message, code: u16) -> Message {
+    pub(super) fn reply(&self, req: &Message, code: u16) -> Message {
         let mut m = req.response(code, reason_phrase(code), Some(&self.dialog.local_tag));
         m.headers
             .push("Server", self.ctx.config.sip.user_agent.clone());
@@ -252,13 +264,14 @@ impl Call {
         };
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let (ev_tx, mut ev_rx) = mpsc::channel(64);
+        let ivr_stop = self.media_stop.child_token();
         let media_task = tokio::spawn(ivr_media::run(
             socket,
             params,
             self.ctx.prompts.clone(),
             cmd_rx,
             ev_tx,
-            self.media_stop.clone(),
+            ivr_stop.clone(),
         ));
         let conversation = self.conversation;
         let mut ivr = IvrCall {
@@ -267,18 +280,36 @@ impl Call {
             media: cmd_tx,
             queued_in: None,
         };
-        let cause = ivr.run(plan, caller, dialed, rx, &mut ev_rx).await;
-        if ivr.queued_in.is_some() {
-            let routing = ivr.call.ctx.routing.clone();
-            if let Err(e) = routing
-                .apply(crate::routing::engine::Input::Cancel { item: conversation })
-                .await
-            {
-                tracing::debug!(error = %e, "queued call already gone from routing");
+        let outcome = ivr.run(plan, caller, dialed, rx, &mut ev_rx).await;
+        let was_queued = ivr.queued_in.is_some();
+        let cause = match outcome {
+            IvrOutcome::Ended(cause) => {
+                if was_queued {
+                    self.routing_input(crate::routing::engine::Input::Cancel {
+                        item: conversation,
+                    })
+                    .await;
+                }
+                cause
             }
-        }
+            IvrOutcome::Assigned(agent) => {
+                ivr_stop.cancel();
+                let caller_rtp = media_task.await.ok();
+                let recorder = recording.as_ref().map(|(tx, _, _)| tx.clone());
+                let cause = match caller_rtp {
+                    Some(sock) => {
+                        self.bridge_to_agent(agent, sock, &negotiated.1, recorder, rx)
+                            .await
+                    }
+                    None => "media_error".into(),
+                };
+                // Done with the agent: wrap-up starts (or the item is simply gone).
+                self.routing_input(crate::routing::engine::Input::Finish { item: conversation })
+                    .await;
+                cause
+            }
+        };
         self.media_stop.cancel();
-        let _ = media_task.await;
         if let Some((tx, task, path)) = recording {
             drop(tx);
             if let Ok(Ok(Some(duration_ms))) =
@@ -295,6 +326,13 @@ impl Call {
             }
         }
         cause
+    }
+
+    /// Tells routing about this call; an item routing no longer knows is fine.
+    async fn routing_input(&self, input: crate::routing::engine::Input) {
+        if let Err(e) = self.ctx.routing.apply(input).await {
+            tracing::debug!(error = %e, "routing already done with this call");
+        }
     }
 
     /// Binds an RTP socket and builds the SDP answer; answers 488/503 itself on failure.

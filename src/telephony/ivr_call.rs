@@ -13,15 +13,16 @@ use super::ivr_media::{IvrMediaEvent, MediaCommand};
 use super::timeline_writer::CallRecord;
 use crate::dialplan::Dialplan;
 use crate::dialplan::vm::{Command, Event, Vm};
+use crate::routing::actor::RoutingEvent;
 use crate::routing::model::Channel;
 
-/// What ended the IVR part of a call.
+/// How the IVR part of a call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IvrEnd {
-    /// The dialplan hung up (cause), or media failed.
-    Hangup(String),
-    /// A request for the call (BYE, shutdown…) the call actor must handle.
-    Input(String),
+pub enum IvrOutcome {
+    /// The call is over, with this cause.
+    Ended(String),
+    /// Routing assigned the queued call to this agent.
+    Assigned(Uuid),
 }
 
 pub struct IvrCall<'a> {
@@ -32,7 +33,8 @@ pub struct IvrCall<'a> {
 }
 
 impl IvrCall<'_> {
-    /// Runs the dialplan until it hangs up or the call ends; returns the cause.
+    /// Runs the dialplan until it hangs up, the call ends, or routing assigns the
+    /// queued call to an agent.
     pub async fn run(
         &mut self,
         plan: Arc<Dialplan>,
@@ -40,13 +42,14 @@ impl IvrCall<'_> {
         did: &str,
         rx: &mut mpsc::Receiver<CallInput>,
         media_events: &mut mpsc::Receiver<IvrMediaEvent>,
-    ) -> String {
+    ) -> IvrOutcome {
+        let mut routing = self.call.ctx.routing.events.subscribe();
         let vars = self.call.ctx.config.dialplans.variables.clone();
         let mut vm =
             Vm::with_variables(plan, caller, did, &vars, Instant::now(), chrono::Utc::now());
         loop {
             if let Some(cause) = self.apply(&mut vm).await {
-                return cause;
+                return IvrOutcome::Ended(cause);
             }
             let timer = vm.poll_timeout().map(tokio::time::Instant::from_std);
             tokio::select! {
@@ -55,7 +58,7 @@ impl IvrCall<'_> {
                     Some(IvrMediaEvent::PlaybackDone) => vm.handle(Instant::now(), Event::PlaybackDone),
                     Some(IvrMediaEvent::Timeout) | None => {
                         self.call.send_bye().await;
-                        return "media_timeout".into();
+                        return IvrOutcome::Ended("media_timeout".into());
                     }
                 },
                 _ = tokio::time::sleep_until(timer.unwrap_or_else(tokio::time::Instant::now)), if timer.is_some() => {
@@ -63,7 +66,16 @@ impl IvrCall<'_> {
                 }
                 input = rx.recv() => {
                     if let Some(cause) = self.call.connected_input(input).await {
-                        return cause;
+                        return IvrOutcome::Ended(cause);
+                    }
+                }
+                event = routing.recv() => {
+                    if let Ok(e) = event {
+                        if let RoutingEvent::Assigned { conversation, agent, .. } = &*e {
+                            if *conversation == self.conversation {
+                                return IvrOutcome::Assigned(*agent);
+                            }
+                        }
                     }
                 }
             }

@@ -81,7 +81,8 @@ impl Playback {
     }
 }
 
-/// Runs until `stop` fires or the media times out.
+/// Runs until `stop` fires or the media times out; gives the socket back so the
+/// call can bridge it to an agent.
 pub async fn run(
     socket: UdpSocket,
     p: IvrMediaParams,
@@ -89,7 +90,7 @@ pub async fn run(
     mut commands: mpsc::Receiver<MediaCommand>,
     events: mpsc::Sender<IvrMediaEvent>,
     stop: CancellationToken,
-) {
+) -> UdpSocket {
     let law = Law::from_payload_type(p.payload_type).unwrap_or(Law::Ulaw);
     let (ssrc, mut seq, mut ts): (u32, u16, u32) = (rand::random(), rand::random(), rand::random());
     let mut remote = p.remote;
@@ -155,10 +156,11 @@ pub async fn run(
             }
         }
     }
+    socket
 }
 
 /// Cuts the caller's audio (any packet size) into 20 ms frames for the recorder.
-struct RecordTap {
+pub(super) struct RecordTap {
     frame: [i16; 160],
     filled: usize,
     dropped: u64,
@@ -175,7 +177,12 @@ impl Default for RecordTap {
 }
 
 impl RecordTap {
-    fn push(&mut self, law: Law, payload: &[u8], rec: &mpsc::Sender<super::recording::Frame>) {
+    pub(super) fn push(
+        &mut self,
+        law: Law,
+        payload: &[u8],
+        rec: &mpsc::Sender<super::recording::Frame>,
+    ) {
         for &code in payload {
             self.frame[self.filled] = match law {
                 Law::Ulaw => g711::ulaw_to_linear(code),

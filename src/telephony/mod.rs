@@ -2,6 +2,8 @@
 //! actor per call owning its dialog and media, the RTP port pool, and the writer
 //! that puts call events into the timeline off the call path.
 
+pub mod agent_leg;
+pub mod bridge;
 pub mod call;
 pub mod echo;
 pub mod guard;

@@ -170,11 +170,13 @@ impl SipServer {
                 dialplans: services.dialplans,
                 prompts: services.prompts,
                 routing: services.routing,
+                bindings: bindings.clone(),
             }),
             cmd_tx,
             stats: stats.clone(),
             connections,
             registrar,
+            aliases: HashMap::new(),
         };
         let task = tokio::spawn(shell.run(cmd_rx, tcp_rx, shutdown));
         Ok(SipServer {
@@ -199,6 +201,8 @@ struct Shell {
     /// SIP over TCP: responses to these peers go over their connection.
     connections: super::tcp::Connections,
     registrar: mpsc::Sender<super::registrar::RegisterRequest>,
+    /// Other Call-IDs (agent legs) that belong to a call, by alias.
+    aliases: HashMap<String, String>,
 }
 
 impl Shell {
@@ -308,9 +312,14 @@ impl Shell {
                     Err(e) => tracing::warn!(error = %e, "request not sent"),
                 }
             }
+            CallCommand::Alias { call_id, alias } => {
+                self.aliases.insert(alias, call_id);
+            }
+            CallCommand::Stateless { msg, dest } => self.layer.send_stateless(&msg, dest),
             CallCommand::Ended { call_id } => {
                 self.calls.remove(&call_id);
                 self.owners.retain(|_, c| *c != call_id);
+                self.aliases.retain(|_, c| *c != call_id);
                 self.stats
                     .calls_active
                     .store(self.calls.len() as u64, Ordering::Relaxed);
@@ -341,7 +350,9 @@ impl Shell {
         match ev {
             TxEvent::Request { key, msg, source } => self.request(key, msg, source),
             TxEvent::AckFor2xx { msg, .. } => {
-                self.to_call(msg.call_id().unwrap_or_default(), CallInput::Ack)
+                let raw = msg.call_id().unwrap_or_default().to_string();
+                let id = self.aliases.get(&raw).cloned().unwrap_or(raw);
+                self.to_call(&id, CallInput::Ack)
             }
             TxEvent::Cancelled { invite } => {
                 if let Some(id) = self.owners.get(&invite).cloned() {
@@ -365,7 +376,8 @@ impl Shell {
     }
 
     fn request(&mut self, key: TxKey, msg: Message, source: SocketAddr) {
-        let call_id = msg.call_id().unwrap_or_default().to_string();
+        let raw_id = msg.call_id().unwrap_or_default().to_string();
+        let call_id = self.aliases.get(&raw_id).cloned().unwrap_or(raw_id);
         let has_to_tag = msg.to().is_some_and(|t| t.tag().is_some());
         let now = Instant::now();
         match msg.method() {

@@ -1,0 +1,144 @@
+//! The agent leg of a call (back-to-back): when routing assigns a queued call to
+//! an agent whose phone is registered, the call dials that phone as a UAC on a
+//! dialog of its own, and once it answers relays RTP between caller and agent.
+//! Headers of one leg never reach the other.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::ivr_media::RecordTap;
+use super::recording::Frame;
+use crate::media::g711::Law;
+use crate::media::rtp;
+use crate::sip::uri::Uri;
+use crate::sip::via::Via;
+use crate::sip::{Message, Method};
+
+/// Our SDP offer to the agent's phone: the caller's codec only, so the relay never
+/// transcodes, plus telephone-event when the caller has it.
+pub fn offer(local: SocketAddr, pt: u8, codec: &str, dtmf: Option<u8>, session: u64) -> String {
+    let ip = local.ip();
+    let kind = if ip.is_ipv4() { "IP4" } else { "IP6" };
+    let mut formats = pt.to_string();
+    let mut attrs = format!("a=rtpmap:{pt} {codec}/8000\r\n");
+    if let Some(d) = dtmf {
+        formats.push_str(&format!(" {d}"));
+        attrs.push_str(&format!(
+            "a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-16\r\n"
+        ));
+    }
+    format!(
+        "v=0\r\no=switchboard {session} {session} IN {kind} {ip}\r\ns=switchboard\r\nc=IN {kind} {ip}\r\nt=0 0\r\nm=audio {} RTP/AVP {formats}\r\n{attrs}a=ptime:20\r\na=sendrecv\r\n",
+        local.port()
+    )
+}
+
+/// The INVITE to an agent's registered contact.
+pub fn invite(
+    target: &Uri,
+    local_sip: SocketAddr,
+    call_id: &str,
+    tag: &str,
+    branch: &str,
+    caller: &str,
+    sdp: String,
+) -> Message {
+    let mut m = Message::request(Method::Invite, target.clone());
+    m.headers
+        .push("Via", Via::new("UDP", local_sip, branch).to_string());
+    m.headers.push("Max-Forwards", "70");
+    m.headers.push(
+        "From",
+        format!("\"{caller}\" <sip:switchboard@{local_sip}>;tag={tag}"),
+    );
+    m.headers.push("To", format!("<{target}>"));
+    m.headers.push("Call-ID", call_id);
+    m.headers.push("CSeq", "1 INVITE");
+    m.headers
+        .push("Contact", format!("<sip:switchboard@{local_sip}>"));
+    m.set_body("application/sdp", Bytes::from(sdp));
+    m
+}
+
+/// The CANCEL for our pending INVITE (same Via branch, RFC 3261 §9.1).
+pub fn cancel(invite: &Message) -> Option<Message> {
+    let uri = invite.request_uri()?.clone();
+    let mut c = Message::request(Method::Cancel, uri);
+    for name in ["Via", "From", "To", "Call-ID"] {
+        c.headers.push(name, invite.headers.get(name)?);
+    }
+    c.headers.push("Max-Forwards", "70");
+    c.headers
+        .push("CSeq", format!("{} CANCEL", invite.cseq()?.seq));
+    Some(c)
+}
+
+/// Relays RTP both ways until `stop`, latching each side to where its packets come
+/// from; copies the caller's audio to the recorder without waiting.
+pub async fn relay(
+    caller: UdpSocket,
+    mut caller_at: SocketAddr,
+    agent: UdpSocket,
+    mut agent_at: SocketAddr,
+    law: Law,
+    recorder: Option<mpsc::Sender<Frame>>,
+    stop: CancellationToken,
+) {
+    let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
+    let mut tap = RecordTap::default();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            r = caller.recv_from(&mut a) => {
+                let Ok((n, from)) = r else { continue };
+                let Ok(h) = rtp::parse(&a[..n]) else { continue };
+                caller_at = from;
+                if let Some(rec) = &recorder {
+                    tap.push(law, &a[h.payload_offset..h.payload_offset + h.payload_len], rec);
+                }
+                let _ = agent.send_to(&a[..n], agent_at).await;
+            }
+            r = agent.recv_from(&mut b) => {
+                let Ok((n, from)) = r else { continue };
+                if rtp::parse(&b[..n]).is_err() { continue }
+                agent_at = from;
+                let _ = caller.send_to(&b[..n], caller_at).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invite_and_cancel_are_well_formed() {
+        let local: SocketAddr = "127.0.0.1:5060".parse().unwrap();
+        let target = Uri::parse("sip:1001@127.0.0.1:5070").unwrap();
+        let sdp = offer("127.0.0.1:20000".parse().unwrap(), 8, "PCMA", Some(101), 7);
+        assert!(sdp.contains("m=audio 20000 RTP/AVP 8 101\r\n"));
+        let inv = invite(
+            &target,
+            local,
+            "leg-1",
+            "t1",
+            "z9hG4bKleg",
+            "+8613800138000",
+            sdp,
+        );
+        let parsed = crate::sip::parse::parse(&inv.to_bytes()).unwrap();
+        assert_eq!(
+            parsed.request_uri().unwrap().to_string(),
+            "sip:1001@127.0.0.1:5070"
+        );
+        let c = cancel(&parsed).unwrap();
+        assert_eq!(c.top_via().unwrap().branch(), Some("z9hG4bKleg"));
+        assert_eq!(c.cseq().unwrap().to_string(), "1 CANCEL");
+        assert!(crate::sip::parse::parse(&c.to_bytes()).is_ok());
+    }
+}

@@ -1,0 +1,295 @@
+//! Connecting a queued call to the agent routing assigned it to: dial the agent's
+//! registered phone on a second dialog, then relay audio until either side hangs
+//! up, and hang up the other side. If the agent has no registered phone, or it
+//! does not answer, the caller hears music on hold until they hang up.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::agent_leg;
+use super::call::{Call, CallCommand, CallInput};
+use super::ivr_media::{self, IvrMediaParams, MediaCommand};
+use super::recording::Frame;
+use super::rtp_port;
+use super::timeline_writer::CallRecord;
+use crate::media::g711::Law;
+use crate::sdp::{Negotiated, SessionDescription};
+use crate::sip::dialog::{Dialog, new_branch, random_token};
+use crate::sip::transaction::TxKey;
+use crate::sip::{Message, Method};
+use crate::timeline::model::EventPayload;
+
+/// How long the agent's phone may ring.
+const RING: Duration = Duration::from_secs(30);
+
+impl Call {
+    /// Dials the agent and bridges; returns the hang-up cause.
+    pub(super) async fn bridge_to_agent(
+        &mut self,
+        agent: Uuid,
+        caller_rtp: UdpSocket,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> String {
+        let name = match self.ctx.routing.store.agent(agent).await {
+            Ok(Some(a)) => a.name,
+            _ => return self.hold_until_hangup(caller_rtp, caller, rx).await,
+        };
+        let Some(phone) = self.ctx.bindings.lookup(&name).into_iter().next() else {
+            tracing::warn!(agent = %name, "agent has no registered phone; the caller stays on hold");
+            return self.hold_until_hangup(caller_rtp, caller, rx).await;
+        };
+        let Ok(target) = crate::sip::uri::Uri::parse(&phone.contact) else {
+            return self.hold_until_hangup(caller_rtp, caller, rx).await;
+        };
+        // The contact's own address when it is one; else where the REGISTER came from.
+        let dest = target
+            .host
+            .trim_matches(['[', ']'])
+            .parse()
+            .map(|ip| SocketAddr::new(ip, target.port.unwrap_or(5060)))
+            .unwrap_or(phone.source);
+        let media = &self.ctx.config.media;
+        let Ok(agent_rtp) =
+            rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await
+        else {
+            return self.hold_until_hangup(caller_rtp, caller, rx).await;
+        };
+        let local_rtp = agent_rtp
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
+        let sip_local = SocketAddr::new(self.local_ip, self.ctx.sip_local.port());
+        let leg_id = format!("{}-agent", self.dialog.call_id);
+        let sdp = agent_leg::offer(
+            local_rtp,
+            caller.payload_type,
+            caller.codec,
+            caller.dtmf_payload_type,
+            rand::random::<u32>().into(),
+        );
+        let caller_id = self.invite_caller();
+        let invite = agent_leg::invite(
+            &target,
+            sip_local,
+            &leg_id,
+            &random_token(),
+            &new_branch(),
+            &caller_id,
+            sdp,
+        );
+        let key = TxKey::for_sent_request(&invite);
+        let _ = self
+            .out
+            .send(CallCommand::Alias {
+                call_id: self.dialog.call_id.clone(),
+                alias: leg_id.clone(),
+            })
+            .await;
+        let _ = self
+            .out
+            .send(CallCommand::Request {
+                call_id: self.dialog.call_id.clone(),
+                msg: invite.clone(),
+                dest,
+            })
+            .await;
+        let answered = match self.await_answer(&invite, key.as_ref(), dest, rx).await {
+            Answer::Ok(ok) => ok,
+            Answer::CallerLeft(cause) => return cause,
+            Answer::Failed => return self.hold_until_hangup(caller_rtp, caller, rx).await,
+        };
+        let Some((leg, remote)) = self.accept_answer(&invite, &answered, dest).await else {
+            return self.hold_until_hangup(caller_rtp, caller, rx).await;
+        };
+        self.record(CallRecord::Event {
+            call_id: self.call_id(),
+            payload: EventPayload::CallAnswered { agent: name },
+        });
+        let caller_at = caller.remote;
+        let law = Law::from_payload_type(caller.payload_type).unwrap_or(Law::Ulaw);
+        tokio::spawn(agent_leg::relay(
+            caller_rtp,
+            caller_at,
+            agent_rtp,
+            remote,
+            law,
+            recorder,
+            self.media_stop.clone(),
+        ));
+        self.bridged(leg, rx).await
+    }
+
+    fn invite_caller(&self) -> String {
+        self.dialog
+            .remote
+            .uri
+            .user
+            .clone()
+            .unwrap_or_else(|| "caller".into())
+    }
+
+    async fn await_answer(
+        &mut self,
+        invite: &Message,
+        key: Option<&TxKey>,
+        dest: SocketAddr,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> Answer {
+        let deadline = tokio::time::Instant::now() + RING;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.cancel_leg(invite, dest).await;
+                    return Answer::Failed;
+                }
+                input = rx.recv() => match input {
+                    Some(CallInput::Response { key: k, msg }) if Some(&k) == key => match msg.status() {
+                        Some(200..=299) => return Answer::Ok(msg),
+                        Some(100..=199) => {}
+                        _ => return Answer::Failed,
+                    },
+                    Some(CallInput::TxTimeout { key: k }) if Some(&k) == key => return Answer::Failed,
+                    other => {
+                        if let Some(cause) = self.connected_input(other).await {
+                            self.cancel_leg(invite, dest).await;
+                            return Answer::CallerLeft(cause);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn cancel_leg(&self, invite: &Message, dest: SocketAddr) {
+        if let Some(c) = agent_leg::cancel(invite) {
+            let _ = self
+                .out
+                .send(CallCommand::Request {
+                    call_id: self.dialog.call_id.clone(),
+                    msg: c,
+                    dest,
+                })
+                .await;
+        }
+    }
+
+    /// ACKs the agent's 2xx and reads where to send audio.
+    async fn accept_answer(
+        &mut self,
+        invite: &Message,
+        ok: &Message,
+        dest: SocketAddr,
+    ) -> Option<(Dialog, SocketAddr)> {
+        let leg = Dialog::uac(invite, ok, dest).ok()?;
+        let sip_local = SocketAddr::new(self.local_ip, self.ctx.sip_local.port());
+        let ack = leg.ack(1, sip_local, &new_branch());
+        let _ = self
+            .out
+            .send(CallCommand::Stateless { msg: ack, dest })
+            .await;
+        let answer = std::str::from_utf8(&ok.body)
+            .ok()
+            .and_then(|t| SessionDescription::parse(t).ok())?;
+        let m = answer
+            .media
+            .iter()
+            .find(|m| m.kind == "audio" && m.port != 0)?;
+        let conn = m
+            .connection
+            .as_deref()
+            .or(answer.connection.as_deref())
+            .and_then(crate::sdp::session::connection_address)?;
+        Some((leg, SocketAddr::new(conn.parse().ok()?, m.port)))
+    }
+
+    /// Runs the bridged call until one side hangs up, then hangs up the other.
+    async fn bridged(&mut self, mut leg: Dialog, rx: &mut mpsc::Receiver<CallInput>) -> String {
+        let sip_local = SocketAddr::new(self.local_ip, self.ctx.sip_local.port());
+        loop {
+            let input = rx.recv().await;
+            if let Some(CallInput::Request { key, msg, .. }) = &input {
+                if msg.call_id() == Some(leg.call_id.as_str()) {
+                    let is_bye = msg.method() == Some(Method::Bye);
+                    let code = if leg.accept_request(msg).is_ok() {
+                        200
+                    } else {
+                        500
+                    };
+                    let mut r = msg.response(code, crate::sip::message::reason_phrase(code), None);
+                    r.headers
+                        .push("Server", self.ctx.config.sip.user_agent.clone());
+                    self.respond(key, r).await;
+                    if is_bye && code == 200 {
+                        self.send_bye().await;
+                        return "agent_hangup".into();
+                    }
+                    continue;
+                }
+            }
+            if let Some(cause) = self.connected_input(input).await {
+                let bye = leg.request(Method::Bye, sip_local, &new_branch());
+                let _ = self
+                    .out
+                    .send(CallCommand::Request {
+                        call_id: self.dialog.call_id.clone(),
+                        msg: bye,
+                        dest: leg.peer,
+                    })
+                    .await;
+                return cause;
+            }
+        }
+    }
+
+    /// Keeps the caller on music on hold until they hang up.
+    async fn hold_until_hangup(
+        &mut self,
+        caller_rtp: UdpSocket,
+        caller: &Negotiated,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> String {
+        let media = &self.ctx.config.media;
+        let params = IvrMediaParams {
+            recorder: None,
+            remote: caller.remote,
+            payload_type: caller.payload_type,
+            dtmf_payload_type: caller.dtmf_payload_type,
+            symmetric: media.symmetric_rtp,
+            timeout: Duration::from_secs(media.media_timeout_secs),
+        };
+        let (cmd_tx, cmd_rx) = mpsc::channel(4);
+        let (ev_tx, _ev_rx) = mpsc::channel(16);
+        let _ = cmd_tx.send(MediaCommand::Loop("moh.wav".into())).await;
+        tokio::spawn(ivr_media::run(
+            caller_rtp,
+            params,
+            self.ctx.prompts.clone(),
+            cmd_rx,
+            ev_tx,
+            self.media_stop.clone(),
+        ));
+        self.record(CallRecord::Event {
+            call_id: self.call_id(),
+            payload: EventPayload::IvrStep {
+                step: "agent_unreachable".into(),
+                detail: serde_json::json!({}),
+            },
+        });
+        loop {
+            if let Some(cause) = self.connected_input(rx.recv().await).await {
+                return cause;
+            }
+        }
+    }
+}
+
+enum Answer {
+    Ok(Message),
+    CallerLeft(String),
+    Failed,
+}

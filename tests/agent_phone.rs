@@ -1,0 +1,209 @@
+//! A queued call reaches the agent's registered desk phone: the caller goes
+//! through the IVR into support, the agent accepts the offer, the server dials
+//! the agent's phone (sipp), bridges, and hangs up the agent when the caller does.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, Server};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn an_accepted_call_rings_the_agents_phone_and_is_bridged() {
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
+    )
+    .await;
+    let admin = server.token_for("boss", "admin");
+    let http = reqwest::Client::new();
+    let agent: Value = http
+        .post(server.url("/api/v1/agents"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "ann", "password": "password-of-ann", "queues": ["support"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let agent_id = agent["id"].as_str().unwrap().to_string();
+    let token = server.cli(&["token", "create", "ann"], "");
+    server.cli(&["sip-user", "add", "ann"], "ann-phone-secret\n");
+    let res = http
+        .put(server.url(&format!("/api/v1/agents/{agent_id}/state")))
+        .bearer_auth(&token)
+        .json(&json!({"state": "available"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let phone_log = server.dir.path().join("phone.log");
+    let log_file = std::fs::File::create(&phone_log).unwrap();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let mut phone = std::process::Command::new("sipp")
+        .args([
+            "-nostdin",
+            "-timeout",
+            "60",
+            "-timeout_error",
+            "-mp",
+            "0",
+            "-p",
+            &port,
+            "-sf",
+            "agent_phone.xml",
+            "-m",
+            "1",
+        ])
+        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp"))
+        .stdout(log_file)
+        .spawn()
+        .unwrap();
+    let reg = server
+        .sipp(&[
+            "-sf",
+            "register_as.xml",
+            "-s",
+            "ann",
+            "-au",
+            "ann",
+            "-ap",
+            "ann-phone-secret",
+            "-key",
+            "uas_port",
+            &port,
+            "-m",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        reg.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reg.stdout)
+    );
+    let mut registered = false;
+    for _ in 0..100 {
+        let r: Value = http
+            .get(server.url("/api/v1/registrations?user=ann"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if r.as_array().is_some_and(|a| !a.is_empty()) {
+            registered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(registered, "the phone registered");
+
+    let mut caller = server
+        .sipp(&[
+            "-sf",
+            "ivr_support.xml",
+            "-s",
+            "4000",
+            "-m",
+            "1",
+            "-d",
+            "6000",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut offer = None;
+    for _ in 0..200 {
+        let o: Value = http
+            .get(server.url(&format!("/api/v1/agents/{agent_id}/offers")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(first) = o["items"].as_array().and_then(|a| a.first().cloned()) {
+            offer = Some(first);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let offer = offer.expect("the call was offered");
+    let res = http
+        .post(server.url(&format!(
+            "/api/v1/offers/{}/accept",
+            offer["offer"].as_str().unwrap()
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+
+    let caller_ok = tokio::task::spawn_blocking(move || caller.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let phone_ok = tokio::task::spawn_blocking(move || phone.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(caller_ok.success(), "the caller's call completed");
+    assert!(
+        phone_ok.success(),
+        "the phone rang, answered and was hung up:\n{}",
+        std::fs::read_to_string(&phone_log).unwrap_or_default()
+    );
+
+    let conv = offer["conversation"].as_str().unwrap();
+    let mut answered = false;
+    for _ in 0..100 {
+        let c: Value = http
+            .get(server.url(&format!("/api/v1/conversations/{conv}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page: Value = http
+            .get(server.url(&format!(
+                "/api/v1/customers/{}/timeline?limit=100",
+                c["customer_id"].as_str().unwrap()
+            )))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        if items
+            .iter()
+            .any(|e| e["payload"]["type"] == "call_answered" && e["payload"]["agent"] == "ann")
+            && items.iter().any(|e| e["payload"]["type"] == "call_ended")
+        {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        answered,
+        "the timeline shows the agent answered and the call ended"
+    );
+}
