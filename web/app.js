@@ -6,12 +6,12 @@ const TEXT = {
         find: "Find", timeline: "Timeline", older: "Older", bad_login: "Wrong name or password", none: "No customer found",
         state: "State", available: "Available", away_break: "Away (break)", away_lunch: "Away (lunch)", offline: "Offline",
         inbox: "Inbox", active: "Active", customers: "Customers", accept: "Accept", reject: "Reject", send: "Send",
-        wrapup: "Wrap up", waited: "waiting", reply: "Reply…" },
+        wrapup: "Wrap up", waited: "waiting", reply: "Reply…", on_phone: "The call rings your desk phone." },
   zh: { signin: "登录", name: "用户名", password: "密码", logout: "退出", search: "姓名、电话或邮箱",
         find: "查找", timeline: "时间线", older: "更早", bad_login: "用户名或密码错误", none: "没有找到客户",
         state: "状态", available: "空闲", away_break: "离开（休息）", away_lunch: "离开（午餐）", offline: "离线",
         inbox: "待接", active: "处理中", customers: "客户", accept: "接受", reject: "拒绝", send: "发送",
-        wrapup: "结束", waited: "已等待", reply: "回复…" },
+        wrapup: "结束", waited: "已等待", reply: "回复…", on_phone: "来电将转到您的话机。" },
 };
 let lang = localStorage.getItem("lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
 const t = (k) => (TEXT[lang] && TEXT[lang][k]) || TEXT.en[k] || k;
@@ -135,6 +135,13 @@ async function openChat(conv) {
   done.textContent = t("wrapup");
   done.className = "wrapup";
   box.append(head, thread, form, done);
+  if (conv.channel === "voice") {
+    // Calls ring the agent's registered phone; the page shows the caller's timeline.
+    form.hidden = true;
+    const note = document.createElement("p");
+    note.textContent = t("on_phone");
+    thread.append(note);
+  }
   $("#work").append(box);
   const seen = new Set();
   const add = (e) => {
