@@ -93,6 +93,8 @@ pub struct SipConfig {
     pub user_agent: String,
     /// Digest realm for REGISTER authentication.
     pub realm: String,
+    /// How long the echo test (9999) rings before answering.
+    pub echo_ring_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -186,6 +188,7 @@ impl Default for SipConfig {
             max_calls: 12_000,
             user_agent: "Switchboard".into(),
             realm: "switchboard".into(),
+            echo_ring_ms: 500,
         }
     }
 }
@@ -221,6 +224,7 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_SIP_LISTEN",
     "SWITCHBOARD_DATABASE_URL",
     "SWITCHBOARD_LOG_FORMAT",
+    "SWITCHBOARD_ECHO_RING_MS",
     "SWITCHBOARD_DIALPLANS_DIR",
     "SWITCHBOARD_DIALPLAN_VARS",
     "SWITCHBOARD_SOUNDS_DIR",
@@ -302,6 +306,15 @@ impl Config {
         }
         if let Some(v) = env("SWITCHBOARD_SOUNDS_DIR") {
             self.sounds.dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("SWITCHBOARD_ECHO_RING_MS") {
+            self.sip.echo_ring_ms = v.parse().map_err(|_| {
+                invalid(
+                    "environment",
+                    "SWITCHBOARD_ECHO_RING_MS",
+                    "expected milliseconds",
+                )
+            })?;
         }
         if let Some(v) = env("SWITCHBOARD_LOG_FORMAT") {
             self.log.format = match v.as_str() {

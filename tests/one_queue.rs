@@ -52,7 +52,13 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
     let admin = server.token_for("boss", "admin");
     let http = reqwest::Client::new();
     // No wrap-up time, so the agent is free as soon as the call ends.
-    let res = http.post(server.url("/api/v1/queues")).bearer_auth(&admin).json(&json!({"name": "support", "wrap_up_seconds": 0})).send().await.unwrap();
+    let res = http
+        .post(server.url("/api/v1/queues"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "support", "wrap_up_seconds": 0}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
     let res = http
         .post(server.url("/api/v1/agents"))

@@ -31,8 +31,6 @@ use uuid::Uuid;
 
 /// The echo test extension.
 pub const ECHO_EXTENSION: &str = "9999";
-/// How long the echo test rings before answering (long enough to CANCEL it).
-const ECHO_RING: Duration = Duration::from_millis(500);
 pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE";
 
 /// What the shell passes to a call.
@@ -415,7 +413,8 @@ impl Call {
         let invite = self.invite.clone();
         self.respond(&self.invite_key, self.reply(&invite, 180))
             .await;
-        let ring_until = tokio::time::Instant::now() + ECHO_RING;
+        let ring_until =
+            tokio::time::Instant::now() + Duration::from_millis(self.ctx.config.sip.echo_ring_ms);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(ring_until) => break,
