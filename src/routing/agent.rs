@@ -22,7 +22,7 @@ pub enum AgentStatus {
 }
 
 /// How far an item's skill requirements have relaxed with its wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Relax {
     /// Every required skill at its minimum proficiency, and the language.
     Exact,

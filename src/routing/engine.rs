@@ -503,6 +503,19 @@ impl Router {
 
     /// Offers every waiting item that some agent can take now, best items first.
     fn route(&mut self, now: Instant) {
+        if self.waiting.values().all(|w| w.offer.is_some()) {
+            return;
+        }
+        // Only agents with a free slot can take anything; with none, nothing to do.
+        let mut free: Vec<Uuid> = self
+            .agents
+            .keys()
+            .copied()
+            .filter(|id| self.has_room(*id))
+            .collect();
+        if free.is_empty() {
+            return;
+        }
         let mut order: Vec<(i64, Instant, Uuid)> = self
             .waiting
             .values()
@@ -510,6 +523,9 @@ impl Router {
             .map(|w| (-score(&w.item, now), w.item.enqueued_at, w.item.id))
             .collect();
         order.sort();
+        // Items with the same needs get the same answer until an offer changes the
+        // free agents, so eligibility is computed once per kind of item, not per item.
+        let mut seen: HashMap<Need, Option<Uuid>> = HashMap::new();
         for (_, _, id) in order {
             let Some(w) = self.waiting.get_mut(&id) else {
                 continue;
@@ -519,11 +535,58 @@ impl Router {
                 continue;
             };
             let passed: BTreeSet<Uuid> = w.passed_by.keys().copied().collect();
-            let Some(agent) = self.pick_agent(&w.item, &passed, now) else {
+            let sticky =
+                w.item.preferred_agent.is_some() && w.item.sticky_until.is_some_and(|u| now < u);
+            let need = (!sticky && passed.is_empty())
+                .then(|| need_of(&w.item, self.level_of(&w.item, now)));
+            let choice = match need.as_ref().and_then(|n| seen.get(n)) {
+                Some(cached) => *cached,
+                None => {
+                    let c = self.pick_agent(&w.item, &passed, &free, now);
+                    if let Some(n) = need {
+                        seen.insert(n, c);
+                    }
+                    c
+                }
+            };
+            let Some(agent) = choice else {
                 continue;
             };
             self.make_offer(now, id, agent);
+            seen.clear();
+            if !self.has_room(agent) {
+                free.retain(|a| *a != agent);
+                if free.is_empty() {
+                    break;
+                }
+            }
         }
+    }
+
+    fn level_of(&self, item: &WorkItem, now: Instant) -> super::agent::Relax {
+        match self.queues.get(&item.queue) {
+            Some(q) => {
+                super::agent::relax_level(q, now.saturating_duration_since(item.enqueued_at))
+            }
+            None => super::agent::Relax::Exact,
+        }
+    }
+
+    /// Available, not in wrap-up, and below capacity on some channel.
+    fn has_room(&self, id: Uuid) -> bool {
+        let Some(a) = self.agents.get(&id) else {
+            return false;
+        };
+        if a.presence != Presence::Available || a.wrap_until.is_some() {
+            return false;
+        }
+        // Items in hand plus offers pending, against the total capacity: cheap and
+        // allocation-free; `can_take` does the exact per-channel check.
+        let total = a.profile.capacity.voice as usize
+            + a.profile.capacity.chat as usize
+            + a.profile.capacity.email as usize
+            + a.profile.capacity.social as usize;
+        a.active.len() + a.offered.len() < total
     }
 
     fn make_offer(&mut self, now: Instant, item_id: Uuid, agent: Uuid) {
@@ -558,20 +621,29 @@ impl Router {
         self.announce(agent);
     }
 
-    fn pick_agent(&self, item: &WorkItem, rejected: &BTreeSet<Uuid>, now: Instant) -> Option<Uuid> {
+    /// The best of the `free` agents for `item`: the sticky agent if it can take it,
+    /// else the best skill fit, then the longest idle.
+    fn pick_agent(
+        &self,
+        item: &WorkItem,
+        rejected: &BTreeSet<Uuid>,
+        free: &[Uuid],
+        now: Instant,
+    ) -> Option<Uuid> {
         let q = self.queues.get(&item.queue)?;
         let wait = now.saturating_duration_since(item.enqueued_at);
         let level = super::agent::relax_level(q, wait);
         if let (Some(pref), Some(until)) = (item.preferred_agent, item.sticky_until)
             && now < until
             && !rejected.contains(&pref)
+            && free.contains(&pref)
             && let Some(a) = self.agents.get(&pref)
             && a.can_take(item, level, &self.offer_channels(pref))
         {
             return Some(pref);
         }
-        self.agents
-            .values()
+        free.iter()
+            .filter_map(|id| self.agents.get(id))
             .filter(|a| {
                 !rejected.contains(&a.profile.id)
                     && a.can_take(item, level, &self.offer_channels(a.profile.id))
@@ -666,6 +738,26 @@ impl Router {
         }
         Ok(())
     }
+}
+
+/// What decides which agents can take an item.
+type Need = (
+    String,
+    Channel,
+    Vec<(String, u8)>,
+    Option<String>,
+    super::agent::Relax,
+);
+
+fn need_of(item: &WorkItem, level: super::agent::Relax) -> Need {
+    let skills = item.skills.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    (
+        item.queue.clone(),
+        item.channel,
+        skills,
+        item.language.clone(),
+        level,
+    )
 }
 
 /// Priority with aging: each second of waiting adds one point; a priority step is
