@@ -41,6 +41,14 @@ pub struct Config {
     pub auth: AuthConfig,
     pub dialplans: DialplansConfig,
     pub sounds: DirConfig,
+    pub email: EmailConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// Address of the built-in SMTP listener; empty = off.
+    pub smtp_listen: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -164,6 +172,7 @@ impl Default for Config {
             sounds: DirConfig {
                 dir: PathBuf::from("./sounds"),
             },
+            email: EmailConfig::default(),
         }
     }
 }
@@ -228,6 +237,7 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_DIALPLANS_DIR",
     "SWITCHBOARD_DIALPLAN_VARS",
     "SWITCHBOARD_SOUNDS_DIR",
+    "SWITCHBOARD_SMTP_LISTEN",
 ];
 
 impl Config {
@@ -304,6 +314,9 @@ impl Config {
                     .insert(k.trim().to_string(), val.trim().to_string());
             }
         }
+        if let Some(v) = env("SWITCHBOARD_SMTP_LISTEN") {
+            self.email.smtp_listen = v;
+        }
         if let Some(v) = env("SWITCHBOARD_SOUNDS_DIR") {
             self.sounds.dir = PathBuf::from(v);
         }
@@ -336,6 +349,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         parse_addr(&self.http.listen, "http.listen")?;
         parse_addr(&self.sip.listen, "sip.listen")?;
+        if !self.email.smtp_listen.is_empty() {
+            parse_addr(&self.email.smtp_listen, "email.smtp_listen")?;
+        }
         if self.http.max_body_bytes < 1024 {
             return Err(invalid(
                 "config",

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
 use crate::auth::{AuthStore, Role};
+use crate::channels::email::EmailChannel;
 use crate::config::Config;
 use crate::db::Db;
 use crate::dialplan::registry::Registry;
@@ -87,6 +88,15 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         db: db.clone(),
     };
     let sip = SipServer::start(config_arc.clone(), services, shutdown.clone()).await?;
+    let smtp = start_smtp(
+        &config,
+        EmailChannel {
+            timeline: timeline.clone(),
+            routing: routing.clone(),
+        },
+        shutdown.clone(),
+    )
+    .await?;
     let state = AppState {
         routing,
         dialplans,
@@ -109,6 +119,9 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         .local_addr()
         .map_err(|e| ServeError::Io(e.to_string()))?;
     print_banner(local, sip.local, &config);
+    if let Some(addr) = smtp {
+        println!("  smtp       {addr}  (inbound support mail)");
+    }
     let app = api::router(state);
     let stop = shutdown.clone();
     axum::serve(listener, app)
@@ -126,6 +139,37 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     tracing::info!("closing the database");
     db.pool.close().await;
     Ok(())
+}
+
+/// Starts the SMTP listener when configured; returns its address.
+async fn start_smtp(
+    config: &Config,
+    channel: EmailChannel,
+    shutdown: CancellationToken,
+) -> Result<Option<std::net::SocketAddr>, ServeError> {
+    if config.email.smtp_listen.is_empty() {
+        return Ok(None);
+    }
+    let addr: std::net::SocketAddr =
+        config
+            .email
+            .smtp_listen
+            .parse()
+            .map_err(|_| ServeError::Bind {
+                addr: config.email.smtp_listen.clone(),
+                reason: "not an address".into(),
+            })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| ServeError::Bind {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| ServeError::Io(e.to_string()))?;
+    tokio::spawn(crate::channels::email::serve(listener, channel, shutdown));
+    Ok(Some(local))
 }
 
 fn print_banner(http: std::net::SocketAddr, sip: std::net::SocketAddr, config: &Config) {

@@ -2,5 +2,6 @@
 //! sender's identity, finds or opens the conversation, commits the message to the
 //! timeline and only then acknowledges it; replies go back on the same channel.
 
+pub mod email;
 pub mod webchat;
 pub mod webchat_protocol;

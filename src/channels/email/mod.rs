@@ -1,0 +1,233 @@
+//! The e-mail channel, inbound: a built-in SMTP listener (off unless
+//! `email.smtp_listen` is set) that the company's mail server forwards the support
+//! address to. Each message is resolved to a customer by address, threaded into
+//! its conversation by Message-ID / In-Reply-To / References (or opens one in the
+//! support queue), committed to the timeline, and only then accepted with 250.
+
+pub mod message;
+pub mod smtp;
+
+use std::net::SocketAddr;
+
+use sqlx::Row;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::routing::actor::RoutingService;
+use crate::timeline::identity::IdentityKind;
+use crate::timeline::model::{
+    Channel, Direction, EventPayload, Identity, NewConversation, NewCustomer,
+};
+use crate::timeline::{TimelineError, TimelineStore};
+use smtp::{Session, Step};
+
+/// Longest SMTP line accepted (RFC 5321 allows 1,000 with CRLF).
+const MAX_LINE: usize = 4096;
+/// The queue new e-mail conversations enter.
+pub const QUEUE: &str = "support";
+
+#[derive(Clone)]
+pub struct EmailChannel {
+    pub timeline: TimelineStore,
+    pub routing: RoutingService,
+}
+
+/// Accepts SMTP connections until `shutdown`.
+pub async fn serve(listener: TcpListener, channel: EmailChannel, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => { tokio::spawn(connection(stream, peer, channel.clone(), shutdown.clone())); }
+                Err(e) => tracing::warn!(error = %e, "SMTP accept failed"),
+            }
+        }
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    channel: EmailChannel,
+    shutdown: CancellationToken,
+) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let mut session = Session::new("switchboard");
+    if write
+        .write_all(format!("{}\r\n", session.greeting()).as_bytes())
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut line = Vec::with_capacity(256);
+    loop {
+        line.clear();
+        let mut limited = (&mut reader).take(MAX_LINE as u64);
+        let read = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = limited.read_until(b'\n', &mut line) => r,
+        };
+        match read {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if !line.ends_with(b"\n") {
+            let _ = write.write_all(b"500 Line too long\r\n").await;
+            break;
+        }
+        let text = line
+            .strip_suffix(b"\n")
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .unwrap_or(&line);
+        let reply = match session.line(text) {
+            Step::Reply(r) if r.is_empty() => continue,
+            Step::Reply(r) => r,
+            Step::Close(r) => {
+                let _ = write.write_all(format!("{r}\r\n").as_bytes()).await;
+                break;
+            }
+            Step::Message(envelope) => match ingest(&channel, &envelope).await {
+                Ok(id) => format!("250 OK queued as {id}"),
+                Err(e) => {
+                    tracing::error!(%peer, error = %e, "e-mail not stored; the sender will retry");
+                    "451 Temporary failure, try again later".to_string()
+                }
+            },
+        };
+        if write
+            .write_all(format!("{reply}\r\n").as_bytes())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+/// Stores one message; returns the conversation it joined.
+pub async fn ingest(
+    channel: &EmailChannel,
+    envelope: &smtp::Envelope,
+) -> Result<Uuid, TimelineError> {
+    let mail = message::parse(&envelope.data, &envelope.from);
+    let store = &channel.timeline;
+    let customer = match store
+        .find_by_identity(IdentityKind::Email, &mail.from)
+        .await
+    {
+        Ok(Some(c)) => c.merged_into.unwrap_or(c.id),
+        Ok(None) | Err(TimelineError::Identity(_)) => {
+            let name = mail.from_name.clone().unwrap_or_else(|| mail.from.clone());
+            let identities =
+                match crate::timeline::identity::normalize(IdentityKind::Email, &mail.from) {
+                    Ok(v) => vec![Identity {
+                        kind: IdentityKind::Email,
+                        value: v,
+                        verified: false,
+                    }],
+                    Err(_) => vec![],
+                };
+            store
+                .create_customer(NewCustomer {
+                    name,
+                    identities,
+                    ..Default::default()
+                })
+                .await?
+                .id
+        }
+        Err(e) => return Err(e),
+    };
+    let conversation = match thread_of(store, &mail.refers_to).await? {
+        Some(c) => c,
+        None => {
+            let conv = store
+                .open_conversation(NewConversation {
+                    customer_id: customer,
+                    channel: Channel::Email,
+                    queue: Some(QUEUE.into()),
+                    priority: 0,
+                    subject: Some(mail.subject.clone()),
+                    text: None,
+                })
+                .await?;
+            if let Err(e) = channel
+                .routing
+                .enqueue(conv.id, customer, Channel::Email, QUEUE, 0)
+                .await
+            {
+                tracing::error!(error = %e, "e-mail conversation not queued; it is restored at the next start");
+            }
+            conv.id
+        }
+    };
+    let author = mail.from_name.clone().unwrap_or_else(|| mail.from.clone());
+    let text = if mail.subject.is_empty() {
+        mail.text.clone()
+    } else {
+        format!("{}\n\n{}", mail.subject, mail.text)
+    };
+    let text = if text.trim().is_empty() {
+        "(empty message)".to_string()
+    } else {
+        text.chars()
+            .take(crate::timeline::messages::MAX_MESSAGE / 4)
+            .collect()
+    };
+    let payload = EventPayload::Message {
+        direction: Direction::In,
+        author,
+        text,
+        attachments: vec![],
+    };
+    store
+        .append_message(
+            conversation,
+            mail.message_id.as_deref().map(|m| &m[..m.len().min(64)]),
+            payload,
+        )
+        .await?;
+    if let Some(id) = &mail.message_id {
+        remember(store, id, conversation).await?;
+    }
+    Ok(conversation)
+}
+
+async fn thread_of(store: &TimelineStore, ids: &[String]) -> Result<Option<Uuid>, TimelineError> {
+    for id in ids {
+        let row = sqlx::query("SELECT conversation_id FROM email_threads WHERE message_id = $1")
+            .bind(id.clone())
+            .fetch_optional(&store.db.pool)
+            .await?;
+        if let Some(r) = row {
+            let conv: String = r.try_get("conversation_id")?;
+            if let Ok(c) = Uuid::parse_str(&conv) {
+                return Ok(Some(c));
+            }
+        }
+    }
+    Ok(None)
+}
+
+async fn remember(
+    store: &TimelineStore,
+    message_id: &str,
+    conversation: Uuid,
+) -> Result<(), TimelineError> {
+    let exists = sqlx::query("SELECT 1 AS x FROM email_threads WHERE message_id = $1")
+        .bind(message_id.to_string())
+        .fetch_optional(&store.db.pool)
+        .await?;
+    if exists.is_none() {
+        sqlx::query("INSERT INTO email_threads (message_id, conversation_id) VALUES ($1, $2)")
+            .bind(message_id.to_string())
+            .bind(conversation.to_string())
+            .execute(&store.db.pool)
+            .await?;
+    }
+    Ok(())
+}
