@@ -18,16 +18,13 @@ async fn an_accepted_call_rings_the_agents_phone_and_is_bridged() {
     .await;
     let admin = server.token_for("boss", "admin");
     let http = reqwest::Client::new();
-    let agent: Value = http
-        .post(server.url("/api/v1/agents"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "ann", "password": "password-of-ann", "queues": ["support"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let agent: Value = server
+        .post_json(
+            "/api/v1/agents",
+            &admin,
+            &json!({"name": "ann", "password": "password-of-ann", "queues": ["support"]}),
+        )
+        .await;
     let agent_id = agent["id"].as_str().unwrap().to_string();
     let token = server.cli(&["token", "create", "ann"], "");
     server.cli(&["sip-user", "add", "ann"], "ann-phone-secret\n");
@@ -92,15 +89,9 @@ async fn an_accepted_call_rings_the_agents_phone_and_is_bridged() {
     );
     let mut registered = false;
     for _ in 0..100 {
-        let r: Value = http
-            .get(server.url("/api/v1/registrations?user=ann"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value = server
+            .get_json("/api/v1/registrations?user=ann", &admin)
+            .await;
         if r.as_array().is_some_and(|a| !a.is_empty()) {
             registered = true;
             break;
@@ -125,15 +116,9 @@ async fn an_accepted_call_rings_the_agents_phone_and_is_bridged() {
         .unwrap();
     let mut offer = None;
     for _ in 0..200 {
-        let o: Value = http
-            .get(server.url(&format!("/api/v1/agents/{agent_id}/offers")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let o: Value = server
+            .get_json(&format!("/api/v1/agents/{agent_id}/offers"), &token)
+            .await;
         if let Some(first) = o["items"].as_array().and_then(|a| a.first().cloned()) {
             offer = Some(first);
             break;
@@ -170,27 +155,18 @@ async fn an_accepted_call_rings_the_agents_phone_and_is_bridged() {
     let conv = offer["conversation"].as_str().unwrap();
     let mut answered = false;
     for _ in 0..100 {
-        let c: Value = http
-            .get(server.url(&format!("/api/v1/conversations/{conv}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let page: Value = http
-            .get(server.url(&format!(
-                "/api/v1/customers/{}/timeline?limit=100",
-                c["customer_id"].as_str().unwrap()
-            )))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let c: Value = server
+            .get_json(&format!("/api/v1/conversations/{conv}"), &token)
+            .await;
+        let page: Value = server
+            .get_json(
+                &format!(
+                    "/api/v1/customers/{}/timeline?limit=100",
+                    c["customer_id"].as_str().unwrap()
+                ),
+                &token,
+            )
+            .await;
         let items = page["items"].as_array().cloned().unwrap_or_default();
         if items
             .iter()

@@ -34,16 +34,7 @@ async fn workspace_signs_in_and_shows_a_live_timeline() {
     let server = Server::start(Backend::Sqlite).await;
     let token = server.token_for("ann", "agent");
     let http = reqwest::Client::new();
-    let customer: serde_json::Value = http
-        .post(server.url("/api/v1/customers"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "Li Lei", "identities": [{"kind": "phone", "value": "+8613800138000"}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let customer: serde_json::Value = server.post_json("/api/v1/customers", &token, &json!({"name": "Li Lei", "identities": [{"kind": "phone", "value": "+8613800138000"}]})).await;
     let id = customer["id"].as_str().unwrap().to_string();
     let res = http
         .post(server.url(&format!("/api/v1/customers/{id}/timeline")))

@@ -55,28 +55,15 @@ async fn mail_opens_and_threads_conversations() {
         String::from_utf8_lossy(&out.stderr)
     );
     let token = server.token_for("ann", "agent");
-    let http = reqwest::Client::new();
-    let found: Value = http
-        .get(server.url("/api/v1/customers?email=wang.fang%40example.com"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: Value = server
+        .get_json("/api/v1/customers?email=wang.fang%40example.com", &token)
+        .await;
     let customer = &found["items"][0];
     assert_eq!(customer["name"], "Wang Fang");
     let id = customer["id"].as_str().unwrap();
-    let convs: Value = http
-        .get(server.url(&format!("/api/v1/conversations?customer_id={id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let convs: Value = server
+        .get_json(&format!("/api/v1/conversations?customer_id={id}"), &token)
+        .await;
     let convs = convs["items"].as_array().unwrap();
     assert_eq!(
         convs.len(),
@@ -92,18 +79,15 @@ async fn mail_opens_and_threads_conversations() {
         .iter()
         .find(|c| c["subject"] == "Refund")
         .expect("refund thread");
-    let msgs: Value = http
-        .get(server.url(&format!(
-            "/api/v1/conversations/{}/messages",
-            refund["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let msgs: Value = server
+        .get_json(
+            &format!(
+                "/api/v1/conversations/{}/messages",
+                refund["id"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .await;
     let texts: Vec<&str> = msgs["items"]
         .as_array()
         .unwrap()
@@ -119,18 +103,15 @@ async fn mail_opens_and_threads_conversations() {
         .iter()
         .find(|c| c["subject"] == "Invoice")
         .expect("invoice thread");
-    let msgs: Value = http
-        .get(server.url(&format!(
-            "/api/v1/conversations/{}/messages",
-            invoice["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let msgs: Value = server
+        .get_json(
+            &format!(
+                "/api/v1/conversations/{}/messages",
+                invoice["id"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .await;
     let text = msgs["items"][0]["payload"]["text"].as_str().unwrap();
     assert!(
         text.contains("plain fallback") || text.contains("the invoice"),

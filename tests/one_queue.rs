@@ -9,28 +9,16 @@ use std::time::Duration;
 use common::{Backend, Server};
 use serde_json::{Value, json};
 
-async fn offers(http: &reqwest::Client, server: &Server, agent: &str, token: &str) -> Vec<Value> {
-    let v: Value = http
-        .get(server.url(&format!("/api/v1/agents/{agent}/offers")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+async fn offers(server: &Server, agent: &str, token: &str) -> Vec<Value> {
+    let v: Value = server
+        .get_json(&format!("/api/v1/agents/{agent}/offers"), token)
+        .await;
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
-async fn wait_offer(
-    http: &reqwest::Client,
-    server: &Server,
-    agent: &str,
-    token: &str,
-    channel: &str,
-) -> Value {
+async fn wait_offer(server: &Server, agent: &str, token: &str, channel: &str) -> Value {
     for _ in 0..200 {
-        if let Some(o) = offers(http, server, agent, token)
+        if let Some(o) = offers(server, agent, token)
             .await
             .into_iter()
             .find(|o| o["channel"] == channel)
@@ -94,30 +82,14 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("sipp");
-    let call_offer = wait_offer(&http, &server, &agent_id, &token, "voice").await;
+    let call_offer = wait_offer(&server, &agent_id, &token, "voice").await;
     assert_eq!(call_offer["queue"], "support");
 
     // A chat arrives in the same queue while the call is offered.
-    let cust: Value = http
-        .post(server.url("/api/v1/customers"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "Chen Jing"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let chat: Value = http
-        .post(server.url("/api/v1/conversations"))
-        .bearer_auth(&admin)
-        .json(&json!({"customer_id": cust["id"], "channel": "chat", "queue": "support", "text": "hello?"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cust: Value = server
+        .post_json("/api/v1/customers", &admin, &json!({"name": "Chen Jing"}))
+        .await;
+    let chat: Value = server.post_json("/api/v1/conversations", &admin, &json!({"customer_id": cust["id"], "channel": "chat", "queue": "support", "text": "hello?"})).await;
     let res = http
         .post(server.url(&format!(
             "/api/v1/offers/{}/accept",
@@ -130,7 +102,7 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
     assert_eq!(res.status(), 204);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
-        offers(&http, &server, &agent_id, &token).await.is_empty(),
+        offers(&server, &agent_id, &token).await.is_empty(),
         "the call blocks the chat"
     );
 
@@ -140,20 +112,17 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "sipp call failed");
-    let chat_offer = wait_offer(&http, &server, &agent_id, &token, "chat").await;
+    let chat_offer = wait_offer(&server, &agent_id, &token, "chat").await;
     assert_eq!(chat_offer["conversation"], chat["id"]);
-    let conv: Value = http
-        .get(server.url(&format!(
-            "/api/v1/conversations/{}",
-            call_offer["conversation"].as_str().unwrap()
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let conv: Value = server
+        .get_json(
+            &format!(
+                "/api/v1/conversations/{}",
+                call_offer["conversation"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .await;
     assert_eq!(conv["channel"], "voice");
     assert_eq!(conv["queue"], "support");
 }

@@ -65,28 +65,18 @@ async fn the_callers_audio_is_recorded_and_in_the_timeline() {
     .unwrap();
     assert!(status.success());
     let token = server.token_for("ann", "agent");
-    let http = reqwest::Client::new();
     let mut recording = None;
     for _ in 0..100 {
-        let found: serde_json::Value = http
-            .get(server.url("/api/v1/customers?phone=%2B8613700001111"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let found: serde_json::Value = server
+            .get_json("/api/v1/customers?phone=%2B8613700001111", &token)
+            .await;
         if let Some(id) = found["items"][0]["id"].as_str() {
-            let page: serde_json::Value = http
-                .get(server.url(&format!("/api/v1/customers/{id}/timeline?limit=200")))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let page: serde_json::Value = server
+                .get_json(
+                    &format!("/api/v1/customers/{id}/timeline?limit=200"),
+                    &token,
+                )
+                .await;
             recording = page["items"]
                 .as_array()
                 .unwrap()

@@ -34,27 +34,14 @@ fn cumulative(text: &str, row: &str) -> u64 {
 }
 
 async fn timeline_of(server: &Server, token: &str, query: &str) -> Vec<serde_json::Value> {
-    let http = reqwest::Client::new();
     for _ in 0..100 {
-        let found: serde_json::Value = http
-            .get(server.url(&format!("/api/v1/customers?{query}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let found: serde_json::Value = server
+            .get_json(&format!("/api/v1/customers?{query}"), token)
+            .await;
         if let Some(id) = found["items"][0]["id"].as_str() {
-            let page: serde_json::Value = http
-                .get(server.url(&format!("/api/v1/customers/{id}/timeline?limit=200")))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let page: serde_json::Value = server
+                .get_json(&format!("/api/v1/customers/{id}/timeline?limit=200"), token)
+                .await;
             let items = page["items"].as_array().cloned().unwrap_or_default();
             if items
                 .iter()

@@ -139,6 +139,9 @@ async fn full_scenario(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, body) = api.get("/api/v1/customers/not-a-uuid", &agent).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "bad_request", "a JSON error: {body}");
 
     // Search by phone, e-mail and free text.
     for q in [

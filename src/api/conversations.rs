@@ -1,7 +1,7 @@
 //! Conversation routes: open, list, read, and change status.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::customers::Items;
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery, Caller};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::state::AppState;
 use crate::auth::Role;
 use crate::timeline::messages::Stored;
@@ -46,7 +46,7 @@ pub struct Reply {
 pub async fn reply(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(r): ApiJson<Reply>,
 ) -> Result<(StatusCode, Json<TimelineEvent>), ApiError> {
     let user = caller.require(Role::Agent)?;
@@ -106,7 +106,7 @@ pub async fn list(
 pub async fn messages(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Items<TimelineEvent>>, ApiError> {
     caller.require(Role::Agent)?;
     Ok(Json(Items {
@@ -118,7 +118,7 @@ pub async fn messages(
 pub async fn get(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Conversation>, ApiError> {
     caller.require(Role::Agent)?;
     Ok(Json(s.timeline.conversation(id).await?))
@@ -129,7 +129,7 @@ pub async fn get(
 pub async fn set_status(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(c): ApiJson<StatusChange>,
 ) -> Result<Json<Conversation>, ApiError> {
     caller.require(Role::Agent)?;

@@ -2,14 +2,14 @@
 //! customer's timeline (read pages, append events).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery, Caller};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::state::AppState;
 use crate::auth::Role;
 use crate::metrics::Metrics;
@@ -102,7 +102,7 @@ pub async fn search(
 pub async fn get(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Customer>, ApiError> {
     caller.require(Role::Agent)?;
     Ok(Json(s.timeline.customer(id).await?))
@@ -112,7 +112,7 @@ pub async fn get(
 pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(p): ApiJson<CustomerPatch>,
 ) -> Result<Json<Customer>, ApiError> {
     caller.require(Role::Agent)?;
@@ -123,7 +123,7 @@ pub async fn update(
 pub async fn add_identity(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(i): ApiJson<Identity>,
 ) -> Result<Json<Customer>, ApiError> {
     caller.require(Role::Agent)?;
@@ -135,7 +135,7 @@ pub async fn add_identity(
 pub async fn merge(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(m): ApiJson<MergeRequest>,
 ) -> Result<Json<Customer>, ApiError> {
     caller.require(Role::Supervisor)?;
@@ -146,7 +146,7 @@ pub async fn merge(
 pub async fn timeline(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<TimelineQuery>,
 ) -> Result<Json<TimelinePage>, ApiError> {
     caller.require(Role::Agent)?;
@@ -174,7 +174,7 @@ pub async fn timeline(
 pub async fn append(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(e): ApiJson<NewEvent>,
 ) -> Result<(StatusCode, Json<TimelineEvent>), ApiError> {
     caller.require(Role::Agent)?;

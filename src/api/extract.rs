@@ -69,6 +69,21 @@ fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Result<T, ApiError
     })
 }
 
+/// A path parameter; a malformed one (say, a bad UUID) is a JSON 400 like every
+/// other bad input.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::BadRequest(format!("path: {}", e.body_text())))
+    }
+}
+
 /// The signed-in user: from `Authorization: Bearer <token>` or the session cookie.
 pub struct Caller(pub User);
 

@@ -3,7 +3,7 @@
 //! supervisors may act for anyone.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::customers::Items;
 use super::error::ApiError;
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, ApiPath, Caller};
 use super::state::AppState;
 use crate::auth::{Role, User};
 use crate::routing::actor::{RoutingEvent, ServiceError};
@@ -112,7 +112,7 @@ pub async fn queues(
 pub async fn queue_stats(
     State(s): State<AppState>,
     caller: Caller,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<QueueStats>, ApiError> {
     caller.require(Role::Agent)?;
     s.routing
@@ -204,7 +204,7 @@ pub async fn me(State(s): State<AppState>, caller: Caller) -> Result<Json<AgentV
 pub async fn agent(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<AgentView>, ApiError> {
     let record = agent_for(&s, caller.require(Role::Agent)?, id).await?;
     let status = s.routing.status(record.id).await?;
@@ -215,7 +215,7 @@ pub async fn agent(
 pub async fn set_state(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(p): ApiJson<Presence>,
 ) -> Result<Json<AgentView>, ApiError> {
     let mut record = agent_for(&s, caller.require(Role::Agent)?, id).await?;
@@ -235,7 +235,7 @@ pub async fn set_state(
 pub async fn offers(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Items<RoutingEvent>>, ApiError> {
     let record = agent_for(&s, caller.require(Role::Agent)?, id).await?;
     Ok(Json(Items {
@@ -247,7 +247,7 @@ pub async fn offers(
 pub async fn accept(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let agent = own_agent(&s, caller.require(Role::Agent)?).await?;
     s.routing
@@ -263,7 +263,7 @@ pub async fn accept(
 pub async fn reject(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let agent = own_agent(&s, caller.require(Role::Agent)?).await?;
     s.routing
@@ -279,7 +279,7 @@ pub async fn reject(
 pub async fn wrap_up(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(w): ApiJson<WrapUp>,
 ) -> Result<Json<Conversation>, ApiError> {
     let user = caller.require(Role::Agent)?;
@@ -316,7 +316,7 @@ pub async fn wrap_up(
 pub async fn resolve(
     State(s): State<AppState>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Conversation>, ApiError> {
     let user = caller.require(Role::Agent)?;
     let conv = s.timeline.conversation(id).await?;

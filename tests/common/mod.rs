@@ -139,6 +139,34 @@ impl Server {
         c
     }
 
+    /// GET `path` with a bearer token; the JSON body.
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        let res = reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        res.json().await.expect("JSON body")
+    }
+
+    /// POST a JSON body to `path` with a bearer token; the JSON answer.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> serde_json::Value {
+        let res = reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        res.json().await.expect("JSON body")
+    }
+
     /// Creates a user with `role` and returns an API token for it.
     pub fn token_for(&self, name: &str, role: &str) -> String {
         self.cli(&["user", "add", name, "--role", role], "password-of-test\n");
