@@ -117,9 +117,14 @@ fn check(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The WebRTC stack narrates every handshake at info; only its problems are ours.
+const QUIET_DEPENDENCIES: &str =
+    "rtc=warn,rtc_ice=warn,rtc_dtls=error,rtc_srtp=warn,rtc_interceptor=warn";
+
 fn init_logging(config: &Config, json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{QUIET_DEPENDENCIES},{}", config.log.level))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -80,7 +80,9 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     for p in &problems {
         tracing::error!("{p}");
     }
+    let softphones = crate::telephony::softphones::Softphones::default();
     let services = CallServices {
+        softphones: softphones.clone(),
         timeline: writer,
         dialplans: dialplans.clone(),
         prompts: Arc::new(prompts),
@@ -103,6 +105,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         sip_stats: sip.stats.clone(),
         bindings: sip.bindings.clone(),
         agent_sockets: Default::default(),
+        softphones,
         timeline,
         auth,
         metrics: Arc::new(Metrics::default()),

@@ -40,13 +40,23 @@ fn recordings(data: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Root-mean-square level of a WAV's samples.
-fn rms(path: &Path) -> (u32, f64) {
+/// Frames (samples per channel) and the root-mean-square level of the left
+/// (caller) and right (agent) channels of a stereo recording.
+fn rms(path: &Path) -> (u32, f64, f64) {
     let mut r = hound::WavReader::open(path).expect("a valid WAV");
+    assert_eq!(r.spec().channels, 2, "caller left, agent right");
     let samples: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
-    let energy =
-        samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / samples.len().max(1) as f64;
-    (samples.len() as u32, energy.sqrt())
+    let frames = samples.len() / 2;
+    let level = |ch: usize| {
+        let e: f64 = samples
+            .iter()
+            .skip(ch)
+            .step_by(2)
+            .map(|s| f64::from(*s).powi(2))
+            .sum();
+        (e / frames.max(1) as f64).sqrt()
+    };
+    (frames as u32, level(0), level(1))
 }
 
 #[tokio::test]
@@ -101,12 +111,13 @@ async fn the_callers_audio_is_recorded_and_in_the_timeline() {
         duration >= 7_000,
         "the whole call, 7 s of speech included: {duration} ms"
     );
-    let (samples, level) = rms(&path);
-    assert_eq!(i64::from(samples) * 1000 / 8000, duration);
+    let (frames, level, agent) = rms(&path);
+    assert_eq!(i64::from(frames) * 1000 / 8000, duration);
     assert!(
         level > 300.0,
         "the speech is audible in the recording (rms {level})"
     );
+    assert_eq!(agent, 0.0, "no agent joined: the right channel is silent");
 }
 
 #[tokio::test]
@@ -125,7 +136,7 @@ async fn a_killed_server_leaves_a_playable_recording() {
     let data = server.dir.path().join("data");
     let files = recordings(&data);
     assert_eq!(files.len(), 1, "{files:?}");
-    let (samples, level) = rms(&files[0]);
+    let (samples, level, _) = rms(&files[0]);
     assert!(
         samples >= 8000 * 3,
         "at least the seconds before the kill: {samples} samples"

@@ -1,17 +1,22 @@
 // The agent workspace: sign in, find a customer, read their cross-channel timeline
-// live. Plain ES module, no build step; text goes through textContent only.
+// live, take offers, chat, and answer calls in the built-in softphone. Plain ES
+// modules, no build step; text goes through textContent only.
+import { Softphone } from "/ui/softphone.js";
+
 const $ = (sel) => document.querySelector(sel);
 const TEXT = {
   en: { signin: "Sign in", name: "Name", password: "Password", logout: "Sign out", search: "Name, phone or e-mail",
         find: "Find", timeline: "Timeline", older: "Older", bad_login: "Wrong name or password", none: "No customer found",
         state: "State", available: "Available", away_break: "Away (break)", away_lunch: "Away (lunch)", offline: "Offline",
         inbox: "Inbox", active: "Active", customers: "Customers", accept: "Accept", reject: "Reject", send: "Send",
-        wrapup: "Wrap up", waited: "waiting", reply: "Reply…", on_phone: "The call rings your desk phone." },
+        wrapup: "Wrap up", waited: "waiting", reply: "Reply…", on_phone: "The call rings in the softphone above (or your desk phone).",
+        mute: "Mute", unmute: "Unmute", hangup: "Hang up" },
   zh: { signin: "登录", name: "用户名", password: "密码", logout: "退出", search: "姓名、电话或邮箱",
         find: "查找", timeline: "时间线", older: "更早", bad_login: "用户名或密码错误", none: "没有找到客户",
         state: "状态", available: "空闲", away_break: "离开（休息）", away_lunch: "离开（午餐）", offline: "离线",
         inbox: "待接", active: "处理中", customers: "客户", accept: "接受", reject: "拒绝", send: "发送",
-        wrapup: "结束", waited: "已等待", reply: "回复…", on_phone: "来电将转到您的话机。" },
+        wrapup: "结束", waited: "已等待", reply: "回复…", on_phone: "来电将在上方软电话（或您的话机）振铃。",
+        mute: "静音", unmute: "取消静音", hangup: "挂断" },
 };
 let lang = localStorage.getItem("lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
 const t = (k) => (TEXT[lang] && TEXT[lang][k]) || TEXT.en[k] || k;
@@ -62,11 +67,19 @@ function showStatus(st) {
   if ([...$("#presence").options].some((o) => o.value === choice)) $("#presence").value = choice;
 }
 
+let softphone = null;
+
 function connectAgent() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   agentSocket = new WebSocket(`${proto}://${location.host}/api/v1/agent/ws`);
+  const send = (msg) => { if (agentSocket.readyState === WebSocket.OPEN) agentSocket.send(JSON.stringify(msg)); };
+  softphone = softphone || new Softphone({ send, text: t, panel: $("#calls") });
+  softphone.send = send;
+  agentSocket.onopen = () => softphone.ready();
+  window.switchboard = { softphone }; // for the console and the browser tests
   agentSocket.onmessage = (m) => {
     const e = JSON.parse(m.data);
+    if (softphone.handle(e)) return;
     if (e.type === "hello" || e.type === "resync") {
       offers.clear();
       e.offers.forEach((o) => offers.set(o.offer, o));

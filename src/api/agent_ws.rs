@@ -2,6 +2,10 @@
 //! and pending offers, then every routing event that concerns them. Two tabs may
 //! be open; when the last socket closes and none returns within a grace period,
 //! the router is told the agent is gone so their work is recovered.
+//!
+//! The same socket carries the browser softphone's signalling: a page turns its
+//! softphone on (`softphone`), is offered calls (`call.offer`, SDP) and answers or
+//! hangs up (`call.answer`, `call.hangup`); see `telephony::softphones`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,6 +14,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
@@ -21,10 +26,30 @@ use super::state::AppState;
 use crate::auth::Role;
 use crate::routing::actor::RoutingEvent;
 use crate::routing::engine::Input;
+use crate::telephony::softphones::FromBrowser;
 
 /// How long an agent may be without a socket (a reload, a blip) before their
 /// offers and items are recovered.
 pub const GRACE: Duration = Duration::from_secs(15);
+
+/// Largest message a page may send (an SDP answer is a few kilobytes).
+const MAX_MESSAGE: usize = 16 * 1024;
+/// Messages a page may get wrong before its socket is closed.
+const MAX_BAD: u32 = 20;
+
+/// What a page may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type")]
+enum PageMessage {
+    #[serde(rename = "softphone")]
+    Softphone { enabled: bool },
+    #[serde(rename = "call.answer")]
+    CallAnswer { leg: String, sdp: String },
+    #[serde(rename = "call.hangup")]
+    CallHangup { leg: String },
+    #[serde(rename = "call.dtmf")]
+    CallDtmf { leg: String, digit: char },
+}
 
 /// Open sockets per agent. A std mutex: held only to bump a counter, never across an await.
 #[derive(Clone, Default)]
@@ -59,7 +84,7 @@ pub async fn upgrade(
 ) -> Result<Response, ApiError> {
     let agent = own_agent(&s, caller.require(Role::Agent)?).await?;
     Ok(ws
-        .max_message_size(4096)
+        .max_message_size(MAX_MESSAGE)
         .on_upgrade(move |socket| session(s, agent.id, socket)))
 }
 
@@ -73,8 +98,65 @@ fn concerns(e: &RoutingEvent, me: Uuid) -> bool {
     }
 }
 
+/// The page's softphone, once turned on.
+struct Phone {
+    page: u64,
+    rx: tokio::sync::mpsc::Receiver<String>,
+}
+
+async fn next_for_page(phone: &mut Option<Phone>) -> Option<String> {
+    match phone {
+        Some(p) => p.rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Handles one text message from the page; `Ok` may carry a reply, `Err` is the
+/// error to send back.
+fn page_message(
+    s: &AppState,
+    me: Uuid,
+    phone: &mut Option<Phone>,
+    text: &str,
+) -> Result<Option<serde_json::Value>, String> {
+    let msg: PageMessage = serde_json::from_str(text).map_err(|e| format!("bad message: {e}"))?;
+    let signal = |leg: &str, m: FromBrowser| {
+        s.softphones
+            .from_browser(me, leg, m)
+            .map(|()| None)
+            .map_err(|e| format!("{leg}: {e}"))
+    };
+    match msg {
+        PageMessage::Softphone { enabled: true } => {
+            let page = match phone {
+                Some(p) => p.page,
+                None => {
+                    let (page, rx) = s.softphones.attach(me);
+                    *phone = Some(Phone { page, rx });
+                    page
+                }
+            };
+            Ok(Some(json!({ "type": "softphone.ready", "page": page })))
+        }
+        PageMessage::Softphone { enabled: false } => {
+            if let Some(p) = phone.take() {
+                s.softphones.detach(me, p.page);
+            }
+            Ok(None)
+        }
+        PageMessage::CallAnswer { leg, sdp } => {
+            let page = phone.as_ref().ok_or("softphone is off")?.page;
+            signal(&leg, FromBrowser::Answer { page, sdp })
+        }
+        PageMessage::CallHangup { leg } => signal(&leg, FromBrowser::Hangup),
+        PageMessage::CallDtmf { leg, digit } => signal(&leg, FromBrowser::Dtmf(digit)),
+    }
+}
+
 async fn session(s: AppState, me: Uuid, mut socket: WebSocket) {
     s.agent_sockets.change(me, 1);
+    let mut phone: Option<Phone> = None;
+    let mut bad = 0u32;
     let mut events = s.routing.events.subscribe();
     let status = s.routing.status(me).await.ok().flatten();
     let offers = s.routing.offers(me).await.unwrap_or_default();
@@ -99,12 +181,30 @@ async fn session(s: AppState, me: Uuid, mut socket: WebSocket) {
                     }
                     Err(RecvError::Closed) => break,
                 },
+                for_page = next_for_page(&mut phone) => match for_page {
+                    Some(text) => if socket.send(Message::Text(text.into())).await.is_err() { break },
+                    None => phone = None,
+                },
                 incoming = socket.recv() => match incoming {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(Message::Text(text))) => {
+                        let reply = match page_message(&s, me, &mut phone, &text) {
+                            Ok(reply) => reply,
+                            Err(error) => {
+                                bad += 1;
+                                if bad > MAX_BAD { break }
+                                Some(json!({ "type": "error", "error": error }))
+                            }
+                        };
+                        if let Some(r) = reply && socket.send(Message::Text(r.to_string().into())).await.is_err() { break }
+                    }
                     Some(Ok(_)) => {}
                 },
             }
         }
+    }
+    if let Some(p) = phone.take() {
+        s.softphones.detach(me, p.page);
     }
     if s.agent_sockets.change(me, -1) == 0 {
         let (s2, sockets) = (s.clone(), s.agent_sockets.clone());

@@ -20,4 +20,6 @@ pub struct AppState {
     pub sip_stats: Arc<crate::telephony::sip_server::SipStats>,
     pub bindings: crate::telephony::registrar::Bindings,
     pub agent_sockets: AgentSockets,
+    /// Workspace pages that take calls (WebRTC signalling).
+    pub softphones: crate::telephony::softphones::Softphones,
 }

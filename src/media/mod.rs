@@ -5,3 +5,4 @@ pub mod g711;
 pub mod prompts;
 pub mod recorder;
 pub mod rtp;
+pub mod webrtc_peer;

@@ -259,7 +259,10 @@ mod tests {
             (n.codec, n.payload_type, n.dtmf_payload_type),
             ("PCMU", 0, None)
         );
-        assert_eq!(n.remote, "10.0.0.1:6000".parse().unwrap());
+        assert_eq!(
+            n.remote,
+            "10.0.0.1:6000".parse::<std::net::SocketAddr>().unwrap()
+        );
         let text = sd.to_string();
         assert!(
             text.contains("m=audio 20000 RTP/AVP 0\r\n") && text.contains("a=sendrecv"),

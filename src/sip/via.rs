@@ -159,7 +159,10 @@ mod tests {
         let mut v = Via::parse("SIP/2.0/UDP pc33.example.com;branch=z9hG4bKx").unwrap();
         let src: SocketAddr = "192.0.2.4:5070".parse().unwrap();
         v.stamp_source(src);
-        assert_eq!(v.response_target(src), "192.0.2.4:5060".parse().unwrap());
+        assert_eq!(
+            v.response_target(src),
+            "192.0.2.4:5060".parse::<std::net::SocketAddr>().unwrap()
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::ivr_media::RecordTap;
-use super::recording::Frame;
+use super::recording::{Frame, Side};
 use crate::media::g711::Law;
 use crate::media::rtp;
 use crate::sip::uri::Uri;
@@ -78,7 +78,7 @@ pub fn cancel(invite: &Message) -> Option<Message> {
 }
 
 /// Relays RTP both ways until `stop`, latching each side to where its packets come
-/// from; copies the caller's audio to the recorder without waiting.
+/// from; copies both sides' audio to the recorder without waiting.
 pub async fn relay(
     caller: UdpSocket,
     mut caller_at: SocketAddr,
@@ -89,7 +89,8 @@ pub async fn relay(
     stop: CancellationToken,
 ) {
     let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
-    let mut tap = RecordTap::default();
+    let mut tap = RecordTap::new(Side::Caller);
+    let mut agent_tap = RecordTap::new(Side::Agent);
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
@@ -97,15 +98,18 @@ pub async fn relay(
                 let Ok((n, from)) = r else { continue };
                 let Ok(h) = rtp::parse(&a[..n]) else { continue };
                 caller_at = from;
-                if let Some(rec) = &recorder {
+                if let Some(rec) = recorder.as_ref().filter(|_| Law::from_payload_type(h.payload_type).is_some()) {
                     tap.push(law, &a[h.payload_offset..h.payload_offset + h.payload_len], rec);
                 }
                 let _ = agent.send_to(&a[..n], agent_at).await;
             }
             r = agent.recv_from(&mut b) => {
                 let Ok((n, from)) = r else { continue };
-                if rtp::parse(&b[..n]).is_err() { continue }
+                let Ok(h) = rtp::parse(&b[..n]) else { continue };
                 agent_at = from;
+                if let Some(rec) = recorder.as_ref().filter(|_| Law::from_payload_type(h.payload_type).is_some()) {
+                    agent_tap.push(law, &b[h.payload_offset..h.payload_offset + h.payload_len], rec);
+                }
                 let _ = caller.send_to(&b[..n], caller_at).await;
             }
         }

@@ -40,6 +40,11 @@ impl Call {
             Ok(Some(a)) => a.name,
             _ => return self.hold_until_hangup(caller_rtp, caller, rx).await,
         };
+        if self.ctx.softphones.has_page(agent) {
+            return self
+                .bridge_to_browser(agent, name, caller_rtp, caller, recorder, rx)
+                .await;
+        }
         let Some(phone) = self.ctx.bindings.lookup(&name).into_iter().next() else {
             tracing::warn!(agent = %name, "agent has no registered phone; the caller stays on hold");
             return self.hold_until_hangup(caller_rtp, caller, rx).await;
@@ -247,7 +252,7 @@ impl Call {
     }
 
     /// Keeps the caller on music on hold until they hang up.
-    async fn hold_until_hangup(
+    pub(super) async fn hold_until_hangup(
         &mut self,
         caller_rtp: UdpSocket,
         caller: &Negotiated,

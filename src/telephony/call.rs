@@ -92,6 +92,8 @@ pub struct CallContext {
     pub routing: RoutingService,
     /// Registered phones, to reach agents who take calls on a SIP phone.
     pub bindings: super::registrar::Bindings,
+    /// Agents' browser softphones, to reach agents who take calls in the workspace.
+    pub softphones: super::softphones::Softphones,
 }
 
 pub struct Call {
@@ -222,6 +224,10 @@ impl Call {
                 "not_found".into()
             }
         }
+    }
+
+    pub(super) fn conversation_id(&self) -> Uuid {
+        self.conversation
     }
 
     pub fn call_id(&self) -> String {

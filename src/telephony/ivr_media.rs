@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use super::recording::Side;
 use crate::media::dtmf::Rfc4733Receiver;
 use crate::media::g711::{self, Law};
 use crate::media::prompts::PromptCache;
@@ -159,8 +160,9 @@ pub async fn run(
     socket
 }
 
-/// Cuts the caller's audio (any packet size) into 20 ms frames for the recorder.
+/// Cuts one side's audio (any packet size) into 20 ms frames for the recorder.
 pub(super) struct RecordTap {
+    side: Side,
     frame: [i16; 160],
     filled: usize,
     dropped: u64,
@@ -168,15 +170,20 @@ pub(super) struct RecordTap {
 
 impl Default for RecordTap {
     fn default() -> Self {
+        RecordTap::new(Side::Caller)
+    }
+}
+
+impl RecordTap {
+    pub(super) fn new(side: Side) -> RecordTap {
         RecordTap {
+            side,
             frame: [0; 160],
             filled: 0,
             dropped: 0,
         }
     }
-}
 
-impl RecordTap {
     pub(super) fn push(
         &mut self,
         law: Law,
@@ -191,7 +198,11 @@ impl RecordTap {
             self.filled += 1;
             if self.filled == 160 {
                 self.filled = 0;
-                if rec.try_send(self.frame).is_err() {
+                let frame = super::recording::Frame {
+                    side: self.side,
+                    samples: self.frame,
+                };
+                if rec.try_send(frame).is_err() {
                     self.dropped += 1;
                 }
             }

@@ -4,6 +4,8 @@
 
 pub mod agent_leg;
 pub mod bridge;
+pub mod browser_bridge;
+pub mod browser_relay;
 pub mod call;
 pub mod echo;
 pub mod guard;
@@ -13,6 +15,7 @@ pub mod recording;
 pub mod registrar;
 pub mod rtp_port;
 pub mod sip_server;
+pub mod softphones;
 pub mod tcp;
 pub mod timeline_writer;
 

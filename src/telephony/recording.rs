@@ -1,8 +1,10 @@
-//! A call's recording task: the media task hands it decoded 20 ms frames with
-//! `try_send` (never waiting), and it writes them with `WavRecorder` off the media
-//! path. When the media task drops its sender, the file is finished and its length
-//! reported.
+//! A call's recording task: the media tasks hand it decoded 20 ms frames of either
+//! side with `try_send` (never waiting), and it writes them as a stereo WAV (caller
+//! left, agent right; the right channel is silent until an agent joins) with
+//! `WavRecorder` off the media path. When every sender is dropped, the file is
+//! finished and its length reported.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use tokio::sync::mpsc;
@@ -13,25 +15,103 @@ use crate::media::recorder::{WavRecorder, repair};
 /// Frames waiting to be written before new ones are dropped (2 s).
 pub const QUEUE: usize = 100;
 
-pub type Frame = [i16; 160];
+/// Samples per channel in one frame (20 ms at 8 kHz).
+pub const FRAME: usize = 160;
+
+/// Whose voice a frame carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Caller,
+    Agent,
+}
+
+/// 20 ms of one side's audio.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame {
+    pub side: Side,
+    pub samples: [i16; FRAME],
+}
+
+/// Agent frames held while waiting for the caller's frame of the same instant; past
+/// this (the caller sends nothing, say on mute) they are written against silence.
+const AGENT_AHEAD: usize = 5;
+
+/// Pairs the two sides' frames into interleaved stereo. The caller's stream is the
+/// clock; agent frames wait for it a little, never for long.
+#[derive(Default)]
+pub struct StereoPairer {
+    agent: VecDeque<[i16; FRAME]>,
+}
+
+impl StereoPairer {
+    /// Takes one frame; calls `out` with each stereo frame now complete.
+    pub fn push(&mut self, frame: Frame, mut out: impl FnMut(&[i16; 2 * FRAME])) {
+        match frame.side {
+            Side::Caller => {
+                let right = self.agent.pop_front().unwrap_or([0; FRAME]);
+                out(&interleave(&frame.samples, &right));
+            }
+            Side::Agent => {
+                self.agent.push_back(frame.samples);
+                while self.agent.len() > AGENT_AHEAD {
+                    if let Some(right) = self.agent.pop_front() {
+                        out(&interleave(&[0; FRAME], &right));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whatever agent audio is still waiting, against silence.
+    pub fn flush(&mut self, mut out: impl FnMut(&[i16; 2 * FRAME])) {
+        while let Some(right) = self.agent.pop_front() {
+            out(&interleave(&[0; FRAME], &right));
+        }
+    }
+}
+
+fn interleave(left: &[i16; FRAME], right: &[i16; FRAME]) -> [i16; 2 * FRAME] {
+    let mut both = [0i16; 2 * FRAME];
+    for i in 0..FRAME {
+        both[2 * i] = left[i];
+        both[2 * i + 1] = right[i];
+    }
+    both
+}
 
 /// Starts recording to `path`; returns the frame sender and the task, which yields
 /// the duration in milliseconds.
 pub fn start(path: PathBuf) -> (mpsc::Sender<Frame>, JoinHandle<Option<i64>>) {
     let (tx, mut rx) = mpsc::channel::<Frame>(QUEUE);
     let task = tokio::task::spawn_blocking(move || {
-        let mut rec = match WavRecorder::create(&path, 1) {
+        let mut rec = match WavRecorder::create(&path, 2) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "recording not started");
                 return None;
             }
         };
+        let mut pairer = StereoPairer::default();
+        let mut failed = None;
         while let Some(frame) = rx.blocking_recv() {
-            if let Err(e) = rec.write(&frame) {
+            pairer.push(frame, |both| {
+                if failed.is_none() {
+                    failed = rec.write(both).err();
+                }
+            });
+            if let Some(e) = &failed {
                 tracing::error!(error = %e, "recording stopped early");
                 return None;
             }
+        }
+        pairer.flush(|both| {
+            if failed.is_none() {
+                failed = rec.write(both).err();
+            }
+        });
+        if let Some(e) = failed {
+            tracing::error!(error = %e, "recording stopped early");
+            return None;
         }
         match rec.finish() {
             Ok(ms) => Some(ms),
@@ -75,4 +155,38 @@ pub fn repair_all(data_dir: &Path) -> usize {
         }
     }
     fixed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(side: Side, v: i16) -> Frame {
+        Frame {
+            side,
+            samples: [v; FRAME],
+        }
+    }
+
+    #[test]
+    fn pairs_caller_left_agent_right() {
+        let mut p = StereoPairer::default();
+        let mut out = Vec::new();
+        p.push(frame(Side::Caller, 1), |f| out.push(*f));
+        p.push(frame(Side::Agent, 2), |f| out.push(*f));
+        p.push(frame(Side::Caller, 3), |f| out.push(*f));
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[0][0], out[0][1]), (1, 0));
+        assert_eq!(
+            (out[1][0], out[1][1], out[1][318], out[1][319]),
+            (3, 2, 3, 2)
+        );
+        for _ in 0..(AGENT_AHEAD + 2) {
+            p.push(frame(Side::Agent, 4), |f| out.push(*f));
+        }
+        assert_eq!(out.len(), 4, "agent audio is not held forever");
+        assert_eq!((out[2][0], out[2][1]), (0, 4));
+        p.flush(|f| out.push(*f));
+        assert_eq!(out.len(), 2 + AGENT_AHEAD + 2);
+    }
 }

@@ -32,9 +32,11 @@ pub enum TelephonyError {
     Bind { addr: SocketAddr, reason: String },
 }
 
-/// What calls use besides SIP: the timeline writer, dialplans, prompts, routing.
+/// What calls use besides SIP: the timeline writer, dialplans, prompts, routing,
+/// agents' browser softphones.
 pub struct CallServices {
     pub timeline: TimelineWriter,
+    pub softphones: super::softphones::Softphones,
     pub dialplans: Arc<crate::dialplan::registry::Registry>,
     pub prompts: Arc<crate::media::prompts::PromptCache>,
     pub routing: crate::routing::actor::RoutingService,
@@ -171,6 +173,7 @@ impl SipServer {
                 prompts: services.prompts,
                 routing: services.routing,
                 bindings: bindings.clone(),
+                softphones: services.softphones,
             }),
             cmd_tx,
             stats: stats.clone(),

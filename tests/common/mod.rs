@@ -291,3 +291,17 @@ async fn drop_pg_database(name: &str) {
         .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
         .await;
 }
+
+/// A browser script from `tests/browser` under node, with screenshots going to
+/// `artifacts/`.
+pub fn node_script(script: &str, env: &[(&str, String)]) -> Command {
+    let mut c = Command::new("node");
+    c.arg(script)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env(
+            "SWITCHBOARD_ARTIFACTS",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts"),
+        );
+    c
+}

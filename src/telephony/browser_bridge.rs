@@ -1,0 +1,232 @@
+//! Connecting a queued call to an agent's browser softphone: the call offers a
+//! WebRTC leg to the agent's workspace pages over their socket, the first page to
+//! answer gets it, and the relay carries audio until the caller or the agent hangs
+//! up. If no page answers, or the browser leg fails, the caller hears music on hold.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::browser_relay::{self, BrowserRelay, CallerSide, LegState};
+use super::call::{Call, CallInput};
+use super::recording::Frame;
+use super::rtp_port;
+use super::softphones::FromBrowser;
+use super::timeline_writer::CallRecord;
+use crate::media::g711::Law;
+use crate::media::webrtc_peer::WebRtcPeer;
+use crate::sdp::Negotiated;
+use crate::timeline::model::EventPayload;
+
+/// How long the agent's page may take to answer.
+const RING: Duration = Duration::from_secs(20);
+
+/// How a browser call ended, for the caller's side.
+enum Ending {
+    Cause(String),
+    /// The browser leg never came up or broke; the caller still waits.
+    LegLost(UdpSocket),
+}
+
+impl Call {
+    /// Rings the agent's pages and bridges; returns the hang-up cause.
+    pub(super) async fn bridge_to_browser(
+        &mut self,
+        agent: Uuid,
+        name: String,
+        caller_rtp: UdpSocket,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> String {
+        let leg = format!("{}-webrtc", self.conversation_id());
+        let ending = self
+            .browser_call(agent, &name, &leg, caller_rtp, caller, recorder, rx)
+            .await;
+        let phones = &self.ctx.softphones;
+        match ending {
+            Ok(Ending::Cause(cause)) => {
+                phones.notify(
+                    &leg,
+                    json!({"type": "call.ended", "leg": leg, "cause": cause}).to_string(),
+                );
+                phones.end(&leg);
+                cause
+            }
+            Ok(Ending::LegLost(sock)) | Err(sock) => {
+                phones.notify(
+                    &leg,
+                    json!({"type": "call.ended", "leg": leg, "cause": "agent_leg_lost"})
+                        .to_string(),
+                );
+                phones.end(&leg);
+                self.hold_until_hangup(sock, caller, rx).await
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn browser_call(
+        &mut self,
+        agent: Uuid,
+        name: &str,
+        leg: &str,
+        caller_rtp: UdpSocket,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> Result<Ending, UdpSocket> {
+        let law = Law::from_payload_type(caller.payload_type).unwrap_or(Law::Ulaw);
+        let media = &self.ctx.config.media;
+        let Ok(socket) =
+            rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await
+        else {
+            return Err(caller_rtp);
+        };
+        let Ok(local) = socket.local_addr() else {
+            return Err(caller_rtp);
+        };
+        let (mut peer, offer) = match WebRtcPeer::offer(Instant::now(), local, law) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "browser leg not created");
+                return Err(caller_rtp);
+            }
+        };
+        let ring = json!({
+            "type": "call.offer",
+            "leg": leg,
+            "conversation": self.conversation_id(),
+            "caller": self.caller_number(),
+            "sdp": offer,
+        });
+        let Some(mut replies) = self.ctx.softphones.ring(agent, leg, ring.to_string()) else {
+            return Err(caller_rtp);
+        };
+        let page = match self.await_page_answer(&mut peer, &mut replies, rx).await {
+            PageAnswer::Answered(page) => page,
+            PageAnswer::CallerLeft(cause) => return Ok(Ending::Cause(cause)),
+            PageAnswer::NoAnswer => return Err(caller_rtp),
+        };
+        self.ctx.softphones.notify(
+            leg,
+            json!({"type": "call.answered", "leg": leg, "page": page}).to_string(),
+        );
+        self.record(CallRecord::Event {
+            call_id: self.call_id(),
+            payload: EventPayload::CallAnswered {
+                agent: name.to_string(),
+            },
+        });
+        let relay = BrowserRelay {
+            peer,
+            socket,
+            caller: CallerSide {
+                socket: caller_rtp,
+                at: caller.remote,
+                payload_type: caller.payload_type,
+                law,
+            },
+            recorder,
+        };
+        let (state_tx, state_rx) = mpsc::channel(4);
+        let stop = self.media_stop.child_token();
+        let task = tokio::spawn(browser_relay::run(relay, state_tx, stop.clone()));
+        let outcome = self
+            .browser_bridged(leg, page, &mut replies, state_rx, rx)
+            .await;
+        stop.cancel();
+        let caller_rtp = task.await;
+        match (outcome, caller_rtp) {
+            (Some(cause), _) => Ok(Ending::Cause(cause)),
+            (None, Ok(sock)) => Ok(Ending::LegLost(sock)),
+            (None, Err(_)) => Ok(Ending::Cause("media_error".into())),
+        }
+    }
+
+    async fn await_page_answer(
+        &mut self,
+        peer: &mut WebRtcPeer,
+        replies: &mut mpsc::Receiver<FromBrowser>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> PageAnswer {
+        let deadline = tokio::time::Instant::now() + RING;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return PageAnswer::NoAnswer,
+                reply = replies.recv() => match reply {
+                    Some(FromBrowser::Answer { page, sdp }) => match peer.answer(Instant::now(), sdp) {
+                        Ok(()) => return PageAnswer::Answered(page),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "browser answer refused");
+                            return PageAnswer::NoAnswer;
+                        }
+                    },
+                    Some(FromBrowser::Hangup) | None => return PageAnswer::NoAnswer,
+                    Some(_) => {}
+                },
+                input = rx.recv() => {
+                    if let Some(cause) = self.connected_input(input).await {
+                        return PageAnswer::CallerLeft(cause);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The bridged call: `Some(cause)` when it ended, `None` when the browser leg was lost.
+    async fn browser_bridged(
+        &mut self,
+        leg: &str,
+        page: u64,
+        replies: &mut mpsc::Receiver<FromBrowser>,
+        mut states: mpsc::Receiver<LegState>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> Option<String> {
+        loop {
+            tokio::select! {
+                state = states.recv() => match state {
+                    Some(LegState::Connected) => {
+                        self.ctx.softphones.notify(leg, json!({"type": "call.connected", "leg": leg}).to_string());
+                    }
+                    Some(LegState::Failed) | None => {
+                        tracing::warn!(leg, "browser leg failed");
+                        return None;
+                    }
+                },
+                reply = replies.recv() => match reply {
+                    Some(FromBrowser::Hangup) => {
+                        self.send_bye().await;
+                        return Some("agent_hangup".into());
+                    }
+                    Some(FromBrowser::PageGone { page: p }) if p == page => return None,
+                    Some(_) => {}
+                    None => return None,
+                },
+                input = rx.recv() => {
+                    if let Some(cause) = self.connected_input(input).await {
+                        return Some(cause);
+                    }
+                }
+            }
+        }
+    }
+
+    fn caller_number(&self) -> String {
+        self.dialog
+            .remote
+            .uri
+            .user
+            .clone()
+            .unwrap_or_else(|| "caller".into())
+    }
+}
+
+enum PageAnswer {
+    Answered(u64),
+    CallerLeft(String),
+    NoAnswer,
+}

@@ -1,0 +1,157 @@
+//! The walking skeleton of a call, end to end with real peers: sipp calls the
+//! hotline, picks English and support by DTMF, talks; the agent, signed in to the
+//! workspace in headless Chromium with a fake microphone, accepts the voice offer
+//! and answers in the built-in WebRTC softphone; audio flows both ways; the caller
+//! hangs up. Asserted on the browser's RTP counters and on the stereo recording
+//! (caller left, agent right).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Backend, Server, node_script};
+use serde_json::json;
+
+/// A voice for the agent's fake microphone: a 600 Hz tone (Chromium loops it).
+fn agent_voice(dir: &Path) -> String {
+    let wav = dir.join("agent-voice.wav");
+    let ok = std::process::Command::new("sox")
+        .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
+        .arg(&wav)
+        .args(["synth", "3", "sine", "600", "vol", "0.5"])
+        .status()
+        .expect("sox (scripts/test installs it)");
+    assert!(ok.success());
+    wav.display().to_string()
+}
+
+/// RMS of the left and right channels over the frames where the agent was on the
+/// call (right channel not silent), and how many such frames.
+fn bridged_levels(path: &str) -> (f64, f64, usize) {
+    let mut r = hound::WavReader::open(path).expect("a valid WAV");
+    assert_eq!(r.spec().channels, 2, "stereo recording");
+    let s: Vec<i16> = r.samples::<i16>().map(|x| x.unwrap()).collect();
+    let (mut l2, mut r2, mut n) = (0f64, 0f64, 0usize);
+    for frame in s.chunks(320) {
+        if frame.iter().skip(1).step_by(2).any(|v| *v != 0) {
+            for pair in frame.chunks(2) {
+                l2 += f64::from(pair[0]).powi(2);
+                r2 += f64::from(pair[1]).powi(2);
+                n += 1;
+            }
+        }
+    }
+    let n1 = n.max(1) as f64;
+    ((l2 / n1).sqrt(), (r2 / n1).sqrt(), n / 160)
+}
+
+#[tokio::test]
+async fn a_call_is_answered_in_the_browser_softphone_with_audio_both_ways() {
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
+    )
+    .await;
+    let admin = server.token_for("boss", "admin");
+    server
+        .post_json(
+            "/api/v1/agents",
+            &admin,
+            &json!({"name": "ann", "password": "password-of-ann", "queues": ["support"], "capacity": {"voice": 1, "chat": 2}}),
+        )
+        .await;
+    let voice = agent_voice(server.dir.path());
+    let mut browser = node_script(
+        "softphone.mjs",
+        &[
+            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
+            ("AGENT_NAME", "ann".into()),
+            ("AGENT_PASSWORD", "password-of-ann".into()),
+            ("AGENT_VOICE_WAV", voice),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("node (scripts/test installs it)");
+    let mut out = BufReader::new(browser.stdout.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        let n = out.read_line(&mut line).unwrap();
+        log.push_str(&line);
+        assert!(
+            n > 0,
+            "the browser script ended before it was ready:\n{log}"
+        );
+        if line.trim() == "READY" {
+            break;
+        }
+    }
+    let caller = server
+        .sipp(&["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("sipp");
+    let browser_done = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).ok();
+        let mut err = String::new();
+        if let Some(mut e) = browser.stderr.take() {
+            std::io::Read::read_to_string(&mut e, &mut err).ok();
+        }
+        (browser.wait().unwrap(), format!("{log}{rest}{err}"))
+    });
+    let (status, text) = tokio::time::timeout(Duration::from_secs(60), browser_done)
+        .await
+        .expect("browser script finishes")
+        .unwrap();
+    assert!(status.success(), "softphone.mjs failed:\n{text}");
+    assert!(caller.success(), "the caller's call did not go through");
+
+    let token = server.token_for("sup", "supervisor");
+    let mut recording = None;
+    for _ in 0..100 {
+        let found = server
+            .get_json("/api/v1/customers?phone=%2B8613912345678", &token)
+            .await;
+        if let Some(id) = found["items"][0]["id"].as_str() {
+            let page = server
+                .get_json(
+                    &format!("/api/v1/customers/{id}/timeline?limit=200"),
+                    &token,
+                )
+                .await;
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            assert!(
+                items
+                    .iter()
+                    .any(|e| e["payload"]["type"] == "call_answered"
+                        && e["payload"]["agent"] == "ann"),
+                "the timeline says ann answered: {page}"
+            );
+            recording = items
+                .iter()
+                .find(|e| e["payload"]["type"] == "recording")
+                .and_then(|e| e["payload"]["path"].as_str().map(str::to_string));
+        }
+        if recording.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let path = recording.expect("the recording is in the timeline");
+    let (left, right, frames) = bridged_levels(&path);
+    assert!(
+        frames > 100,
+        "at least 2 s with the agent on the call, got {frames} frames"
+    );
+    assert!(
+        left > 300.0,
+        "the caller is heard while bridged: rms {left}"
+    );
+    assert!(right > 300.0, "the agent is heard: rms {right}");
+}

@@ -1,0 +1,117 @@
+// The workspace's built-in softphone: answers the calls the server offers over the
+// agent socket (`call.offer` with an SDP offer) with a WebRTC peer connection and
+// the microphone, plays the caller, and shows a call panel with mute, keypad, timer
+// and hang-up. The server is ICE-lite, so no candidates are exchanged.
+
+export class Softphone {
+  constructor({ send, text, panel, onChange }) {
+    this.send = send;           // (object) => void, over the agent socket
+    this.t = text;              // (key) => translated text
+    this.panel = panel;         // element the call panel goes into
+    this.onChange = onChange || (() => {});
+    this.calls = new Map();     // leg -> { pc, stream, box, started, timer }
+    this.audio = new Audio();
+    this.audio.autoplay = true;
+  }
+
+  // The socket (re)opened: tell the server this page takes calls.
+  ready() { this.send({ type: "softphone", enabled: true }); }
+
+  // A message from the agent socket; returns true when it was the softphone's.
+  handle(e) {
+    if (e.type === "softphone.ready") { this.page = e.page; return true; }
+    if (!e.type || !e.type.startsWith("call.")) return false;
+    if (e.type === "call.offer") this.answer(e);
+    else if (e.type === "call.connected") this.connected(e.leg);
+    else if (e.type === "call.answered") { const c = this.calls.get(e.leg); if (c && e.page !== this.page) this.drop(e.leg, "elsewhere"); }
+    else if (e.type === "call.ended") this.drop(e.leg, e.cause);
+    return true;
+  }
+
+  async answer(offer) {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    const call = { pc, stream: null, box: this.render(offer), started: null, timer: null, muted: false };
+    this.calls.set(offer.leg, call);
+    pc.ontrack = (ev) => { this.audio.srcObject = ev.streams[0] || new MediaStream([ev.track]); this.audio.play().catch(() => {}); };
+    pc.onconnectionstatechange = () => { call.box.dataset.state = pc.connectionState; };
+    try {
+      await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+      call.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+      call.stream.getTracks().forEach((tr) => pc.addTrack(tr, call.stream));
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      this.send({ type: "call.answer", leg: offer.leg, sdp: pc.localDescription.sdp });
+    } catch (err) {
+      console.error("softphone:", err);
+      this.send({ type: "call.hangup", leg: offer.leg });
+      this.drop(offer.leg, "no_microphone");
+    }
+    this.onChange();
+  }
+
+  connected(leg) {
+    const c = this.calls.get(leg);
+    if (!c) return;
+    c.started = Date.now();
+    c.box.dataset.connected = "true";
+    c.timer = setInterval(() => {
+      const s = Math.floor((Date.now() - c.started) / 1000);
+      c.box.querySelector(".timer").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    }, 1000);
+  }
+
+  hangup(leg) {
+    this.send({ type: "call.hangup", leg });
+    this.drop(leg, "agent_hangup");
+  }
+
+  drop(leg, cause) {
+    const c = this.calls.get(leg);
+    if (!c) return;
+    clearInterval(c.timer);
+    c.pc.close();
+    c.stream?.getTracks().forEach((tr) => tr.stop());
+    c.box.dataset.ended = cause || "ended";
+    c.box.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    this.calls.delete(leg);
+    setTimeout(() => c.box.remove(), 3000);
+    this.onChange();
+  }
+
+  render(offer) {
+    const box = document.createElement("div");
+    box.className = "call";
+    box.dataset.leg = offer.leg;
+    box.dataset.conversation = offer.conversation;
+    const who = document.createElement("strong");
+    who.textContent = `☎ ${offer.caller}`;
+    const timer = document.createElement("span");
+    timer.className = "timer";
+    timer.textContent = "0:00";
+    const mute = document.createElement("button");
+    mute.className = "mute";
+    mute.textContent = this.t("mute");
+    mute.onclick = () => {
+      const c = this.calls.get(offer.leg);
+      if (!c || !c.stream) return;
+      c.muted = !c.muted;
+      c.stream.getAudioTracks().forEach((tr) => { tr.enabled = !c.muted; });
+      mute.textContent = this.t(c.muted ? "unmute" : "mute");
+    };
+    const keypad = document.createElement("div");
+    keypad.className = "keypad";
+    for (const d of "123456789*0#") {
+      const k = document.createElement("button");
+      k.textContent = d;
+      k.onclick = () => this.send({ type: "call.dtmf", leg: offer.leg, digit: d });
+      keypad.append(k);
+    }
+    const end = document.createElement("button");
+    end.className = "hangup";
+    end.textContent = this.t("hangup");
+    end.onclick = () => this.hangup(offer.leg);
+    box.append(who, timer, mute, end, keypad);
+    this.panel.prepend(box);
+    return box;
+  }
+}
