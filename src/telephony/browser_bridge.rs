@@ -10,8 +10,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::browser_relay::{self, BrowserRelay, CallerSide, LegState};
-use super::call::{Call, CallInput};
+use super::browser_relay::{self, BrowserRelay, CallerSide, LegState, RelayCommand};
+use super::call::{Call, CallCommand, CallInput};
 use super::recording::Frame;
 use super::rtp_port;
 use super::softphones::FromBrowser;
@@ -19,6 +19,8 @@ use super::timeline_writer::CallRecord;
 use crate::media::g711::Law;
 use crate::media::webrtc_peer::WebRtcPeer;
 use crate::sdp::Negotiated;
+use crate::sip::Method;
+use crate::sip::dialog::new_branch;
 use crate::timeline::model::EventPayload;
 
 /// How long the agent's page may take to answer.
@@ -128,15 +130,23 @@ impl Call {
                 socket: caller_rtp,
                 at: caller.remote,
                 payload_type: caller.payload_type,
+                dtmf_payload_type: caller.dtmf_payload_type,
                 law,
             },
             recorder,
         };
         let (state_tx, state_rx) = mpsc::channel(4);
+        let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let stop = self.media_stop.child_token();
-        let task = tokio::spawn(browser_relay::run(relay, state_tx, stop.clone()));
+        let task = tokio::spawn(browser_relay::run(relay, state_tx, cmd_rx, stop.clone()));
+        let bridged = BridgedLeg {
+            name: leg,
+            page,
+            relay: cmd_tx,
+            rfc4733: caller.dtmf_payload_type.is_some(),
+        };
         let outcome = self
-            .browser_bridged(leg, page, &mut replies, state_rx, rx)
+            .browser_bridged(&bridged, &mut replies, state_rx, rx)
             .await;
         stop.cancel();
         let caller_rtp = task.await;
@@ -180,12 +190,12 @@ impl Call {
     /// The bridged call: `Some(cause)` when it ended, `None` when the browser leg was lost.
     async fn browser_bridged(
         &mut self,
-        leg: &str,
-        page: u64,
+        bridged: &BridgedLeg<'_>,
         replies: &mut mpsc::Receiver<FromBrowser>,
         mut states: mpsc::Receiver<LegState>,
         rx: &mut mpsc::Receiver<CallInput>,
     ) -> Option<String> {
+        let (leg, page) = (bridged.name, bridged.page);
         loop {
             tokio::select! {
                 state = states.recv() => match state {
@@ -203,6 +213,7 @@ impl Call {
                         return Some("agent_hangup".into());
                     }
                     Some(FromBrowser::PageGone { page: p }) if p == page => return None,
+                    Some(FromBrowser::Dtmf(d)) => self.agent_key(bridged, d).await,
                     Some(_) => {}
                     None => return None,
                 },
@@ -215,6 +226,33 @@ impl Call {
         }
     }
 
+    /// A key from the agent's keypad: in the media when the caller takes
+    /// telephone-events, else as SIP INFO (application/dtmf-relay).
+    async fn agent_key(&mut self, bridged: &BridgedLeg<'_>, digit: char) {
+        if bridged.rfc4733 {
+            if bridged.relay.try_send(RelayCommand::Dtmf(digit)).is_err() {
+                tracing::warn!("relay busy; key dropped");
+            }
+            return;
+        }
+        if crate::media::dtmf::digit_event(digit).is_none() {
+            return;
+        }
+        let via = std::net::SocketAddr::new(self.local_ip, self.ctx.sip_local.port());
+        let mut info = self.dialog.request(Method::Info, via, &new_branch());
+        let body = format!("Signal={digit}\r\nDuration=160\r\n");
+        info.set_body("application/dtmf-relay", bytes::Bytes::from(body));
+        let dest = self.dialog.peer;
+        let _ = self
+            .out
+            .send(CallCommand::Request {
+                call_id: self.dialog.call_id.clone(),
+                msg: info,
+                dest,
+            })
+            .await;
+    }
+
     fn caller_number(&self) -> String {
         self.dialog
             .remote
@@ -223,6 +261,15 @@ impl Call {
             .clone()
             .unwrap_or_else(|| "caller".into())
     }
+}
+
+/// The browser leg while bridged.
+struct BridgedLeg<'a> {
+    name: &'a str,
+    page: u64,
+    relay: mpsc::Sender<RelayCommand>,
+    /// The caller takes RFC 4733 telephone-events.
+    rfc4733: bool,
 }
 
 enum PageAnswer {

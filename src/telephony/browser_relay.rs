@@ -1,8 +1,9 @@
 //! The task that drives a browser leg: it owns the WebRTC socket and the caller's
 //! RTP socket, feeds the sans-IO `WebRtcPeer` with what arrives and the time, sends
 //! what it asks, relays audio both ways without transcoding, and copies both sides
-//! to the recorder without waiting. It hands the caller's socket back when stopped,
-//! so the call can play hold music if the browser leg fails.
+//! to the recorder without waiting; keys from the agent's keypad go to the caller as
+//! RFC 4733 telephone-events paced every 20 ms. It hands the caller's socket back
+//! when stopped, so the call can play hold music if the browser leg fails.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -11,8 +12,11 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use std::collections::VecDeque;
+
 use super::ivr_media::RecordTap;
 use super::recording::{Frame, Side};
+use crate::media::dtmf::{self, EventPacket};
 use crate::media::g711::Law;
 use crate::media::rtp;
 use crate::media::webrtc_peer::{PeerEvent, WebRtcPeer};
@@ -38,8 +42,30 @@ pub struct CallerSide {
     /// Where the caller's audio goes (latched to where it comes from).
     pub at: SocketAddr,
     pub payload_type: u8,
+    /// The caller's telephone-event payload type, when negotiated.
+    pub dtmf_payload_type: Option<u8>,
     pub law: Law,
 }
+
+/// What the call asks of a running relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayCommand {
+    /// Send a key to the caller (RFC 4733).
+    Dtmf(char),
+}
+
+/// The stream towards the caller: our own sequence numbers, so that keys can be
+/// put between the browser's audio packets, and the key being sent.
+struct Outbound {
+    seq: u16,
+    ssrc: u32,
+    last_ts: u32,
+    keys: VecDeque<EventPacket>,
+    key_ts: u32,
+}
+
+/// Telephone-event packets go out one per 20 ms.
+const EVENT_PACING: Duration = Duration::from_millis(20);
 
 struct Taps {
     caller: RecordTap,
@@ -51,6 +77,7 @@ struct Taps {
 pub async fn run(
     mut r: BrowserRelay,
     states: mpsc::Sender<LegState>,
+    mut commands: mpsc::Receiver<RelayCommand>,
     stop: CancellationToken,
 ) -> UdpSocket {
     let mut taps = Taps {
@@ -59,12 +86,20 @@ pub async fn run(
         recorder: r.recorder.take(),
     };
     let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
+    let mut out = Outbound {
+        seq: rand::random(),
+        ssrc: rand::random(),
+        last_ts: rand::random(),
+        keys: VecDeque::new(),
+        key_ts: 0,
+    };
+    let mut pacing = tokio::time::interval(EVENT_PACING);
     loop {
         flush(&mut r.peer, &r.socket).await;
         while let Some(ev) = r.peer.poll_event() {
             match ev {
                 PeerEvent::Audio(p) => {
-                    to_caller(&r.caller, &p, &mut taps).await;
+                    to_caller(&r.caller, &p, &mut out, &mut taps).await;
                 }
                 PeerEvent::Connected => {
                     let _ = states.try_send(LegState::Connected);
@@ -94,6 +129,8 @@ pub async fn run(
                     from_caller(&mut r, &b[..n], from, &mut taps);
                 }
             }
+            Some(RelayCommand::Dtmf(d)) = commands.recv() => queue_key(&mut out, d),
+            _ = pacing.tick(), if !out.keys.is_empty() => send_key_packet(&r.caller, &mut out).await,
         }
     }
     r.peer.close();
@@ -123,25 +160,63 @@ fn from_caller(r: &mut BrowserRelay, packet: &[u8], from: SocketAddr, taps: &mut
         .send_audio(Instant::now(), h.sequence, h.timestamp, h.marker, payload);
 }
 
-async fn to_caller(r: &CallerSide, p: &rtc::rtp::Packet, taps: &mut Taps) {
+async fn to_caller(r: &CallerSide, p: &rtc::rtp::Packet, out: &mut Outbound, taps: &mut Taps) {
     if p.payload.len() > 1400 {
         return;
     }
     if let Some(rec) = &taps.recorder {
         taps.agent.push(r.law, &p.payload, rec);
     }
-    let mut out = [0u8; 1412];
-    rtp::write_header(
-        &mut out,
+    // The browser's clock, kept for the keys; its audio pauses while a key plays.
+    out.last_ts = p.header.timestamp;
+    if !out.keys.is_empty() {
+        return;
+    }
+    send(
+        r,
+        out,
         p.header.marker,
         r.payload_type,
-        p.header.sequence_number,
         p.header.timestamp,
-        p.header.ssrc,
-    );
-    let len = 12 + p.payload.len();
-    out[12..len].copy_from_slice(&p.payload);
-    if let Err(e) = r.socket.send_to(&out[..len], r.at).await {
-        tracing::debug!(error = %e, "audio to the caller not sent");
+        &p.payload,
+    )
+    .await;
+}
+
+async fn send(r: &CallerSide, out: &mut Outbound, marker: bool, pt: u8, ts: u32, payload: &[u8]) {
+    let mut buf = [0u8; 1412];
+    rtp::write_header(&mut buf, marker, pt, out.seq, ts, out.ssrc);
+    out.seq = out.seq.wrapping_add(1);
+    let len = 12 + payload.len();
+    buf[12..len].copy_from_slice(payload);
+    if let Err(e) = r.socket.send_to(&buf[..len], r.at).await {
+        tracing::debug!(error = %e, "RTP to the caller not sent");
+    }
+}
+
+fn queue_key(out: &mut Outbound, digit: char) {
+    let Some(packets) = dtmf::key_packets(digit) else {
+        return;
+    };
+    if out.keys.is_empty() {
+        out.key_ts = out.last_ts.wrapping_add(160);
+    }
+    out.keys.extend(packets);
+}
+
+async fn send_key_packet(r: &CallerSide, out: &mut Outbound) {
+    let Some(pt) = r.dtmf_payload_type else {
+        out.keys.clear();
+        return;
+    };
+    let Some(p) = out.keys.pop_front() else {
+        return;
+    };
+    let ts = out.key_ts;
+    send(r, out, p.marker, pt, ts, &p.payload).await;
+    // A key following in the queue is a new event with a later timestamp.
+    if p.payload[1] & 0x80 != 0 && out.keys.front().is_some_and(|n| n.marker) {
+        out.key_ts = out.key_ts.wrapping_add(160 * 8);
+        out.last_ts = out.key_ts;
     }
 }
