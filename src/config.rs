@@ -42,6 +42,44 @@ pub struct Config {
     pub dialplans: DialplansConfig,
     pub sounds: DirConfig,
     pub email: EmailConfig,
+    pub speech: SpeechConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpeechConfig {
+    /// `base` (multilingual) or `tiny.en`; empty = transcription off.
+    pub model: String,
+    /// Where `ggml-<model>.bin` is; empty = `<data_dir>/models`.
+    pub models_dir: PathBuf,
+    /// Recordings transcribed at the same time.
+    pub workers: usize,
+    /// CPU threads per worker.
+    pub threads: usize,
+    /// Language of the calls (`en`, `zh`) or `auto` to detect it.
+    pub language: String,
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        SpeechConfig {
+            model: "base".into(),
+            models_dir: PathBuf::new(),
+            workers: 1,
+            threads: 2,
+            language: "auto".into(),
+        }
+    }
+}
+
+impl SpeechConfig {
+    pub fn models_dir(&self, data_dir: &std::path::Path) -> PathBuf {
+        if self.models_dir.as_os_str().is_empty() {
+            data_dir.join("models")
+        } else {
+            self.models_dir.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -173,6 +211,7 @@ impl Default for Config {
                 dir: PathBuf::from("./sounds"),
             },
             email: EmailConfig::default(),
+            speech: SpeechConfig::default(),
         }
     }
 }
@@ -238,6 +277,8 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_DIALPLAN_VARS",
     "SWITCHBOARD_SOUNDS_DIR",
     "SWITCHBOARD_SMTP_LISTEN",
+    "SWITCHBOARD_SPEECH_MODEL",
+    "SWITCHBOARD_MODEL_DIR",
 ];
 
 impl Config {
@@ -316,6 +357,12 @@ impl Config {
         }
         if let Some(v) = env("SWITCHBOARD_SMTP_LISTEN") {
             self.email.smtp_listen = v;
+        }
+        if let Some(v) = env("SWITCHBOARD_SPEECH_MODEL") {
+            self.speech.model = v;
+        }
+        if let Some(v) = env("SWITCHBOARD_MODEL_DIR") {
+            self.speech.models_dir = PathBuf::from(v);
         }
         if let Some(v) = env("SWITCHBOARD_SOUNDS_DIR") {
             self.sounds.dir = PathBuf::from(v);

@@ -14,5 +14,6 @@ pub mod routing;
 pub mod sdp;
 pub mod server;
 pub mod sip;
+pub mod speech;
 pub mod telephony;
 pub mod timeline;

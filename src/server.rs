@@ -81,8 +81,11 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         tracing::error!("{p}");
     }
     let softphones = crate::telephony::softphones::Softphones::default();
+    let speech =
+        crate::speech::SpeechService::start(&config, timeline.clone(), shutdown.clone()).await;
     let services = CallServices {
         softphones: softphones.clone(),
+        speech: speech.clone(),
         timeline: writer,
         dialplans: dialplans.clone(),
         prompts: Arc::new(prompts),

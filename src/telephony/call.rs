@@ -94,6 +94,8 @@ pub struct CallContext {
     pub bindings: super::registrar::Bindings,
     /// Agents' browser softphones, to reach agents who take calls in the workspace.
     pub softphones: super::softphones::Softphones,
+    /// Transcribes recordings after the call.
+    pub speech: crate::speech::SpeechService,
 }
 
 pub struct Call {
@@ -327,6 +329,14 @@ impl Call {
                     call_id: self.call_id(),
                     payload,
                 });
+                let job = crate::speech::service::Job {
+                    conversation: self.conversation,
+                    path: path.clone(),
+                };
+                match self.ctx.speech.submit(job) {
+                    Ok(()) | Err(crate::speech::service::SubmitError::Off) => {}
+                    Err(e) => tracing::warn!(error = %e, "recording left untranscribed"),
+                }
             }
         }
         cause

@@ -37,6 +37,8 @@ pub enum TelephonyError {
 pub struct CallServices {
     pub timeline: TimelineWriter,
     pub softphones: super::softphones::Softphones,
+    /// Transcribes finished recordings.
+    pub speech: crate::speech::SpeechService,
     pub dialplans: Arc<crate::dialplan::registry::Registry>,
     pub prompts: Arc<crate::media::prompts::PromptCache>,
     pub routing: crate::routing::actor::RoutingService,
@@ -174,6 +176,7 @@ impl SipServer {
                 routing: services.routing,
                 bindings: bindings.clone(),
                 softphones: services.softphones,
+                speech: services.speech,
             }),
             cmd_tx,
             stats: stats.clone(),

@@ -305,3 +305,77 @@ pub fn node_script(script: &str, env: &[(&str, String)]) -> Command {
         );
     c
 }
+
+/// Speech for a test call: `text` spoken by espeak-ng (voice `voice`), cut to the
+/// telephone band at 8 kHz by sox, encoded as G.711 A-law RTP (PT 8, 20 ms) into
+/// a pcap that sipp's `play_pcap_audio` can send. Returns the pcap's path.
+pub fn speech_pcap(dir: &Path, voice: &str, text: &str) -> PathBuf {
+    let raw = dir.join("speech-raw.wav");
+    let tel = dir.join("speech-8k.wav");
+    let ok = Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .expect("espeak-ng (scripts/test installs it)");
+    assert!(ok.success(), "espeak-ng failed");
+    let ok = Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&tel)
+        .args(["highpass", "300", "lowpass", "3400", "norm", "-3"])
+        .status()
+        .expect("sox (scripts/test installs it)");
+    assert!(ok.success(), "sox failed");
+    let samples: Vec<i16> = hound::WavReader::open(&tel)
+        .unwrap()
+        .samples::<i16>()
+        .map(|s| s.unwrap())
+        .collect();
+    let pcap = dir.join("speech.pcap");
+    std::fs::write(&pcap, alaw_rtp_pcap(&samples)).unwrap();
+    pcap
+}
+
+/// A pcap (Ethernet, IPv4, UDP to port 6000) of A-law RTP packets, 20 ms apart.
+fn alaw_rtp_pcap(samples: &[i16]) -> Vec<u8> {
+    // Global header: magic, version 2.4, zone, accuracy, snap length, Ethernet.
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&[2, 0, 4, 0]);
+    for v in [0u32, 0, 65535, 1] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for (i, chunk) in samples.chunks(160).enumerate() {
+        let mut payload = [0xd5u8; 160];
+        switchboard::media::g711::encode(
+            switchboard::media::g711::Law::Alaw,
+            chunk,
+            &mut payload[..chunk.len()],
+        );
+        let mut rtp = vec![0x80, 8];
+        rtp.extend_from_slice(&(i as u16).to_be_bytes());
+        rtp.extend_from_slice(&((i as u32) * 160).to_be_bytes());
+        rtp.extend_from_slice(&0x5eed_u32.to_be_bytes());
+        rtp.extend_from_slice(&payload);
+        let udp_len = 8 + rtp.len();
+        let ip_len = 20 + udp_len;
+        let mut pkt = vec![0u8; 12];
+        pkt.extend_from_slice(&[0x08, 0x00]);
+        pkt.extend_from_slice(&[0x45, 0]);
+        pkt.extend_from_slice(&(ip_len as u16).to_be_bytes());
+        pkt.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
+        pkt.extend_from_slice(&6000u16.to_be_bytes());
+        pkt.extend_from_slice(&6000u16.to_be_bytes());
+        pkt.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        pkt.extend_from_slice(&[0, 0]);
+        pkt.extend_from_slice(&rtp);
+        let usec = i as u64 * 20_000;
+        out.extend_from_slice(&((usec / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((usec % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+        out.extend_from_slice(&pkt);
+    }
+    out
+}

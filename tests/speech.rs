@@ -1,0 +1,137 @@
+//! Speech recognition on the server: a caller's words, spoken by espeak-ng, cut
+//! to the telephone band and sent as G.711 A-law RTP into a real call by sipp,
+//! come back as a transcript in the caller's timeline after the call, attributed
+//! to the caller. The model is the one `scripts/test` converts and verifies
+//! (`scripts/fetch-model`), found through `SWITCHBOARD_MODEL_DIR`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, Server, speech_pcap};
+
+const SAID: &str = "I want to check the status of my order please";
+
+fn model_dir() -> String {
+    let dir = std::env::var("SWITCHBOARD_MODEL_DIR").expect(
+        "SWITCHBOARD_MODEL_DIR is not set: run scripts/test, or scripts/fetch-model base DIR",
+    );
+    let file = std::path::Path::new(&dir).join("ggml-base.bin");
+    assert!(
+        file.exists(),
+        "{} is missing: run scripts/fetch-model base {dir}",
+        file.display()
+    );
+    dir
+}
+
+/// Word error rate of `heard` against `said` (lower case, punctuation ignored).
+fn wer(said: &str, heard: &str) -> f64 {
+    let words = |s: &str| -> Vec<String> {
+        s.split_whitespace()
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+            .filter(|w| !w.is_empty())
+            .collect()
+    };
+    let (a, b) = (words(said), words(heard));
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, wa) in a.iter().enumerate() {
+        let mut row = vec![i + 1];
+        for (j, wb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(wa != wb);
+            row.push(sub.min(prev[j + 1] + 1).min(row[j] + 1));
+        }
+        prev = row;
+    }
+    prev[b.len()] as f64 / a.len().max(1) as f64
+}
+
+#[tokio::test]
+async fn a_callers_words_are_transcribed_into_the_timeline() {
+    let models = model_dir();
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &[
+            ("SWITCHBOARD_DIALPLAN_VARS", "open=always"),
+            ("SWITCHBOARD_SPEECH_MODEL", "base"),
+            ("SWITCHBOARD_MODEL_DIR", &models),
+        ],
+    )
+    .await;
+    let pcap = speech_pcap(server.dir.path(), "en-us", SAID);
+    let scenario = std::fs::read_to_string(common::repo("tests/sipp/ivr_audio.xml"))
+        .unwrap()
+        .replace(
+            "/usr/share/sip-tester/g711a.pcap",
+            &pcap.display().to_string(),
+        );
+    let scenario_path = server.dir.path().join("caller_says.xml");
+    std::fs::write(&scenario_path, scenario).unwrap();
+    let ok = server
+        .sipp(&[
+            "-sf",
+            &scenario_path.display().to_string(),
+            "-s",
+            "4000",
+            "-m",
+            "1",
+            "-d",
+            "5000",
+        ])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("sipp");
+    assert!(ok.success(), "the call went through");
+
+    let token = server.token_for("ann", "agent");
+    let mut heard = Vec::new();
+    for _ in 0..600 {
+        let found = server
+            .get_json("/api/v1/customers?phone=%2B8613700001111", &token)
+            .await;
+        if let Some(id) = found["items"][0]["id"].as_str() {
+            let page = server
+                .get_json(
+                    &format!("/api/v1/customers/{id}/timeline?limit=200"),
+                    &token,
+                )
+                .await;
+            heard = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["payload"]["type"] == "transcript")
+                .cloned()
+                .collect();
+        }
+        if !heard.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!heard.is_empty(), "a transcript arrived in the timeline");
+    assert!(
+        heard.iter().all(|e| e["payload"]["speaker"] == "caller"),
+        "{heard:?}"
+    );
+    let mut pieces = heard.clone();
+    pieces.sort_by_key(|e| e["payload"]["start_ms"].as_i64());
+    let text: Vec<&str> = pieces
+        .iter()
+        .filter_map(|e| e["payload"]["text"].as_str())
+        .collect();
+    let text = text.join(" ");
+    let rate = wer(SAID, &text);
+    println!("heard {text:?}, WER {rate:.2}");
+    assert!(text.to_lowercase().contains("order"), "heard {text:?}");
+    assert!(rate <= 0.3, "word error rate {rate:.2} for {text:?}");
+}
+
+#[test]
+fn word_error_rate_counts_edits() {
+    assert_eq!(wer("check my order", "Check my order."), 0.0);
+    assert!((wer("check my order", "check order") - 1.0 / 3.0).abs() < 1e-9);
+}
