@@ -5,12 +5,23 @@ Usage: ct2_to_ggml.py [--published] MODEL_DIR OUTPUT.bin
 
 MODEL_DIR holds `vocabulary.txt` and either `model.bin` or its pieces
 `model.bin.part1`, `model.bin.part2`, ... (joined in order).  Only numpy is
-needed.  The output is what whisper.cpp's models/convert-pt-to-ggml.py writes
-for the same OpenAI checkpoint: same header, mel filters, tokens, tensor
-order and dtypes.  With --published, English-only models also carry the
-<|endoftext|> token, as the ggml-*.en.bin files whisper.cpp publishes do
-(they were made from an older vocab.json); the result is then byte-identical
-to those files.  Progress goes to stderr.
+needed.  Progress goes to stderr.
+
+The default output is the project's reference conversion (the sha256 pins in
+scripts/fetch-model): the BPE tokens before <|endoftext|>; the mel filters
+computed in float64 and rounded once to float32 (so [0, 0] is -0.0); the
+tensors in whisper.cpp's loading order: encoder positional embedding, conv1,
+conv2, ln_post, then each encoder block (attn_ln, attn, mlp_ln, mlp), then
+decoder positional embedding, token embedding, ln, then each decoder block
+(attn_ln, attn, cross_attn_ln, cross_attn, mlp_ln, mlp).
+
+With --published the output is what whisper.cpp's models/convert-pt-to-ggml.py
+writes for the same OpenAI checkpoint, byte-identical to the ggml-*.bin files
+whisper.cpp publishes: librosa's float32 mel filters (whisper's
+mel_filters.npz), the tensors in the OpenAI checkpoint's order, and for
+English-only models also the <|endoftext|> token (those files were made from
+an older vocab.json).  Header, tokens, tensor names, shapes, dtypes and sizes
+are otherwise the same in both layouts.
 """
 
 import argparse
@@ -158,8 +169,8 @@ def hparams_from(variables):
 
 
 # --------------------------------------------------------------------------
-# Mel filterbank: librosa.filters.mel(sr=16000, n_fft=400, n_mels=N)
-# (htk=False, norm="slaney", float32), i.e. whisper's mel_filters.npz
+# Mel filterbank: Slaney-style, as librosa.filters.mel(sr=16000, n_fft=400,
+# n_mels=N) (htk=False, norm="slaney") computes it
 # --------------------------------------------------------------------------
 
 F_SP = 200.0 / 3
@@ -184,21 +195,32 @@ def mel_to_hz(mels):
     return hz
 
 
-def mel_filters(n_mels, sr=SAMPLE_RATE, n_fft=N_FFT):
-    """Triangular Slaney filters, shape (n_mels, n_fft // 2 + 1), float32."""
+def mel_filters(n_mels, sr=SAMPLE_RATE, n_fft=N_FFT, published=False):
+    """Triangular Slaney filters, shape (n_mels, n_fft // 2 + 1), float32.
+
+    Default: computed and normalized in float64, rounded to float32 once; a
+    zero keeps the sign it was computed with (-0.0 at [0, 0], where the
+    rising edge is -0.0 / width).  published=True: exactly librosa's float32
+    result, i.e. whisper's mel_filters.npz: the triangles are rounded to
+    float32 before the float64 normalization rounds them again, and every
+    zero is +0.0.
+    """
     fft_freqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sr)
     mel_range = hz_to_mel([0.0, sr / 2.0])
     edges = mel_to_hz(np.linspace(mel_range[0], mel_range[1], n_mels + 2))
     widths = np.diff(edges)
     ramps = np.subtract.outer(edges, fft_freqs)
-    weights = np.zeros((n_mels, len(fft_freqs)), dtype=np.float32)
-    for i in range(n_mels):
-        lower = -ramps[i] / widths[i]
-        upper = ramps[i + 2] / widths[i + 1]
-        weights[i] = np.maximum(0, np.minimum(lower, upper))
-    # Like librosa: float32 weights scaled by float64 norms, rounded once more.
-    weights *= (2.0 / (edges[2:n_mels + 2] - edges[:n_mels]))[:, np.newaxis]
-    # Recent numpy's maximum() yields -0.0 at [0, 0]; mel_filters.npz has +0.0.
+    lower = -ramps[:n_mels] / widths[:n_mels, np.newaxis]
+    upper = ramps[2:] / widths[1:, np.newaxis]
+    triangles = np.minimum(lower, upper)
+    # max(0, x), spelled out so that a zero keeps its sign whatever numpy's
+    # maximum() does with signed zeros.
+    weights = np.where(triangles < 0, 0.0, triangles)
+    norms = (2.0 / (edges[2:n_mels + 2] - edges[:n_mels]))[:, np.newaxis]
+    if not published:
+        return (weights * norms).astype(np.float32)
+    weights = weights.astype(np.float32)
+    weights *= norms
     weights[weights == 0] = 0.0
     return weights
 
@@ -236,8 +258,9 @@ def token_bytes(vocab_path):
 
 
 # --------------------------------------------------------------------------
-# Tensors: CTranslate2 names -> OpenAI names, fused attention split, in the
-# order of OpenAI's checkpoint state_dict (which the reference converter keeps)
+# Tensors: CTranslate2 names -> OpenAI names, fused attention split; in
+# whisper.cpp's loading order, or (published) in the order of OpenAI's
+# checkpoint state_dict, which whisper.cpp's converter keeps
 # --------------------------------------------------------------------------
 
 def split_rows(array, parts):
@@ -281,31 +304,58 @@ def linear(v, src, dst):
     yield f"{dst}.bias", v[f"{src}/bias"]
 
 
-def block(v, src, dst, cross):
-    """One residual block: mlp, self-attention, then cross-attention."""
-    yield from layer_norm(v, f"{src}/ffn/layer_norm", f"{dst}.mlp_ln")
-    yield from linear(v, f"{src}/ffn/linear_0", f"{dst}.mlp.0")
-    yield from linear(v, f"{src}/ffn/linear_1", f"{dst}.mlp.2")
+def block(v, src, dst, cross, published):
+    """One residual block.
+
+    Default: in forward order, self-attention, cross-attention, then mlp.
+    published: mlp, self-attention, then cross-attention.
+    """
+    def mlp():
+        yield from layer_norm(v, f"{src}/ffn/layer_norm", f"{dst}.mlp_ln")
+        yield from linear(v, f"{src}/ffn/linear_0", f"{dst}.mlp.0")
+        yield from linear(v, f"{src}/ffn/linear_1", f"{dst}.mlp.2")
+
+    if published:
+        yield from mlp()
     yield from layer_norm(v, f"{src}/self_attention/layer_norm", f"{dst}.attn_ln")
     yield from attention(v, f"{src}/self_attention", f"{dst}.attn", fused_qkv=True)
     if cross:
         yield from layer_norm(v, f"{src}/attention/layer_norm", f"{dst}.cross_attn_ln")
         yield from attention(v, f"{src}/attention", f"{dst}.cross_attn", fused_qkv=False)
+    if not published:
+        yield from mlp()
 
 
-def ggml_tensors(v, hp):
-    """(name, array) pairs in the order of the published ggml files."""
-    yield "decoder.positional_embedding", v["decoder/position_encodings/encodings"]
+def ggml_tensors(v, hp, published=False):
+    """(name, array) pairs in file order (see the module docstring)."""
+    def encoder_blocks():
+        for i in range(hp["n_audio_layer"]):
+            yield from block(v, f"encoder/layer_{i}", f"encoder.blocks.{i}", False, published)
+
+    def decoder_blocks():
+        for i in range(hp["n_text_layer"]):
+            yield from block(v, f"decoder/layer_{i}", f"decoder.blocks.{i}", True, published)
+
+    if published:
+        yield "decoder.positional_embedding", v["decoder/position_encodings/encodings"]
+        yield "encoder.positional_embedding", v["encoder/position_encodings/encodings"]
+        yield "decoder.token_embedding.weight", v["decoder/embeddings/weight"]
+        yield from decoder_blocks()
+        yield from layer_norm(v, "decoder/layer_norm", "decoder.ln")
+        yield from linear(v, "encoder/conv1", "encoder.conv1")
+        yield from linear(v, "encoder/conv2", "encoder.conv2")
+        yield from encoder_blocks()
+        yield from layer_norm(v, "encoder/layer_norm", "encoder.ln_post")
+        return
     yield "encoder.positional_embedding", v["encoder/position_encodings/encodings"]
-    yield "decoder.token_embedding.weight", v["decoder/embeddings/weight"]
-    for i in range(hp["n_text_layer"]):
-        yield from block(v, f"decoder/layer_{i}", f"decoder.blocks.{i}", cross=True)
-    yield from layer_norm(v, "decoder/layer_norm", "decoder.ln")
     yield from linear(v, "encoder/conv1", "encoder.conv1")
     yield from linear(v, "encoder/conv2", "encoder.conv2")
-    for i in range(hp["n_audio_layer"]):
-        yield from block(v, f"encoder/layer_{i}", f"encoder.blocks.{i}", cross=False)
     yield from layer_norm(v, "encoder/layer_norm", "encoder.ln_post")
+    yield from encoder_blocks()
+    yield "decoder.positional_embedding", v["decoder/position_encodings/encodings"]
+    yield "decoder.token_embedding.weight", v["decoder/embeddings/weight"]
+    yield from layer_norm(v, "decoder/layer_norm", "decoder.ln")
+    yield from decoder_blocks()
 
 
 # --------------------------------------------------------------------------
@@ -364,12 +414,12 @@ def load_tokens(model_dir, hp, published):
     return tokens
 
 
-def write_ggml(out_path, hp, tokens, tensors):
+def write_ggml(out_path, hp, filters, tokens, tensors):
     tmp_path = out_path.with_name(out_path.name + ".tmp")
     count = 0
     try:
         with open(tmp_path, "wb") as out:
-            write_header(out, hp, mel_filters(hp["n_mels"]), tokens)
+            write_header(out, hp, filters, tokens)
             for name, array in tensors:
                 write_tensor(out, name, array)
                 count += 1
@@ -386,7 +436,9 @@ def convert(model_dir, out_path, published=False):
     hp = hparams_from(variables)
     log("hparams: " + ", ".join(f"{k}={v}" for k, v in hp.items()))
     tokens = load_tokens(model_dir, hp, published)
-    count = write_ggml(out_path, hp, tokens, ggml_tensors(variables, hp))
+    filters = mel_filters(hp["n_mels"], published=published)
+    count = write_ggml(out_path, hp, filters, tokens,
+                       ggml_tensors(variables, hp, published))
     log(f"wrote {count} tensors, {out_path.stat().st_size} bytes to {out_path} "
         f"in {time.monotonic() - started:.1f}s")
 
@@ -397,8 +449,9 @@ def main(argv=None):
                         help="directory with model.bin (or model.bin.partN) and vocabulary.txt")
     parser.add_argument("output", type=Path, help="ggml file to write")
     parser.add_argument("--published", action="store_true",
-                        help="English-only models: also write <|endoftext|>, like the "
-                             "published ggml-*.en.bin files")
+                        help="write whisper.cpp's published layout instead (librosa mel "
+                             "filters, OpenAI checkpoint tensor order, <|endoftext|> for "
+                             "English-only models): byte-identical to its ggml-*.bin files")
     args = parser.parse_args(argv)
     try:
         convert(args.model_dir, args.output, args.published)
