@@ -20,6 +20,9 @@ conv.log = lambda _msg: None  # keep test output quiet
 
 # sha256 of whisper's mel_filters.npz["mel_80"] as little-endian float32 bytes.
 MEL_80_SHA256 = "85818f156f7e189453901a515e4726d270d307f976e161cf9403e8caab405498"
+# sha256 of the default (float64, rounded once) 80-bin filters, as written by
+# the reference conversion pinned in scripts/fetch-model.
+MEL_80_ONCE_SHA256 = "2150c30cbbeb6029f52002ffa666c1c72d83dbf53f463cb8462052055806e891"
 
 CT2_DTYPE_IDS = {np.dtype(np.float32): 0, np.dtype(np.int8): 1,
                  np.dtype(np.int16): 2, np.dtype(np.float16): 4}
@@ -129,6 +132,16 @@ def read_ggml(path):
     return hp, mel, tokens, tensors
 
 
+ATTENTION = ["query.weight", "query.bias", "key.weight", "value.weight", "value.bias",
+             "out.weight", "out.bias"]
+MLP = ["mlp_ln.weight", "mlp_ln.bias", "mlp.0.weight", "mlp.0.bias",
+       "mlp.2.weight", "mlp.2.bias"]
+SELF_BLOCK = ["attn_ln.weight", "attn_ln.bias", *(f"attn.{n}" for n in ATTENTION), *MLP]
+CROSS_BLOCK = ["attn_ln.weight", "attn_ln.bias", *(f"attn.{n}" for n in ATTENTION),
+               "cross_attn_ln.weight", "cross_attn_ln.bias",
+               *(f"cross_attn.{n}" for n in ATTENTION), *MLP]
+
+
 # ------------------------------------------------------------------ tests
 
 class TokenTests(unittest.TestCase):
@@ -153,18 +166,34 @@ class TokenTests(unittest.TestCase):
                 conv.token_bytes(path)
 
 
+def mel_sha256(mel):
+    return hashlib.sha256(mel.astype("<f4").tobytes()).hexdigest()
+
+
 class MelTests(unittest.TestCase):
-    def test_matches_whisper_mel_80(self):
-        mel = conv.mel_filters(80)
+    def test_published_matches_whisper_mel_80(self):
+        mel = conv.mel_filters(80, published=True)
         self.assertEqual(mel.shape, (80, 201))
         self.assertEqual(mel.dtype, np.float32)
         self.assertEqual(float(mel[0, 1]), 0.02486259490251541)
         self.assertFalse(np.signbit(mel).any())
-        self.assertEqual(hashlib.sha256(mel.astype("<f4").tobytes()).hexdigest(),
-                         MEL_80_SHA256)
+        self.assertEqual(mel_sha256(mel), MEL_80_SHA256)
+
+    def test_default_is_rounded_once(self):
+        mel = conv.mel_filters(80)
+        self.assertEqual(mel.shape, (80, 201))
+        self.assertEqual(mel.dtype, np.float32)
+        self.assertEqual(mel_sha256(mel), MEL_80_ONCE_SHA256)
+        # Only the zero at [0, 0] (-0.0 / width) is negative.
+        self.assertEqual(np.argwhere(np.signbit(mel)).tolist(), [[0, 0]])
+        # Within one float32 rounding of the published (twice rounded) filters.
+        published = conv.mel_filters(80, published=True)
+        np.testing.assert_array_max_ulp(mel, published, maxulp=1)
+        self.assertGreater(int(np.sum(mel != published)), 0)
 
     def test_128_bins(self):
         self.assertEqual(conv.mel_filters(128).shape, (128, 201))
+        self.assertEqual(conv.mel_filters(128, published=True).shape, (128, 201))
 
 
 class Ct2ReaderTests(unittest.TestCase):
@@ -208,15 +237,35 @@ class ConvertTests(unittest.TestCase):
         np.testing.assert_array_equal(mel, conv.mel_filters(80))
         self.assertEqual(tokens, [b"!", b" hello", "é".encode()])
 
-    def test_published_adds_endoftext_only_for_english_vocab(self):
+    def test_published_header_and_mel(self):
+        hp, mel, tokens, _ = self.convert(tiny_whisper(), published=True)
+        self.assertEqual(hp, [12, 6, 128, 2, 1, 5, 128, 2, 1, 80, 1])
+        np.testing.assert_array_equal(mel, conv.mel_filters(80, published=True))
+        self.assertEqual(mel_sha256(mel), MEL_80_SHA256)
+
+    def test_endoftext_only_published_and_english(self):
         _, _, tokens, _ = self.convert(tiny_whisper(), published=True)
         self.assertEqual(len(tokens), 3)
-        _, _, tokens, _ = self.convert(tiny_whisper(vocab=conv.ENGLISH_VOCAB_SIZE),
-                                       published=True)
+        english = tiny_whisper(vocab=conv.ENGLISH_VOCAB_SIZE)
+        _, _, tokens, _ = self.convert(english, published=True)
         self.assertEqual(tokens[-1], b"<|endoftext|>")
+        _, _, tokens, _ = self.convert(english)
+        self.assertEqual(tokens, [b"!", b" hello", "é".encode()])
 
     def test_tensor_order(self):
         *_, tensors = self.convert(tiny_whisper())
+        self.assertEqual(list(tensors), [
+            "encoder.positional_embedding",
+            "encoder.conv1.weight", "encoder.conv1.bias",
+            "encoder.conv2.weight", "encoder.conv2.bias",
+            "encoder.ln_post.weight", "encoder.ln_post.bias",
+            *(f"encoder.blocks.0.{n}" for n in SELF_BLOCK),
+            "decoder.positional_embedding", "decoder.token_embedding.weight",
+            "decoder.ln.weight", "decoder.ln.bias",
+            *(f"decoder.blocks.0.{n}" for n in CROSS_BLOCK)])
+
+    def test_published_tensor_order(self):
+        *_, tensors = self.convert(tiny_whisper(), published=True)
         names = list(tensors)
         self.assertEqual(names[:6], [
             "decoder.positional_embedding", "encoder.positional_embedding",
@@ -228,6 +277,16 @@ class ConvertTests(unittest.TestCase):
                         names.index("decoder.blocks.0.cross_attn_ln.weight"))
         self.assertNotIn("decoder.blocks.0.attn.key.bias", names)
         self.assertEqual(len(names), 3 + 24 + 2 + 4 + 15 + 2)
+
+    def test_layouts_differ_only_in_order_and_mel(self):
+        hp, mel, tokens, tensors = self.convert(tiny_whisper())
+        p_hp, p_mel, p_tokens, p_tensors = self.convert(tiny_whisper(), published=True)
+        self.assertEqual((hp, tokens), (p_hp, p_tokens))
+        self.assertEqual(sorted(tensors), sorted(p_tensors))
+        for name, (ftype, data) in tensors.items():
+            self.assertEqual(ftype, p_tensors[name][0], name)
+            np.testing.assert_array_equal(data, p_tensors[name][1], err_msg=name)
+        self.assertNotEqual(mel.tobytes(), p_mel.tobytes())
 
     def test_dtypes_and_shapes(self):
         *_, t = self.convert(tiny_whisper())

@@ -48,6 +48,126 @@ fn bridged_levels(path: &str) -> (f64, f64, usize) {
     ((l2 / n1).sqrt(), (r2 / n1).sqrt(), n / 160)
 }
 
+/// Starts a browser script and waits until it prints `READY`.
+fn start_browser(
+    script: &str,
+    env: &[(&str, String)],
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    String,
+) {
+    let mut browser = node_script(script, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node (scripts/test installs it)");
+    let mut out = BufReader::new(browser.stdout.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        let n = out.read_line(&mut line).unwrap();
+        log.push_str(&line);
+        assert!(n > 0, "{script} ended before it was ready:\n{log}");
+        if line.trim() == "READY" {
+            return (browser, out, log);
+        }
+    }
+}
+
+/// Waits for a browser script to end; panics with its output if it failed.
+async fn finish_browser(
+    script: &str,
+    (mut browser, mut out, log): (
+        std::process::Child,
+        BufReader<std::process::ChildStdout>,
+        String,
+    ),
+) {
+    let done = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).ok();
+        let mut err = String::new();
+        if let Some(mut e) = browser.stderr.take() {
+            std::io::Read::read_to_string(&mut e, &mut err).ok();
+        }
+        (browser.wait().unwrap(), format!("{log}{rest}{err}"))
+    });
+    let (status, text) = tokio::time::timeout(Duration::from_secs(90), done)
+        .await
+        .expect("browser script finishes")
+        .unwrap();
+    assert!(status.success(), "{script} failed:\n{text}");
+}
+
+#[tokio::test]
+async fn an_agent_transfers_a_call_to_a_queue_and_another_agent_answers() {
+    let server = Server::start_with(
+        Backend::Sqlite,
+        &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
+    )
+    .await;
+    let admin = server.token_for("boss", "admin");
+    for name in ["ann", "bob"] {
+        server
+            .post_json(
+                "/api/v1/agents",
+                &admin,
+                &json!({"name": name, "password": format!("password-of-{name}"), "queues": ["support"], "capacity": {"voice": 1, "chat": 2}}),
+            )
+            .await;
+    }
+    let voice = agent_voice(server.dir.path());
+    let browser = start_browser(
+        "transfer.mjs",
+        &[
+            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
+            ("ANN_PASSWORD", "password-of-ann".into()),
+            ("BOB_PASSWORD", "password-of-bob".into()),
+            ("AGENT_VOICE_WAV", voice),
+        ],
+    );
+    let caller = server
+        .sipp(&["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("sipp");
+    finish_browser("transfer.mjs", browser).await;
+    assert!(caller.success(), "the caller's call did not go through");
+    let token = server.token_for("sup", "supervisor");
+    let found = server
+        .get_json("/api/v1/customers?phone=%2B8613912345678", &token)
+        .await;
+    let id = found["items"][0]["id"]
+        .as_str()
+        .expect("the caller's customer");
+    let page = server
+        .get_json(
+            &format!("/api/v1/customers/{id}/timeline?limit=200"),
+            &token,
+        )
+        .await;
+    let answered: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["payload"]["type"] == "call_answered")
+        .filter_map(|e| e["payload"]["agent"].as_str())
+        .collect();
+    assert!(
+        answered.contains(&"ann") && answered.contains(&"bob"),
+        "answered by {answered:?}"
+    );
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["payload"]["step"] == "transfer"),
+        "the transfer is in the timeline"
+    );
+}
+
 #[tokio::test]
 async fn a_call_is_answered_in_the_browser_softphone_with_audio_both_ways() {
     let server = Server::start_with(

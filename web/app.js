@@ -10,13 +10,13 @@ const TEXT = {
         state: "State", available: "Available", away_break: "Away (break)", away_lunch: "Away (lunch)", offline: "Offline",
         inbox: "Inbox", active: "Active", customers: "Customers", accept: "Accept", reject: "Reject", send: "Send",
         wrapup: "Wrap up", waited: "waiting", reply: "Reply…", on_phone: "The call rings in the softphone above (or your desk phone).",
-        mute: "Mute", unmute: "Unmute", hangup: "Hang up" },
+        mute: "Mute", unmute: "Unmute", hangup: "Hang up", transfer: "Transfer" },
   zh: { signin: "登录", name: "用户名", password: "密码", logout: "退出", search: "姓名、电话或邮箱",
         find: "查找", timeline: "时间线", older: "更早", bad_login: "用户名或密码错误", none: "没有找到客户",
         state: "状态", available: "空闲", away_break: "离开（休息）", away_lunch: "离开（午餐）", offline: "离线",
         inbox: "待接", active: "处理中", customers: "客户", accept: "接受", reject: "拒绝", send: "发送",
         wrapup: "结束", waited: "已等待", reply: "回复…", on_phone: "来电将在上方软电话（或您的话机）振铃。",
-        mute: "静音", unmute: "取消静音", hangup: "挂断" },
+        mute: "静音", unmute: "取消静音", hangup: "挂断", transfer: "转接" },
 };
 let lang = localStorage.getItem("lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
 const t = (k) => (TEXT[lang] && TEXT[lang][k]) || TEXT.en[k] || k;
@@ -73,7 +73,8 @@ function connectAgent() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   agentSocket = new WebSocket(`${proto}://${location.host}/api/v1/agent/ws`);
   const send = (msg) => { if (agentSocket.readyState === WebSocket.OPEN) agentSocket.send(JSON.stringify(msg)); };
-  softphone = softphone || new Softphone({ send, text: t, panel: $("#calls") });
+  const queues = async () => (await api("GET", "/api/v1/queues")).items.map((q) => q.queue);
+  softphone = softphone || new Softphone({ send, text: t, panel: $("#calls"), queues });
   softphone.send = send;
   agentSocket.onopen = () => softphone.ready();
   window.switchboard = { softphone }; // for the console and the browser tests

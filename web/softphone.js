@@ -4,7 +4,8 @@
 // and hang-up. The server is ICE-lite, so no candidates are exchanged.
 
 export class Softphone {
-  constructor({ send, text, panel, onChange }) {
+  constructor({ send, text, panel, onChange, queues }) {
+    this.queues = queues || (async () => []); // () => Promise<[queue name]>
     this.send = send;           // (object) => void, over the agent socket
     this.t = text;              // (key) => translated text
     this.panel = panel;         // element the call panel goes into
@@ -106,11 +107,24 @@ export class Softphone {
       k.onclick = () => this.send({ type: "call.dtmf", leg: offer.leg, digit: d });
       keypad.append(k);
     }
+    const transfer = document.createElement("form");
+    transfer.className = "transfer";
+    const target = document.createElement("select");
+    target.name = "queue";
+    const go = document.createElement("button");
+    go.textContent = this.t("transfer");
+    transfer.append(target, go);
+    this.queues().then((names) => names.forEach((n) => target.append(new Option(n, n)))).catch(() => {});
+    transfer.onsubmit = (ev) => {
+      ev.preventDefault();
+      if (!target.value) return;
+      this.send({ type: "call.transfer", leg: offer.leg, queue: target.value });
+    };
     const end = document.createElement("button");
     end.className = "hangup";
     end.textContent = this.t("hangup");
     end.onclick = () => this.hangup(offer.leg);
-    box.append(who, timer, mute, end, keypad);
+    box.append(who, timer, mute, end, transfer, keypad);
     this.panel.prepend(box);
     return box;
   }

@@ -49,6 +49,8 @@ enum PageMessage {
     CallHangup { leg: String },
     #[serde(rename = "call.dtmf")]
     CallDtmf { leg: String, digit: char },
+    #[serde(rename = "call.transfer")]
+    CallTransfer { leg: String, queue: String },
 }
 
 /// Open sockets per agent. A std mutex: held only to bump a counter, never across an await.
@@ -113,7 +115,7 @@ async fn next_for_page(phone: &mut Option<Phone>) -> Option<String> {
 
 /// Handles one text message from the page; `Ok` may carry a reply, `Err` is the
 /// error to send back.
-fn page_message(
+async fn page_message(
     s: &AppState,
     me: Uuid,
     phone: &mut Option<Phone>,
@@ -150,6 +152,13 @@ fn page_message(
         }
         PageMessage::CallHangup { leg } => signal(&leg, FromBrowser::Hangup),
         PageMessage::CallDtmf { leg, digit } => signal(&leg, FromBrowser::Dtmf(digit)),
+        PageMessage::CallTransfer { leg, queue } => {
+            let queues = s.routing.queue_names().await.map_err(|e| e.to_string())?;
+            if !queues.contains(&queue) {
+                return Err(format!("no queue named {queue:?}"));
+            }
+            signal(&leg, FromBrowser::Transfer { queue })
+        }
     }
 }
 
@@ -188,7 +197,7 @@ async fn session(s: AppState, me: Uuid, mut socket: WebSocket) {
                 incoming = socket.recv() => match incoming {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(Message::Text(text))) => {
-                        let reply = match page_message(&s, me, &mut phone, &text) {
+                        let reply = match page_message(&s, me, &mut phone, &text).await {
                             Ok(reply) => reply,
                             Err(error) => {
                                 bad += 1;

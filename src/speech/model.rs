@@ -24,14 +24,14 @@ pub const MODELS: &[ModelSpec] = &[
         name: "base",
         file: "ggml-base.bin",
         size: 147_951_465,
-        sha256: "60ed5bc3dd14eea856493d334349b405782ddcaf0028d4b5df4088345fba2efe",
+        sha256: "4b71f8d3e9312df50d41c4d967a2e43ed021a211671058e7f558cd521566f317",
         english_only: false,
     },
     ModelSpec {
         name: "tiny.en",
         file: "ggml-tiny.en.bin",
-        size: 77_704_715,
-        sha256: "921e4cf8686fdd993dcd081a5da5b6c365bfde1162e72b08d75ac75289920b1f",
+        size: 77_704_698,
+        sha256: "eacde88516bf9856796b2e5ebae70e3e9d73e3c95614069e2fd966362960f224",
         english_only: true,
     },
 ];

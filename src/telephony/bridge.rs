@@ -16,6 +16,7 @@ use super::ivr_media::{self, IvrMediaParams, MediaCommand};
 use super::recording::Frame;
 use super::rtp_port;
 use super::timeline_writer::CallRecord;
+use super::transfer::AgentEnd;
 use crate::media::g711::Law;
 use crate::sdp::{Negotiated, SessionDescription};
 use crate::sip::dialog::{Dialog, new_branch, random_token};
@@ -35,16 +36,31 @@ impl Call {
         caller: &Negotiated,
         recorder: Option<mpsc::Sender<Frame>>,
         rx: &mut mpsc::Receiver<CallInput>,
-    ) -> String {
+    ) -> AgentEnd {
         let name = match self.ctx.routing.store.agent(agent).await {
             Ok(Some(a)) => a.name,
-            _ => return self.hold_until_hangup(caller_rtp, caller, rx).await,
+            _ => return AgentEnd::Ended(self.hold_until_hangup(caller_rtp, caller, rx).await),
         };
         if self.ctx.softphones.has_page(agent) {
             return self
                 .bridge_to_browser(agent, name, caller_rtp, caller, recorder, rx)
                 .await;
         }
+        AgentEnd::Ended(
+            self.bridge_to_phone(name, caller_rtp, caller, recorder, rx)
+                .await,
+        )
+    }
+
+    /// Dials the agent's registered SIP phone and bridges; returns the hang-up cause.
+    async fn bridge_to_phone(
+        &mut self,
+        name: String,
+        caller_rtp: UdpSocket,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> String {
         let Some(phone) = self.ctx.bindings.lookup(&name).into_iter().next() else {
             tracing::warn!(agent = %name, "agent has no registered phone; the caller stays on hold");
             return self.hold_until_hangup(caller_rtp, caller, rx).await;

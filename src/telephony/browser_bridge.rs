@@ -16,11 +16,12 @@ use super::recording::Frame;
 use super::rtp_port;
 use super::softphones::FromBrowser;
 use super::timeline_writer::CallRecord;
+use super::transfer::AgentEnd;
 use crate::media::g711::Law;
 use crate::media::webrtc_peer::WebRtcPeer;
 use crate::sdp::Negotiated;
 use crate::sip::Method;
-use crate::sip::dialog::new_branch;
+use crate::sip::dialog::{new_branch, random_token};
 use crate::timeline::model::EventPayload;
 
 /// How long the agent's page may take to answer.
@@ -31,10 +32,19 @@ enum Ending {
     Cause(String),
     /// The browser leg never came up or broke; the caller still waits.
     LegLost(UdpSocket),
+    /// The agent transferred the caller to this queue.
+    Transfer(String, UdpSocket),
+}
+
+/// How the bridged part ended.
+enum Bridged {
+    Over(String),
+    Lost,
+    Transfer(String),
 }
 
 impl Call {
-    /// Rings the agent's pages and bridges; returns the hang-up cause.
+    /// Rings the agent's pages and bridges; returns how the call ended there.
     pub(super) async fn bridge_to_browser(
         &mut self,
         agent: Uuid,
@@ -43,31 +53,31 @@ impl Call {
         caller: &Negotiated,
         recorder: Option<mpsc::Sender<Frame>>,
         rx: &mut mpsc::Receiver<CallInput>,
-    ) -> String {
-        let leg = format!("{}-webrtc", self.conversation_id());
+    ) -> AgentEnd {
+        let leg = format!("{}-webrtc-{}", self.conversation_id(), random_token());
         let ending = self
             .browser_call(agent, &name, &leg, caller_rtp, caller, recorder, rx)
             .await;
         let phones = &self.ctx.softphones;
-        match ending {
+        let ended =
+            |cause: &str| json!({"type": "call.ended", "leg": leg, "cause": cause}).to_string();
+        let end = match ending {
             Ok(Ending::Cause(cause)) => {
-                phones.notify(
-                    &leg,
-                    json!({"type": "call.ended", "leg": leg, "cause": cause}).to_string(),
-                );
-                phones.end(&leg);
-                cause
+                phones.notify(&leg, ended(&cause));
+                AgentEnd::Ended(cause)
+            }
+            Ok(Ending::Transfer(queue, caller_rtp)) => {
+                phones.notify(&leg, ended("transferred"));
+                AgentEnd::Transfer { queue, caller_rtp }
             }
             Ok(Ending::LegLost(sock)) | Err(sock) => {
-                phones.notify(
-                    &leg,
-                    json!({"type": "call.ended", "leg": leg, "cause": "agent_leg_lost"})
-                        .to_string(),
-                );
+                phones.notify(&leg, ended("agent_leg_lost"));
                 phones.end(&leg);
-                self.hold_until_hangup(sock, caller, rx).await
+                return AgentEnd::Ended(self.hold_until_hangup(sock, caller, rx).await);
             }
-        }
+        };
+        phones.end(&leg);
+        end
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -151,9 +161,10 @@ impl Call {
         stop.cancel();
         let caller_rtp = task.await;
         match (outcome, caller_rtp) {
-            (Some(cause), _) => Ok(Ending::Cause(cause)),
-            (None, Ok(sock)) => Ok(Ending::LegLost(sock)),
-            (None, Err(_)) => Ok(Ending::Cause("media_error".into())),
+            (Bridged::Over(cause), _) => Ok(Ending::Cause(cause)),
+            (Bridged::Lost, Ok(sock)) => Ok(Ending::LegLost(sock)),
+            (Bridged::Transfer(queue), Ok(sock)) => Ok(Ending::Transfer(queue, sock)),
+            (_, Err(_)) => Ok(Ending::Cause("media_error".into())),
         }
     }
 
@@ -187,14 +198,14 @@ impl Call {
         }
     }
 
-    /// The bridged call: `Some(cause)` when it ended, `None` when the browser leg was lost.
+    /// The bridged call, until it ends, the browser leg is lost, or the agent transfers it.
     async fn browser_bridged(
         &mut self,
         bridged: &BridgedLeg<'_>,
         replies: &mut mpsc::Receiver<FromBrowser>,
         mut states: mpsc::Receiver<LegState>,
         rx: &mut mpsc::Receiver<CallInput>,
-    ) -> Option<String> {
+    ) -> Bridged {
         let (leg, page) = (bridged.name, bridged.page);
         loop {
             tokio::select! {
@@ -204,22 +215,23 @@ impl Call {
                     }
                     Some(LegState::Failed) | None => {
                         tracing::warn!(leg, "browser leg failed");
-                        return None;
+                        return Bridged::Lost;
                     }
                 },
                 reply = replies.recv() => match reply {
                     Some(FromBrowser::Hangup) => {
                         self.send_bye().await;
-                        return Some("agent_hangup".into());
+                        return Bridged::Over("agent_hangup".into());
                     }
-                    Some(FromBrowser::PageGone { page: p }) if p == page => return None,
+                    Some(FromBrowser::PageGone { page: p }) if p == page => return Bridged::Lost,
+                    Some(FromBrowser::Transfer { queue }) => return Bridged::Transfer(queue),
                     Some(FromBrowser::Dtmf(d)) => self.agent_key(bridged, d).await,
                     Some(_) => {}
-                    None => return None,
+                    None => return Bridged::Lost,
                 },
                 input = rx.recv() => {
                     if let Some(cause) = self.connected_input(input).await {
-                        return Some(cause);
+                        return Bridged::Over(cause);
                     }
                 }
             }

@@ -18,6 +18,7 @@ use super::ivr_media::{self, IvrMediaParams};
 use super::recording;
 use super::rtp_port;
 use super::timeline_writer::{CallRecord, TimelineWriter};
+use super::transfer::{AgentEnd, Requeued};
 use crate::config::Config;
 use crate::dialplan::registry::Registry;
 use crate::media::prompts::PromptCache;
@@ -304,7 +305,7 @@ impl Call {
                 let recorder = recording.as_ref().map(|(tx, _, _)| tx.clone());
                 let cause = match caller_rtp {
                     Some(sock) => {
-                        self.bridge_to_agent(agent, sock, &negotiated.1, recorder, rx)
+                        self.serve_with_agents(agent, sock, &negotiated.1, recorder, rx)
                             .await
                     }
                     None => "media_error".into(),
@@ -342,8 +343,39 @@ impl Call {
         cause
     }
 
+    /// Bridges the call to the assigned agent, and again to the next one each time
+    /// an agent transfers it to a queue; returns the hang-up cause.
+    async fn serve_with_agents(
+        &mut self,
+        mut agent: Uuid,
+        mut sock: tokio::net::UdpSocket,
+        caller: &sdp::Negotiated,
+        recorder: Option<mpsc::Sender<recording::Frame>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> String {
+        loop {
+            let end = self
+                .bridge_to_agent(agent, sock, caller, recorder.clone(), rx)
+                .await;
+            let (queue, caller_rtp) = match end {
+                AgentEnd::Ended(cause) => return cause,
+                AgentEnd::Transfer { queue, caller_rtp } => (queue, caller_rtp),
+            };
+            match self
+                .requeue(&queue, caller_rtp, caller, recorder.clone(), rx)
+                .await
+            {
+                Requeued::Assigned {
+                    agent: next,
+                    caller_rtp,
+                } => (agent, sock) = (next, caller_rtp),
+                Requeued::Ended(cause) => return cause,
+            }
+        }
+    }
+
     /// Tells routing about this call; an item routing no longer knows is fine.
-    async fn routing_input(&self, input: crate::routing::engine::Input) {
+    pub(super) async fn routing_input(&self, input: crate::routing::engine::Input) {
         if let Err(e) = self.ctx.routing.apply(input).await {
             tracing::debug!(error = %e, "routing already done with this call");
         }

@@ -18,5 +18,6 @@ pub mod sip_server;
 pub mod softphones;
 pub mod tcp;
 pub mod timeline_writer;
+pub mod transfer;
 
 pub use sip_server::{CallServices, SipServer, TelephonyError};

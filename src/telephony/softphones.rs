@@ -24,6 +24,8 @@ pub enum FromBrowser {
     Hangup,
     /// A keypad digit to send to the caller.
     Dtmf(char),
+    /// Blind transfer of the caller to a queue.
+    Transfer { queue: String },
     /// The page went away (closed, reloaded, lost its socket).
     PageGone { page: u64 },
 }

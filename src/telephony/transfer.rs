@@ -1,0 +1,137 @@
+//! Blind transfer of a bridged call to a queue: the agent who had it goes to
+//! wrap-up, the call re-enters the routing engine in the named queue (ahead of
+//! ordinary calls), the caller hears music on hold, and when routing assigns it
+//! again the call is bridged to the new agent like the first time.
+
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::call::{Call, CallInput};
+use super::ivr_media::{self, IvrMediaParams, MediaCommand};
+use super::recording::Frame;
+use super::timeline_writer::CallRecord;
+use crate::routing::actor::RoutingEvent;
+use crate::routing::engine::Input;
+use crate::routing::model::Channel;
+use crate::sdp::Negotiated;
+use crate::timeline::model::EventPayload;
+
+/// Transferred calls go ahead of calls of ordinary priority.
+const TRANSFER_PRIORITY: i32 = 5;
+
+/// How a bridged call with an agent ended.
+pub enum AgentEnd {
+    /// The call is over, with this cause.
+    Ended(String),
+    /// The agent transferred the caller to a queue; here is the caller's RTP socket.
+    Transfer {
+        queue: String,
+        caller_rtp: UdpSocket,
+    },
+}
+
+/// Where a transferred call went.
+pub enum Requeued {
+    Assigned { agent: Uuid, caller_rtp: UdpSocket },
+    Ended(String),
+}
+
+impl Call {
+    /// Puts the call back into `queue` with music on hold until routing assigns it
+    /// or the caller hangs up.
+    pub(super) async fn requeue(
+        &mut self,
+        queue: &str,
+        caller_rtp: UdpSocket,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> Requeued {
+        let conversation = self.conversation_id();
+        let mut assigned = self.ctx.routing.events.subscribe();
+        self.routing_input(Input::Finish { item: conversation })
+            .await;
+        self.record(CallRecord::Event {
+            call_id: self.call_id(),
+            payload: EventPayload::IvrStep {
+                step: "transfer".into(),
+                detail: serde_json::json!({ "queue": queue }),
+            },
+        });
+        self.record(CallRecord::Queued {
+            call_id: self.call_id(),
+            queue: queue.to_string(),
+        });
+        let routing = self.ctx.routing.clone();
+        if let Err(e) = routing
+            .enqueue(
+                conversation,
+                Uuid::nil(),
+                Channel::Voice,
+                queue,
+                TRANSFER_PRIORITY,
+            )
+            .await
+        {
+            tracing::error!(error = %e, queue, "transferred call not queued; ending it");
+            self.send_bye().await;
+            return Requeued::Ended("queue_error".into());
+        }
+        let media = &self.ctx.config.media;
+        let params = IvrMediaParams {
+            recorder,
+            remote: caller.remote,
+            payload_type: caller.payload_type,
+            dtmf_payload_type: caller.dtmf_payload_type,
+            symmetric: media.symmetric_rtp,
+            timeout: Duration::from_secs(media.media_timeout_secs),
+        };
+        let (cmd_tx, cmd_rx) = mpsc::channel(4);
+        let (ev_tx, mut ev_rx) = mpsc::channel(16);
+        let _ = cmd_tx.send(MediaCommand::Loop("moh.wav".into())).await;
+        let stop = self.media_stop.child_token();
+        let task = tokio::spawn(ivr_media::run(
+            caller_rtp,
+            params,
+            self.ctx.prompts.clone(),
+            cmd_rx,
+            ev_tx,
+            stop.clone(),
+        ));
+        let outcome = loop {
+            tokio::select! {
+                event = assigned.recv() => {
+                    if let Ok(e) = event
+                        && let RoutingEvent::Assigned { conversation: c, agent, .. } = &*e
+                        && *c == conversation
+                    {
+                        break Ok(*agent);
+                    }
+                }
+                ev = ev_rx.recv() => if ev.is_none() {
+                    self.send_bye().await;
+                    break Err("media_timeout".to_string());
+                },
+                input = rx.recv() => {
+                    if let Some(cause) = self.connected_input(input).await {
+                        break Err(cause);
+                    }
+                }
+            }
+        };
+        stop.cancel();
+        let socket = task.await;
+        match (outcome, socket) {
+            (Ok(agent), Ok(caller_rtp)) => Requeued::Assigned { agent, caller_rtp },
+            (Ok(_), Err(_)) => Requeued::Ended("media_error".into()),
+            (Err(cause), _) => {
+                self.routing_input(Input::Cancel { item: conversation })
+                    .await;
+                Requeued::Ended(cause)
+            }
+        }
+    }
+}
