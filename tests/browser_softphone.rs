@@ -48,7 +48,9 @@ fn bridged_levels(path: &str) -> (f64, f64, usize) {
     ((l2 / n1).sqrt(), (r2 / n1).sqrt(), n / 160)
 }
 
-/// Starts a browser script and waits until it prints `READY`.
+/// Starts a browser script and waits until it prints `READY`. The child is
+/// returned to `finish_browser`, which waits for it.
+#[allow(clippy::zombie_processes)]
 fn start_browser(
     script: &str,
     env: &[(&str, String)],
@@ -68,7 +70,10 @@ fn start_browser(
         let mut line = String::new();
         let n = out.read_line(&mut line).unwrap();
         log.push_str(&line);
-        assert!(n > 0, "{script} ended before it was ready:\n{log}");
+        if n == 0 {
+            let _ = browser.wait();
+            panic!("{script} ended before it was ready:\n{log}");
+        }
         if line.trim() == "READY" {
             return (browser, out, log);
         }
@@ -184,7 +189,7 @@ async fn a_call_is_answered_in_the_browser_softphone_with_audio_both_ways() {
         )
         .await;
     let voice = agent_voice(server.dir.path());
-    let mut browser = node_script(
+    let browser = start_browser(
         "softphone.mjs",
         &[
             ("SWITCHBOARD_URL", format!("http://{}", server.http)),
@@ -192,44 +197,13 @@ async fn a_call_is_answered_in_the_browser_softphone_with_audio_both_ways() {
             ("AGENT_PASSWORD", "password-of-ann".into()),
             ("AGENT_VOICE_WAV", voice),
         ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("node (scripts/test installs it)");
-    let mut out = BufReader::new(browser.stdout.take().unwrap());
-    let mut log = String::new();
-    loop {
-        let mut line = String::new();
-        let n = out.read_line(&mut line).unwrap();
-        log.push_str(&line);
-        assert!(
-            n > 0,
-            "the browser script ended before it was ready:\n{log}"
-        );
-        if line.trim() == "READY" {
-            break;
-        }
-    }
+    );
     let caller = server
         .sipp(&["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"])
         .stdout(Stdio::null())
         .status()
         .expect("sipp");
-    let browser_done = tokio::task::spawn_blocking(move || {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut out, &mut rest).ok();
-        let mut err = String::new();
-        if let Some(mut e) = browser.stderr.take() {
-            std::io::Read::read_to_string(&mut e, &mut err).ok();
-        }
-        (browser.wait().unwrap(), format!("{log}{rest}{err}"))
-    });
-    let (status, text) = tokio::time::timeout(Duration::from_secs(60), browser_done)
-        .await
-        .expect("browser script finishes")
-        .unwrap();
-    assert!(status.success(), "softphone.mjs failed:\n{text}");
+    finish_browser("softphone.mjs", browser).await;
     assert!(caller.success(), "the caller's call did not go through");
 
     let token = server.token_for("sup", "supervisor");
