@@ -12,8 +12,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Backend, Server, node_script};
-use serde_json::json;
+use common::{Server, node_script};
 
 /// A voice for the agent's fake microphone: a 600 Hz tone (Chromium loops it).
 fn agent_voice(dir: &Path) -> String {
@@ -107,21 +106,7 @@ async fn finish_browser(
 
 #[tokio::test]
 async fn an_agent_transfers_a_call_to_a_queue_and_another_agent_answers() {
-    let server = Server::start_with(
-        Backend::Sqlite,
-        &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
-    )
-    .await;
-    let admin = server.token_for("boss", "admin");
-    for name in ["ann", "bob"] {
-        server
-            .post_json(
-                "/api/v1/agents",
-                &admin,
-                &json!({"name": name, "password": format!("password-of-{name}"), "queues": ["support"], "capacity": {"voice": 1, "chat": 2}}),
-            )
-            .await;
-    }
+    let server = Server::hotline_with_agents(&["ann", "bob"]).await;
     let voice = agent_voice(server.dir.path());
     let browser = start_browser(
         "transfer.mjs",
@@ -140,21 +125,8 @@ async fn an_agent_transfers_a_call_to_a_queue_and_another_agent_answers() {
     finish_browser("transfer.mjs", browser).await;
     assert!(caller.success(), "the caller's call did not go through");
     let token = server.token_for("sup", "supervisor");
-    let found = server
-        .get_json("/api/v1/customers?phone=%2B8613912345678", &token)
-        .await;
-    let id = found["items"][0]["id"]
-        .as_str()
-        .expect("the caller's customer");
-    let page = server
-        .get_json(
-            &format!("/api/v1/customers/{id}/timeline?limit=200"),
-            &token,
-        )
-        .await;
-    let answered: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
+    let items = server.phone_timeline("+8613912345678", &token).await;
+    let answered: Vec<&str> = items
         .iter()
         .filter(|e| e["payload"]["type"] == "call_answered")
         .filter_map(|e| e["payload"]["agent"].as_str())
@@ -164,30 +136,14 @@ async fn an_agent_transfers_a_call_to_a_queue_and_another_agent_answers() {
         "answered by {answered:?}"
     );
     assert!(
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["payload"]["step"] == "transfer"),
+        items.iter().any(|e| e["payload"]["step"] == "transfer"),
         "the transfer is in the timeline"
     );
 }
 
 #[tokio::test]
 async fn a_call_is_answered_in_the_browser_softphone_with_audio_both_ways() {
-    let server = Server::start_with(
-        Backend::Sqlite,
-        &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
-    )
-    .await;
-    let admin = server.token_for("boss", "admin");
-    server
-        .post_json(
-            "/api/v1/agents",
-            &admin,
-            &json!({"name": "ann", "password": "password-of-ann", "queues": ["support"], "capacity": {"voice": 1, "chat": 2}}),
-        )
-        .await;
+    let server = Server::hotline_with_agents(&["ann"]).await;
     let voice = agent_voice(server.dir.path());
     let browser = start_browser(
         "softphone.mjs",
@@ -209,23 +165,14 @@ async fn a_call_is_answered_in_the_browser_softphone_with_audio_both_ways() {
     let token = server.token_for("sup", "supervisor");
     let mut recording = None;
     for _ in 0..100 {
-        let found = server
-            .get_json("/api/v1/customers?phone=%2B8613912345678", &token)
-            .await;
-        if let Some(id) = found["items"][0]["id"].as_str() {
-            let page = server
-                .get_json(
-                    &format!("/api/v1/customers/{id}/timeline?limit=200"),
-                    &token,
-                )
-                .await;
-            let items = page["items"].as_array().cloned().unwrap_or_default();
+        let items = server.phone_timeline("+8613912345678", &token).await;
+        if !items.is_empty() {
             assert!(
                 items
                     .iter()
                     .any(|e| e["payload"]["type"] == "call_answered"
                         && e["payload"]["agent"] == "ann"),
-                "the timeline says ann answered: {page}"
+                "the timeline says ann answered: {items:?}"
             );
             recording = items
                 .iter()

@@ -89,24 +89,12 @@ async fn a_callers_words_are_transcribed_into_the_timeline() {
     let token = server.token_for("ann", "agent");
     let mut heard = Vec::new();
     for _ in 0..600 {
-        let found = server
-            .get_json("/api/v1/customers?phone=%2B8613700001111", &token)
-            .await;
-        if let Some(id) = found["items"][0]["id"].as_str() {
-            let page = server
-                .get_json(
-                    &format!("/api/v1/customers/{id}/timeline?limit=200"),
-                    &token,
-                )
-                .await;
-            heard = page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|e| e["payload"]["type"] == "transcript")
-                .cloned()
-                .collect();
-        }
+        heard = server
+            .phone_timeline("+8613700001111", &token)
+            .await
+            .into_iter()
+            .filter(|e| e["payload"]["type"] == "transcript")
+            .collect();
         if !heard.is_empty() {
             break;
         }

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::agent_leg;
 use super::call::{Call, CallCommand, CallInput};
-use super::ivr_media::{self, IvrMediaParams, MediaCommand};
+use super::ivr_media::{self, IvrMediaEvent, IvrMediaParams, MediaCommand};
 use super::recording::Frame;
 use super::rtp_port;
 use super::timeline_writer::CallRecord;
@@ -111,14 +113,7 @@ impl Call {
                 alias: leg_id.clone(),
             })
             .await;
-        let _ = self
-            .out
-            .send(CallCommand::Request {
-                call_id: self.dialog.call_id.clone(),
-                msg: invite.clone(),
-                dest,
-            })
-            .await;
+        self.send_request(invite.clone(), dest).await;
         let answered = match self.await_answer(&invite, key.as_ref(), dest, rx).await {
             Answer::Ok(ok) => ok,
             Answer::CallerLeft(cause) => return cause,
@@ -188,14 +183,7 @@ impl Call {
 
     async fn cancel_leg(&self, invite: &Message, dest: SocketAddr) {
         if let Some(c) = agent_leg::cancel(invite) {
-            let _ = self
-                .out
-                .send(CallCommand::Request {
-                    call_id: self.dialog.call_id.clone(),
-                    msg: c,
-                    dest,
-                })
-                .await;
+            self.send_request(c, dest).await;
         }
     }
 
@@ -254,16 +242,51 @@ impl Call {
             }
             if let Some(cause) = self.connected_input(input).await {
                 let bye = leg.request(Method::Bye, sip_local, &new_branch());
-                let _ = self
-                    .out
-                    .send(CallCommand::Request {
-                        call_id: self.dialog.call_id.clone(),
-                        msg: bye,
-                        dest: leg.peer,
-                    })
-                    .await;
+                self.send_request(bye, leg.peer).await;
                 return cause;
             }
+        }
+    }
+
+    /// Plays music on hold to the caller until `stop` (or until the returned
+    /// `OnHold` is dropped); its task hands the caller's socket back, and its
+    /// events say when the caller's media timed out.
+    pub(super) fn start_moh(
+        &self,
+        caller_rtp: UdpSocket,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        stop: CancellationToken,
+    ) -> OnHold {
+        let media = &self.ctx.config.media;
+        let params = IvrMediaParams {
+            recorder,
+            remote: caller.remote,
+            payload_type: caller.payload_type,
+            dtmf_payload_type: caller.dtmf_payload_type,
+            symmetric: media.symmetric_rtp,
+            timeout: Duration::from_secs(media.media_timeout_secs),
+        };
+        let (cmd_tx, cmd_rx) = mpsc::channel(4);
+        let (ev_tx, ev_rx) = mpsc::channel(16);
+        if cmd_tx
+            .try_send(MediaCommand::Loop("moh.wav".into()))
+            .is_err()
+        {
+            tracing::warn!("music on hold not started");
+        }
+        let task = tokio::spawn(ivr_media::run(
+            caller_rtp,
+            params,
+            self.ctx.prompts.clone(),
+            cmd_rx,
+            ev_tx,
+            stop,
+        ));
+        OnHold {
+            task,
+            events: ev_rx,
+            _commands: cmd_tx,
         }
     }
 
@@ -274,26 +297,7 @@ impl Call {
         caller: &Negotiated,
         rx: &mut mpsc::Receiver<CallInput>,
     ) -> String {
-        let media = &self.ctx.config.media;
-        let params = IvrMediaParams {
-            recorder: None,
-            remote: caller.remote,
-            payload_type: caller.payload_type,
-            dtmf_payload_type: caller.dtmf_payload_type,
-            symmetric: media.symmetric_rtp,
-            timeout: Duration::from_secs(media.media_timeout_secs),
-        };
-        let (cmd_tx, cmd_rx) = mpsc::channel(4);
-        let (ev_tx, _ev_rx) = mpsc::channel(16);
-        let _ = cmd_tx.send(MediaCommand::Loop("moh.wav".into())).await;
-        tokio::spawn(ivr_media::run(
-            caller_rtp,
-            params,
-            self.ctx.prompts.clone(),
-            cmd_rx,
-            ev_tx,
-            self.media_stop.clone(),
-        ));
+        let _hold = self.start_moh(caller_rtp, caller, None, self.media_stop.clone());
         self.record(CallRecord::Event {
             call_id: self.call_id(),
             payload: EventPayload::IvrStep {
@@ -307,6 +311,14 @@ impl Call {
             }
         }
     }
+}
+
+/// Music on hold playing to the caller.
+pub(super) struct OnHold {
+    pub task: JoinHandle<UdpSocket>,
+    pub events: mpsc::Receiver<IvrMediaEvent>,
+    /// The media task plays while this sender lives.
+    _commands: mpsc::Sender<MediaCommand>,
 }
 
 enum Answer {

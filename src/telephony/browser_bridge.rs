@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::browser_relay::{self, BrowserRelay, CallerSide, LegState, RelayCommand};
-use super::call::{Call, CallCommand, CallInput};
+use super::call::{Call, CallInput};
 use super::recording::Frame;
 use super::rtp_port;
 use super::softphones::FromBrowser;
@@ -254,15 +254,7 @@ impl Call {
         let mut info = self.dialog.request(Method::Info, via, &new_branch());
         let body = format!("Signal={digit}\r\nDuration=160\r\n");
         info.set_body("application/dtmf-relay", bytes::Bytes::from(body));
-        let dest = self.dialog.peer;
-        let _ = self
-            .out
-            .send(CallCommand::Request {
-                call_id: self.dialog.call_id.clone(),
-                msg: info,
-                dest,
-            })
-            .await;
+        self.send_request(info, self.dialog.peer).await;
     }
 
     fn caller_number(&self) -> String {

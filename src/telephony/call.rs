@@ -644,14 +644,20 @@ impl Call {
         let bye = self.dialog.request(Method::Bye, via, &new_branch());
         let dest = self.dialog.peer;
         self.bye_key = TxKey::for_sent_request(&bye);
-        let _ = self
+        self.send_request(bye, dest).await;
+    }
+
+    /// Hands a request of this call (either leg) to the shell's transaction layer.
+    pub(super) async fn send_request(&self, msg: Message, dest: SocketAddr) {
+        let call_id = self.dialog.call_id.clone();
+        if self
             .out
-            .send(CallCommand::Request {
-                call_id: self.dialog.call_id.clone(),
-                msg: bye,
-                dest,
-            })
-            .await;
+            .send(CallCommand::Request { call_id, msg, dest })
+            .await
+            .is_err()
+        {
+            tracing::debug!("SIP shell gone; request not sent");
+        }
     }
 
     async fn finish(&mut self, cause: &str) {

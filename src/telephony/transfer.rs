@@ -3,14 +3,11 @@
 //! ordinary calls), the caller hears music on hold, and when routing assigns it
 //! again the call is bridged to the new agent like the first time.
 
-use std::time::Duration;
-
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::call::{Call, CallInput};
-use super::ivr_media::{self, IvrMediaParams, MediaCommand};
 use super::recording::Frame;
 use super::timeline_writer::CallRecord;
 use crate::routing::actor::RoutingEvent;
@@ -80,27 +77,8 @@ impl Call {
             self.send_bye().await;
             return Requeued::Ended("queue_error".into());
         }
-        let media = &self.ctx.config.media;
-        let params = IvrMediaParams {
-            recorder,
-            remote: caller.remote,
-            payload_type: caller.payload_type,
-            dtmf_payload_type: caller.dtmf_payload_type,
-            symmetric: media.symmetric_rtp,
-            timeout: Duration::from_secs(media.media_timeout_secs),
-        };
-        let (cmd_tx, cmd_rx) = mpsc::channel(4);
-        let (ev_tx, mut ev_rx) = mpsc::channel(16);
-        let _ = cmd_tx.send(MediaCommand::Loop("moh.wav".into())).await;
         let stop = self.media_stop.child_token();
-        let task = tokio::spawn(ivr_media::run(
-            caller_rtp,
-            params,
-            self.ctx.prompts.clone(),
-            cmd_rx,
-            ev_tx,
-            stop.clone(),
-        ));
+        let mut hold = self.start_moh(caller_rtp, caller, recorder, stop.clone());
         let outcome = loop {
             tokio::select! {
                 event = assigned.recv() => {
@@ -111,7 +89,7 @@ impl Call {
                         break Ok(*agent);
                     }
                 }
-                ev = ev_rx.recv() => if ev.is_none() {
+                ev = hold.events.recv() => if ev.is_none() {
                     self.send_bye().await;
                     break Err("media_timeout".to_string());
                 },
@@ -123,7 +101,7 @@ impl Call {
             }
         };
         stop.cancel();
-        let socket = task.await;
+        let socket = hold.task.await;
         match (outcome, socket) {
             (Ok(agent), Ok(caller_rtp)) => Requeued::Assigned { agent, caller_rtp },
             (Ok(_), Err(_)) => Requeued::Ended("media_error".into()),

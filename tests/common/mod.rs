@@ -139,6 +139,39 @@ impl Server {
         c
     }
 
+    /// A server whose demo hotline is always open, with these agents in the
+    /// `support` queue (password `password-of-<name>`, one call and two chats).
+    pub async fn hotline_with_agents(names: &[&str]) -> Server {
+        let server = Server::start_with(
+            Backend::Sqlite,
+            &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
+        )
+        .await;
+        let admin = server.token_for("boss", "admin");
+        for name in names {
+            let agent = serde_json::json!({"name": name, "password": format!("password-of-{name}"),
+                "queues": ["support"], "capacity": {"voice": 1, "chat": 2}});
+            server.post_json("/api/v1/agents", &admin, &agent).await;
+        }
+        server
+    }
+
+    /// The timeline (newest first, up to 200 events) of the customer with this
+    /// phone number; empty while there is no such customer yet.
+    pub async fn phone_timeline(&self, phone: &str, token: &str) -> Vec<serde_json::Value> {
+        let q: String = form_urlencoded::byte_serialize(phone.as_bytes()).collect();
+        let found = self
+            .get_json(&format!("/api/v1/customers?phone={q}"), token)
+            .await;
+        let Some(id) = found["items"][0]["id"].as_str() else {
+            return Vec::new();
+        };
+        let page = self
+            .get_json(&format!("/api/v1/customers/{id}/timeline?limit=200"), token)
+            .await;
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+
     /// GET `path` with a bearer token; the JSON body.
     pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
         let res = reqwest::Client::new()
