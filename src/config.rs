@@ -54,6 +54,9 @@ pub struct SpeechConfig {
     pub models_dir: PathBuf,
     /// Recordings transcribed at the same time.
     pub workers: usize,
+    /// Callers' utterances (IVR `listen`) recognised at the same time, apart
+    /// from the recordings, so a caller never waits behind them.
+    pub live_workers: usize,
     /// CPU threads per worker.
     pub threads: usize,
     /// Language of the calls (`en`, `zh`) or `auto` to detect it.
@@ -66,6 +69,7 @@ impl Default for SpeechConfig {
             model: "base".into(),
             models_dir: PathBuf::new(),
             workers: 1,
+            live_workers: 1,
             threads: 2,
             language: "auto".into(),
         }

@@ -1,7 +1,8 @@
 //! Speech recognition on the server: a caller's words, spoken by espeak-ng, cut
 //! to the telephone band and sent as G.711 A-law RTP into a real call by sipp,
 //! come back as a transcript in the caller's timeline after the call, attributed
-//! to the caller. The model is the one `scripts/test` converts and verifies
+//! to the caller; and the IVR's `listen` step hears why a caller calls, in
+//! English and in Mandarin, and takes the matching branch. The model is the one `scripts/test` converts and verifies
 //! (`scripts/fetch-model`), found through `SWITCHBOARD_MODEL_DIR`.
 
 mod common;
@@ -9,6 +10,9 @@ mod common;
 use std::time::Duration;
 
 use common::{Backend, Server, speech_pcap};
+
+/// Whisper takes both cores: the tests here run one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const SAID: &str = "I want to check the status of my order please";
 
@@ -51,6 +55,7 @@ fn wer(said: &str, heard: &str) -> f64 {
 
 #[tokio::test]
 async fn a_callers_words_are_transcribed_into_the_timeline() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let models = model_dir();
     let server = Server::start_with(
         Backend::Sqlite,
@@ -116,6 +121,116 @@ async fn a_callers_words_are_transcribed_into_the_timeline() {
     println!("heard {text:?}, WER {rate:.2}");
     assert!(text.to_lowercase().contains("order"), "heard {text:?}");
     assert!(rate <= 0.3, "word error rate {rate:.2} for {text:?}");
+}
+
+async fn speech_server() -> Server {
+    let models = model_dir();
+    Server::start_with(
+        Backend::Sqlite,
+        &[
+            ("SWITCHBOARD_DIALPLAN_VARS", "open=always"),
+            ("SWITCHBOARD_SPEECH_MODEL", "base"),
+            ("SWITCHBOARD_MODEL_DIR", &models),
+        ],
+    )
+    .await
+}
+
+/// Calls the demo hotline, chooses the language by `key`, presses 4 and says
+/// `text` in `voice`; returns the `speak` step's timeline entries once the words
+/// were heard, and every IVR step the call passed.
+async fn tell_the_ivr(key: char, voice: &str, text: &str) -> (Vec<serde_json::Value>, Vec<String>) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = speech_server().await;
+    let pcap = speech_pcap(server.dir.path(), voice, text);
+    let scenario = std::fs::read_to_string(common::repo("tests/sipp/caller_speaks.xml"))
+        .unwrap()
+        .replace("LANGUAGE_KEY", &key.to_string())
+        .replace("SPEECH_PCAP", &pcap.display().to_string());
+    let scenario_path = server.dir.path().join("caller_speaks.xml");
+    std::fs::write(&scenario_path, scenario).unwrap();
+    let mut sipp = server
+        .sipp(&[
+            "-sf",
+            &scenario_path.display().to_string(),
+            "-s",
+            "4000",
+            "-m",
+            "1",
+            "-d",
+            "20000",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp");
+    let token = server.token_for("ann", "agent");
+    let mut heard = Vec::new();
+    let mut steps = Vec::new();
+    for _ in 0..400 {
+        let timeline = server.phone_timeline("+8613700002222", &token).await;
+        let ivr: Vec<&serde_json::Value> = timeline
+            .iter()
+            .filter(|e| e["payload"]["type"] == "ivr_step")
+            .collect();
+        heard = ivr
+            .iter()
+            .filter(|e| {
+                e["payload"]["step"] == "speak" && e["payload"]["detail"].get("heard").is_some()
+            })
+            .map(|e| e["payload"]["detail"].clone())
+            .collect();
+        // Newest first in the timeline; steps in call order.
+        steps = ivr
+            .iter()
+            .rev()
+            .filter_map(|e| e["payload"]["step"].as_str().map(str::to_string))
+            .collect();
+        if ivr
+            .iter()
+            .any(|e| e["payload"]["detail"]["speech"] == "unavailable")
+        {
+            panic!("speech recognition was off: {ivr:?}");
+        }
+        if !heard.is_empty() && steps.last().is_some_and(|s| s != "speak") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ok = sipp.wait().expect("sipp");
+    assert!(ok.success(), "the call went through");
+    (heard, steps)
+}
+
+#[tokio::test]
+async fn the_ivr_hears_an_english_caller_ask_about_an_order() {
+    let (heard, steps) = tell_the_ivr('2', "en-us", "I want to check my order").await;
+    println!("heard {heard:?}; steps {steps:?}");
+    assert_eq!(heard.len(), 1, "understood at the first try: {heard:?}");
+    let words = heard[0]["heard"].as_str().unwrap().to_lowercase();
+    assert!(words.contains("order"), "{words:?}");
+    assert_eq!(heard[0]["intent"], "order");
+    let speak = steps.iter().rposition(|s| s == "speak").unwrap();
+    assert_eq!(
+        steps[speak + 1..].first().map(String::as_str),
+        Some("order"),
+        "{steps:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_ivr_hears_a_mandarin_caller_with_a_question() {
+    let (heard, steps) =
+        tell_the_ivr('1', "cmn-latn-pinyin", "wo3 xiang3 wen4 yi2 ge4 wen4 ti2").await;
+    println!("heard {heard:?}; steps {steps:?}");
+    assert!(!heard.is_empty(), "{steps:?}");
+    // "我想问你一个问题": whisper writes 問題 (traditional); the keyword is 问题.
+    assert_eq!(heard[0]["intent"], "support", "{heard:?}");
+    let speak = steps.iter().rposition(|s| s == "speak").unwrap();
+    assert_eq!(
+        steps[speak + 1..].first().map(String::as_str),
+        Some("support"),
+        "{steps:?}"
+    );
 }
 
 #[test]

@@ -140,7 +140,7 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
     for (name, step) in &plan.steps {
         let actions = action_count(&step.value);
         if actions != 1 {
-            c.at(step, format!("step `{name}` must have exactly one action (answer, play, menu, collect, set, branch, language, queue, hangup, goto), found {actions}"));
+            c.at(step, format!("step `{name}` must have exactly one action (answer, play, menu, collect, listen, set, branch, language, queue, hangup, goto), found {actions}"));
         }
         for r in targets(&step.value) {
             refs(c, r);
@@ -175,6 +175,7 @@ fn action_count(s: &Step) -> usize {
         s.play.is_some(),
         s.menu.is_some(),
         s.collect.is_some(),
+        s.listen.is_some(),
         s.set.is_some(),
         s.branch.is_some(),
         s.language.is_some(),
@@ -199,6 +200,11 @@ pub fn targets(s: &Step) -> Vec<&Spanned<String>> {
     if let Some(c) = &s.collect {
         out.push(&c.on_fail);
     }
+    if let Some(l) = &s.listen {
+        out.extend(l.intents.iter().map(|i| &i.goto));
+        out.push(&l.on_fail);
+        out.extend(l.unavailable.iter());
+    }
     if let Some(rules) = &s.branch {
         out.extend(rules.iter().map(|r| &r.goto));
     }
@@ -217,6 +223,10 @@ fn prompts(s: &Step) -> Vec<&Spanned<String>> {
     if let Some(c) = &s.collect {
         out.extend(c.prompts.iter());
     }
+    if let Some(l) = &s.listen {
+        out.extend(l.prompts.iter());
+        out.extend(l.retry_prompt.iter());
+    }
     out
 }
 
@@ -227,6 +237,7 @@ fn languages_of(plan: &DialplanFile) -> BTreeSet<String> {
 }
 
 fn check_patterns(c: &mut Checker<'_>, s: &Step) {
+    check_listen(c, s);
     if let Some(p) = s.collect.as_ref().and_then(|c| c.pattern.as_ref())
         && let Err(e) = regex::Regex::new(&p.value)
     {
@@ -259,6 +270,32 @@ fn check_patterns(c: &mut Checker<'_>, s: &Step) {
     }
 }
 
+fn check_listen(c: &mut Checker<'_>, s: &Step) {
+    let Some(l) = &s.listen else { return };
+    if l.intents.is_empty() {
+        c.at(&l.on_fail, "`listen` needs at least one intent");
+    }
+    for intent in &l.intents {
+        if intent.keywords.is_empty() {
+            c.at(
+                &intent.goto,
+                format!("intent `{}` has no keywords", intent.name),
+            );
+        }
+        for k in &intent.keywords {
+            if super::intent::normalise(&k.value).is_empty() {
+                c.at(k, "a keyword needs at least one letter or digit");
+            }
+        }
+    }
+    if !(1..=30).contains(&l.max_seconds) {
+        c.at(
+            &l.on_fail,
+            "`max_seconds` must be between 1 and 30 (whisper hears 30 s at most)",
+        );
+    }
+}
+
 fn check_reachability(c: &mut Checker<'_>, plan: &DialplanFile) {
     let mut seen = BTreeSet::new();
     let mut todo = vec![plan.start.value.as_str()];
@@ -287,6 +324,7 @@ fn check_input_loops(c: &mut Checker<'_>, plan: &DialplanFile) {
     let waits = |s: &Step| {
         s.menu.is_some()
             || s.collect.is_some()
+            || s.listen.is_some()
             || s.queue.is_some()
             || s.hangup.is_some()
             || s.play.is_some()

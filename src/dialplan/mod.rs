@@ -1,8 +1,10 @@
 //! Dialplans: admin-edited YAML call flows (`schema`), their validation (`load`),
-//! business hours (`hours`), the set in force with atomic reload (`registry`), and
-//! the sans-IO interpreter one call runs (`vm`).
+//! business hours (`hours`), matching speech to intents (`intent`), the set in
+//! force with atomic reload (`registry`), and the sans-IO interpreter one call
+//! runs (`vm`).
 
 pub mod hours;
+pub mod intent;
 pub mod load;
 pub mod registry;
 pub mod schema;

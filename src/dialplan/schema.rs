@@ -52,6 +52,7 @@ pub struct Step {
     pub play: Option<Play>,
     pub menu: Option<Menu>,
     pub collect: Option<Collect>,
+    pub listen: Option<Listen>,
     pub set: Option<BTreeMap<String, String>>,
     pub branch: Option<Vec<Rule>>,
     pub language: Option<String>,
@@ -127,6 +128,46 @@ pub struct Collect {
 
 fn default_max_digits() -> usize {
     20
+}
+
+/// Speech input: a prompt, then the caller's words, recognised on the server and
+/// matched against intents by keywords.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    pub prompts: Vec<Spanned<String>>,
+    /// Tried in order; the first intent with a keyword in what was said wins.
+    pub intents: Vec<Intent>,
+    /// Seconds to wait for the caller to start speaking.
+    #[serde(default = "default_timeout")]
+    pub timeout: u32,
+    /// Longest utterance in seconds; longer speech is cut here.
+    #[serde(default = "default_max_speech")]
+    pub max_seconds: u32,
+    /// Times the prompt is repeated after silence or words that match no intent.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Prompt played before asking again.
+    #[serde(default)]
+    pub retry_prompt: Option<Spanned<String>>,
+    /// Where to go when the retries run out.
+    pub on_fail: Spanned<String>,
+    /// Where to go when speech recognition is off or overloaded (default `on_fail`).
+    #[serde(default)]
+    pub unavailable: Option<Spanned<String>>,
+}
+
+fn default_max_speech() -> u32 {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    pub name: String,
+    /// Words or phrases, any language; English matches whole words, ignoring case.
+    pub keywords: Vec<Spanned<String>>,
+    pub goto: Spanned<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

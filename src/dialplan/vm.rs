@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use serde_saphyr::Spanned;
 
 use super::hours;
 use super::load::Dialplan;
@@ -23,7 +24,14 @@ pub const MAX_HOPS: u32 = 64;
 pub enum Event {
     PlaybackDone,
     Digit(char),
+    /// What the caller said after a `Listen` command (empty: silence).
+    Heard(String),
+    /// Speech recognition is off or could not take the utterance.
+    SpeechUnavailable,
 }
+
+/// Time allowed for recognising an utterance before a `listen` step gives up on it.
+pub const RECOGNITION_GRACE: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -33,6 +41,14 @@ pub enum Command {
         barge_in: bool,
     },
     StopPlayback,
+    /// Capture the caller's next utterance (waiting `timeout` for it to start, at
+    /// most `max` long), recognise it in `language`, and answer with
+    /// `Event::Heard` or `Event::SpeechUnavailable`.
+    Listen {
+        timeout: Duration,
+        max: Duration,
+        language: String,
+    },
     /// Hand the call to routing; `music` loops while it waits.
     Enqueue {
         queue: String,
@@ -57,6 +73,11 @@ enum Wait {
     Input {
         attempt: u32,
         prompt_done: bool,
+    },
+    /// A listen step: prompt playing, then (`hearing`) waiting for the words.
+    Listen {
+        attempt: u32,
+        hearing: bool,
     },
     Queued,
     Done,
@@ -173,8 +194,23 @@ impl Vm {
                 self.digits.push(d);
                 self.take_input(now, attempt);
             }
+            (
+                Event::PlaybackDone,
+                Wait::Listen {
+                    attempt,
+                    hearing: false,
+                },
+            ) => self.start_hearing(now, attempt),
+            (
+                Event::Heard(text),
+                Wait::Listen {
+                    attempt,
+                    hearing: true,
+                },
+            ) => self.heard(now, attempt, &text),
+            (Event::SpeechUnavailable, Wait::Listen { .. }) => self.speech_unavailable(now),
             (Event::Digit(d), _) => self.record_digit(d),
-            (Event::PlaybackDone, _) => {}
+            (Event::PlaybackDone | Event::Heard(_) | Event::SpeechUnavailable, _) => {}
         }
     }
 
@@ -183,6 +219,12 @@ impl Vm {
             return;
         }
         self.deadline = None;
+        if let Wait::Listen { attempt, .. } = self.wait {
+            let step = self.step.clone();
+            self.timeline_step(&step, json!({ "timeout": attempt + 1 }));
+            self.retry_listen(now, attempt);
+            return;
+        }
         if let Wait::Input { attempt, .. } = self.wait {
             let step = self.step.clone();
             let collected = std::mem::take(&mut self.digits);
@@ -227,7 +269,7 @@ impl Vm {
         }));
     }
 
-    fn files(&self, prompts: &[serde_saphyr::Spanned<String>]) -> Vec<PathBuf> {
+    fn files(&self, prompts: &[Spanned<String>]) -> Vec<PathBuf> {
         prompts
             .iter()
             .map(|p| PathBuf::from(&self.language).join(format!("{}.wav", p.value)))
@@ -302,7 +344,12 @@ impl Vm {
         }
         if step.menu.is_some() || step.collect.is_some() {
             self.timeline_step(name, json!({}));
-            self.prompt_input(now, 0);
+            self.prompt_input(now, 0, None);
+            return None;
+        }
+        if step.listen.is_some() {
+            self.timeline_step(name, json!({}));
+            self.prompt_listen(0, None);
             return None;
         }
         if let Some(q) = &step.queue {
@@ -338,8 +385,10 @@ impl Vm {
         hours_ok && vars_ok && caller_ok
     }
 
-    /// Plays the prompt of the current menu/collect step (keys typed ahead count).
-    fn prompt_input(&mut self, now: Instant, attempt: u32) {
+    /// Plays the prompt of the current menu/collect step, after `lead` if given
+    /// (one playback, so the second prompt does not cut the first); keys typed
+    /// ahead count.
+    fn prompt_input(&mut self, now: Instant, attempt: u32, lead: Option<Spanned<String>>) {
         let Some(step) = self.current().cloned() else {
             return;
         };
@@ -349,6 +398,7 @@ impl Vm {
             .map(|m| m.prompts.clone())
             .or(step.collect.as_ref().map(|c| c.prompts.clone()))
             .unwrap_or_default();
+        let prompts: Vec<Spanned<String>> = lead.into_iter().chain(prompts).collect();
         self.wait = Wait::Input {
             attempt,
             prompt_done: false,
@@ -452,13 +502,93 @@ impl Vm {
             }
             return;
         }
-        if let Some(invalid) = step.menu.as_ref().and_then(|m| m.invalid_prompt.clone()) {
-            self.out.push_back(Command::Play {
-                files: self.files(std::slice::from_ref(&invalid)),
-                barge_in: true,
-            });
+        let invalid = step.menu.as_ref().and_then(|m| m.invalid_prompt.clone());
+        self.prompt_input(now, attempt + 1, invalid);
+    }
+
+    /// Plays the listen step's prompt; hearing starts when it is done.
+    fn prompt_listen(&mut self, attempt: u32, lead: Option<Spanned<String>>) {
+        let Some(l) = self.current().and_then(|s| s.listen.clone()) else {
+            return;
+        };
+        let prompts: Vec<Spanned<String>> = lead.into_iter().chain(l.prompts).collect();
+        self.wait = Wait::Listen {
+            attempt,
+            hearing: false,
+        };
+        self.out.push_back(Command::Play {
+            files: self.files(&prompts),
+            barge_in: false,
+        });
+    }
+
+    fn start_hearing(&mut self, now: Instant, attempt: u32) {
+        let Some(l) = self.current().and_then(|s| s.listen.clone()) else {
+            return;
+        };
+        let (timeout, max) = (
+            Duration::from_secs(u64::from(l.timeout)),
+            Duration::from_secs(u64::from(l.max_seconds)),
+        );
+        self.wait = Wait::Listen {
+            attempt,
+            hearing: true,
+        };
+        self.deadline = Some(now + timeout + max + RECOGNITION_GRACE);
+        self.out.push_back(Command::Listen {
+            timeout,
+            max,
+            language: self.language.clone(),
+        });
+    }
+
+    fn heard(&mut self, now: Instant, attempt: u32, text: &str) {
+        let Some(l) = self.current().and_then(|s| s.listen.clone()) else {
+            return;
+        };
+        self.deadline = None;
+        let name = self.step.clone();
+        let text = text.trim();
+        match super::intent::find(&l.intents, text) {
+            Some(intent) => {
+                self.vars.insert("speech".into(), text.to_string());
+                self.vars.insert("intent".into(), intent.name.clone());
+                self.timeline_step(
+                    &name,
+                    json!({ "heard": text, "intent": intent.name, "goto": intent.goto.value }),
+                );
+                self.hops = 0;
+                self.enter(now, &intent.goto.value);
+            }
+            None => {
+                self.timeline_step(&name, json!({ "heard": text, "intent": null }));
+                self.retry_listen(now, attempt);
+            }
         }
-        self.prompt_input(now, attempt + 1);
+    }
+
+    fn retry_listen(&mut self, now: Instant, attempt: u32) {
+        let Some(l) = self.current().and_then(|s| s.listen.clone()) else {
+            return;
+        };
+        self.deadline = None;
+        if attempt >= l.retries {
+            self.hops = 0;
+            self.enter(now, &l.on_fail.value);
+            return;
+        }
+        self.prompt_listen(attempt + 1, l.retry_prompt);
+    }
+
+    fn speech_unavailable(&mut self, now: Instant) {
+        let Some(l) = self.current().and_then(|s| s.listen.clone()) else {
+            return;
+        };
+        let name = self.step.clone();
+        let target = l.unavailable.unwrap_or(l.on_fail).value;
+        self.timeline_step(&name, json!({ "speech": "unavailable", "goto": target }));
+        self.hops = 0;
+        self.enter(now, &target);
     }
 
     fn end(&mut self, cause: &str) {

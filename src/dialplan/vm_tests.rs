@@ -106,7 +106,7 @@ fn menu_timeouts_retry_then_fail_over() {
     assert_eq!(
         plays(&out)
             .iter()
-            .filter(|p| p.as_str() == "zh/invalid.wav")
+            .filter(|p| p.as_str() == "zh/invalid.wav+zh/main_menu.wav")
             .count(),
         2
     );
@@ -217,5 +217,157 @@ fn validation_reports_file_line_col() {
             text.iter().any(|t| t.contains(expected)),
             "{expected}\n got {text:?}"
         );
+    }
+}
+
+/// The hotline in English at its main menu, the caller choosing `4` (speak).
+fn at_speak_step(t0: Instant) -> Vm {
+    let mut vm = Vm::new(hotline(), "x", "4000", t0, open_hours());
+    vm.handle(t0, Event::Digit('2'));
+    vm.handle(t0, Event::Digit('4'));
+    let out = drain(&mut vm);
+    assert_eq!(plays(&out).last().unwrap(), "en/ask_reason.wav", "{out:?}");
+    vm
+}
+
+fn listens(cmds: &[Command]) -> Vec<(Duration, Duration, String)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Listen {
+                timeout,
+                max,
+                language,
+            } => Some((*timeout, *max, language.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn details(cmds: &[Command], step: &str) -> Vec<serde_json::Value> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Timeline(EventPayload::IvrStep { step: s, detail }) if s == step => {
+                Some(detail.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn listen_hears_after_the_prompt_and_branches_on_the_intent() {
+    let t0 = Instant::now();
+    let mut vm = at_speak_step(t0);
+    vm.handle(t0, Event::Heard("too early".into()));
+    assert!(
+        drain(&mut vm).is_empty(),
+        "words before the prompt ends are ignored"
+    );
+    vm.handle(t0 + Duration::from_secs(3), Event::PlaybackDone);
+    let out = drain(&mut vm);
+    assert_eq!(
+        listens(&out),
+        [(Duration::from_secs(5), Duration::from_secs(10), "en".into())]
+    );
+    assert_eq!(
+        vm.poll_timeout(),
+        Some(t0 + Duration::from_secs(3 + 5 + 10) + RECOGNITION_GRACE)
+    );
+    vm.handle(
+        t0 + Duration::from_secs(6),
+        Event::Heard(" I want to check my order. ".into()),
+    );
+    let out = drain(&mut vm);
+    assert_eq!(
+        details(&out, "speak"),
+        [json!({ "heard": "I want to check my order.", "intent": "order", "goto": "order" })]
+    );
+    assert_eq!(plays(&out), ["en/order_number.wav"], "the order step runs");
+    assert_eq!(vm.vars.get("intent").map(String::as_str), Some("order"));
+}
+
+#[test]
+fn listen_retries_after_silence_and_unknown_words_then_fails_over() {
+    let t0 = Instant::now();
+    let mut vm = at_speak_step(t0);
+    vm.handle(t0, Event::PlaybackDone);
+    drain(&mut vm);
+    vm.handle(t0 + Duration::from_secs(5), Event::Heard(String::new()));
+    let out = drain(&mut vm);
+    assert_eq!(
+        details(&out, "speak"),
+        [json!({ "heard": "", "intent": null })]
+    );
+    assert_eq!(
+        plays(&out),
+        ["en/not_understood.wav+en/ask_reason.wav"],
+        "one playback: the retry prompt does not cut the question"
+    );
+    assert!(listens(&out).is_empty(), "hearing waits for the prompt");
+    vm.handle(t0 + Duration::from_secs(8), Event::PlaybackDone);
+    assert_eq!(listens(&drain(&mut vm)).len(), 1);
+    vm.handle(
+        t0 + Duration::from_secs(12),
+        Event::Heard("the weather is nice".into()),
+    );
+    let out = drain(&mut vm);
+    assert_eq!(plays(&out), ["en/main_menu.wav"], "on_fail: main");
+}
+
+#[test]
+fn listen_goes_on_when_recognition_is_off_or_never_answers() {
+    let t0 = Instant::now();
+    let mut vm = at_speak_step(t0);
+    vm.handle(t0, Event::PlaybackDone);
+    drain(&mut vm);
+    vm.handle(t0, Event::SpeechUnavailable);
+    let out = drain(&mut vm);
+    assert_eq!(
+        details(&out, "speak"),
+        [json!({ "speech": "unavailable", "goto": "main" })]
+    );
+    assert_eq!(plays(&out), ["en/main_menu.wav"]);
+
+    let mut vm = at_speak_step(t0);
+    vm.handle(t0, Event::PlaybackDone);
+    drain(&mut vm);
+    let deadline = vm.poll_timeout().unwrap();
+    vm.handle_timeout(deadline);
+    let out = drain(&mut vm);
+    assert_eq!(details(&out, "speak"), [json!({ "timeout": 1 })]);
+    assert_eq!(plays(&out), ["en/not_understood.wav+en/ask_reason.wav"]);
+}
+
+#[test]
+fn listen_steps_are_validated() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bad = r#"
+name: t
+start: ask
+steps:
+  ask:
+    listen:
+      prompts: [ask_reason]
+      intents:
+        - name: order
+          keywords: ["!!"]
+          goto: nowhere
+        - name: empty
+          keywords: []
+          goto: bye
+      max_seconds: 60
+      on_fail: bye
+  bye:
+    hangup: {}
+"#;
+    let errors = parse(Path::new("t.yaml"), bad, &root.join("sounds")).unwrap_err();
+    let text: Vec<String> = errors.iter().map(|d| d.message.clone()).collect();
+    for want in [
+        "no step named `nowhere`",
+        "a keyword needs at least one letter or digit",
+        "intent `empty` has no keywords",
+        "`max_seconds` must be between 1 and 30",
+    ] {
+        assert!(text.iter().any(|t| t.contains(want)), "{want}: {text:?}");
     }
 }

@@ -109,6 +109,14 @@ pub fn encode(law: Law, pcm: &[i16], out: &mut [u8]) {
     }
 }
 
+/// Decodes one sample (table lookup).
+pub fn decode_sample(law: Law, code: u8) -> i16 {
+    match law {
+        Law::Ulaw => ULAW_TABLE[usize::from(code)],
+        Law::Alaw => ALAW_TABLE[usize::from(code)],
+    }
+}
+
 /// Decodes a frame; `out` must be as long as `codes`.
 pub fn decode(law: Law, codes: &[u8], out: &mut [i16]) {
     let t = match law {

@@ -1,5 +1,6 @@
 //! The transcription service: a bounded queue of finished call recordings and a
-//! pool of workers sharing one loaded model. Calls hand recordings over with
+//! pool of workers sharing one loaded model (which live recognition for the IVR,
+//! `live`, shares too). Calls hand recordings over with
 //! `try_send` and never wait; a full queue is counted, not waited on. Each channel
 //! of a recording is cut into utterances and transcribed, and every piece goes
 //! into the conversation's timeline as a `transcript` event with its speaker and
@@ -15,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::audio;
+use super::live::LiveRecognition;
 use super::model;
 use super::recognizer::{Piece, Recognizer};
 use crate::config::Config;
@@ -42,6 +44,8 @@ pub enum SubmitError {
 #[derive(Clone, Default)]
 pub struct SpeechService {
     tx: Option<mpsc::Sender<Job>>,
+    /// Utterances the IVR waits for (its own queue and workers).
+    pub live: LiveRecognition,
     /// Recordings not transcribed because the queue was full.
     pub dropped: Arc<AtomicU64>,
     /// Transcript pieces written.
@@ -81,6 +85,7 @@ impl SpeechService {
         let (tx, rx) = mpsc::channel(QUEUE);
         let service = SpeechService {
             tx: Some(tx),
+            live: LiveRecognition::start(recognizer.clone(), speech.live_workers, shutdown.clone()),
             ..Default::default()
         };
         let rx = Arc::new(Mutex::new(rx));

@@ -286,6 +286,8 @@ impl Call {
             conversation,
             media: cmd_tx,
             queued_in: None,
+            listen_language: None,
+            hearing: None,
         };
         let outcome = ivr.run(plan, caller, dialed, rx, &mut ev_rx).await;
         let was_queued = ivr.queued_in.is_some();

@@ -1,11 +1,13 @@
-//! A call in the IVR: the dialplan VM decides, the IVR media task plays and hears
-//! keys, and a `queue` step puts the call into the routing engine with music on
-//! hold. The VM's timeline entries go to the timeline writer.
+//! A call in the IVR: the dialplan VM decides, the IVR media task plays, hears
+//! keys and finds the caller's utterances, live recognition turns an utterance
+//! into words (awaited here, never in the media task), and a `queue` step puts
+//! the call into the routing engine with music on hold. The VM's timeline entries
+//! go to the timeline writer.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::call::CallInput;
@@ -15,6 +17,7 @@ use crate::dialplan::Dialplan;
 use crate::dialplan::vm::{Command, Event, Vm};
 use crate::routing::actor::RoutingEvent;
 use crate::routing::model::Channel;
+use crate::speech::live::Heard;
 
 /// How the IVR part of a call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +33,10 @@ pub struct IvrCall<'a> {
     pub conversation: Uuid,
     pub media: mpsc::Sender<MediaCommand>,
     pub queued_in: Option<String>,
+    /// Language of the utterance being listened for.
+    pub listen_language: Option<String>,
+    /// Words being recognised.
+    pub hearing: Option<oneshot::Receiver<Heard>>,
 }
 
 impl IvrCall<'_> {
@@ -56,11 +63,24 @@ impl IvrCall<'_> {
                 ev = media_events.recv() => match ev {
                     Some(IvrMediaEvent::Digit(d)) => vm.handle(Instant::now(), Event::Digit(d)),
                     Some(IvrMediaEvent::PlaybackDone) => vm.handle(Instant::now(), Event::PlaybackDone),
+                    Some(IvrMediaEvent::Utterance(samples)) => self.hear(&mut vm, samples),
                     Some(IvrMediaEvent::Timeout) | None => {
                         self.call.send_bye().await;
                         return IvrOutcome::Ended("media_timeout".into());
                     }
                 },
+                heard = async { self.hearing.as_mut().expect("guarded").await }, if self.hearing.is_some() => {
+                    self.hearing = None;
+                    let event = match heard {
+                        Ok(Ok(text)) => Event::Heard(text),
+                        Ok(Err(e)) => {
+                            tracing::error!(error = %e, "utterance not recognised");
+                            Event::SpeechUnavailable
+                        }
+                        Err(_) => Event::SpeechUnavailable,
+                    };
+                    vm.handle(Instant::now(), event);
+                }
                 _ = tokio::time::sleep_until(timer.unwrap_or_else(tokio::time::Instant::now)), if timer.is_some() => {
                     vm.handle_timeout(Instant::now());
                 }
@@ -90,6 +110,18 @@ impl IvrCall<'_> {
                     self.media(MediaCommand::Play { files, barge_in }).await
                 }
                 Command::StopPlayback => self.media(MediaCommand::Stop).await,
+                Command::Listen {
+                    timeout,
+                    max,
+                    language,
+                } => {
+                    if self.call.ctx.speech.live.is_on() {
+                        self.listen_language = Some(language);
+                        self.media(MediaCommand::Listen { timeout, max }).await;
+                    } else {
+                        vm.handle(Instant::now(), Event::SpeechUnavailable);
+                    }
+                }
                 Command::Timeline(payload) => self.call.record(CallRecord::Event {
                     call_id: self.call.call_id(),
                     payload,
@@ -128,6 +160,22 @@ impl IvrCall<'_> {
             }
         }
         None
+    }
+
+    /// Hands an utterance to live recognition; silence is heard at once as nothing.
+    fn hear(&mut self, vm: &mut Vm, samples: Vec<i16>) {
+        if samples.is_empty() {
+            vm.handle(Instant::now(), Event::Heard(String::new()));
+            return;
+        }
+        let language = self.listen_language.take();
+        match self.call.ctx.speech.live.hear(samples, language.as_deref()) {
+            Ok(rx) => self.hearing = Some(rx),
+            Err(e) => {
+                tracing::warn!(error = %e, "utterance not recognised; the dialplan goes on without it");
+                vm.handle(Instant::now(), Event::SpeechUnavailable);
+            }
+        }
     }
 
     async fn media(&self, cmd: MediaCommand) {

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::recording::Side;
 use crate::media::dtmf::Rfc4733Receiver;
+use crate::media::endpoint::{self, Endpoint, Endpointer};
 use crate::media::g711::{self, Law};
 use crate::media::prompts::PromptCache;
 use crate::media::rtp;
@@ -28,6 +29,11 @@ pub enum MediaCommand {
     /// Loop one file until told otherwise (music on hold).
     Loop(PathBuf),
     Stop,
+    /// Find the caller's next utterance (see `media::endpoint`).
+    Listen {
+        timeout: Duration,
+        max: Duration,
+    },
 }
 
 /// What the media tells its call.
@@ -35,6 +41,8 @@ pub enum MediaCommand {
 pub enum IvrMediaEvent {
     Digit(char),
     PlaybackDone,
+    /// After `Listen`: what the caller said, 8 kHz (empty: nothing before the timeout).
+    Utterance(Vec<i16>),
     Timeout,
 }
 
@@ -103,6 +111,7 @@ pub async fn run(
     let mut last_rx = Instant::now();
     let mut marker = true;
     let mut tap = RecordTap::default();
+    let mut listening: Option<Listening> = None;
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
@@ -114,9 +123,16 @@ pub async fn run(
                 Some(MediaCommand::Play { files, barge_in }) => playing = Some(playback(&prompts, &files, barge_in, false)),
                 Some(MediaCommand::Loop(file)) => playing = Some(playback(&prompts, &[file], false, true)),
                 Some(MediaCommand::Stop) => playing = None,
+                Some(MediaCommand::Listen { timeout, max }) => listening = Some(Listening::new(timeout, max)),
                 None => break,
             },
             _ = ticker.tick() => {
+                if let Some(heard) = listening.as_mut().and_then(|l| l.tick(Instant::now())) {
+                    listening = None;
+                    if events.try_send(IvrMediaEvent::Utterance(heard)).is_err() {
+                        tracing::warn!("call not reading its media events; an utterance was dropped");
+                    }
+                }
                 let active = playing.as_mut().is_some_and(|pb| pb.next_frame(&mut pcm));
                 if !active {
                     if playing.take().is_some() {
@@ -140,8 +156,15 @@ pub async fn run(
                 last_rx = Instant::now();
                 remote = from;
                 if h.payload_type == p.payload_type {
+                    let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
                     if let Some(rec) = &p.recorder {
-                        tap.push(law, &buf[h.payload_offset..h.payload_offset + h.payload_len], rec);
+                        tap.push(law, payload, rec);
+                    }
+                    if let Some(heard) = listening.as_mut().and_then(|l| l.push(law, payload, last_rx)) {
+                        listening = None;
+                        if events.try_send(IvrMediaEvent::Utterance(heard)).is_err() {
+                            tracing::warn!("call not reading its media events; an utterance was dropped");
+                        }
                     }
                 } else if Some(h.payload_type) == p.dtmf_payload_type {
                     let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
@@ -158,6 +181,63 @@ pub async fn run(
         }
     }
     socket
+}
+
+/// The caller's audio cut into 20 ms frames for an endpointer. A caller who
+/// sends no packets (silence suppression, a gap) is heard as silence, one frame
+/// per 20 ms tick, so a pause still ends the utterance.
+struct Listening {
+    endpointer: Endpointer,
+    frame: [i16; endpoint::FRAME],
+    filled: usize,
+    /// Time up to which the caller's audio has been accounted for.
+    heard_until: Instant,
+}
+
+/// Missing audio older than this counts as silence.
+const GAP: Duration = Duration::from_millis(60);
+
+impl Listening {
+    fn new(timeout: Duration, max: Duration) -> Listening {
+        Listening {
+            endpointer: Endpointer::new(timeout, max),
+            frame: [0; endpoint::FRAME],
+            filled: 0,
+            heard_until: Instant::now(),
+        }
+    }
+
+    /// On the 20 ms tick: a silent frame for audio that has not come.
+    fn tick(&mut self, now: Instant) -> Option<Vec<i16>> {
+        if now.saturating_duration_since(self.heard_until) < GAP {
+            return None;
+        }
+        self.heard_until += Duration::from_millis(20);
+        self.filled = 0;
+        match self.endpointer.push(&[0; endpoint::FRAME]) {
+            Endpoint::Pending => None,
+            Endpoint::Silence => Some(Vec::new()),
+            Endpoint::Utterance(audio) => Some(audio),
+        }
+    }
+
+    /// The utterance (empty for silence) once the endpointer has decided.
+    fn push(&mut self, law: Law, payload: &[u8], now: Instant) -> Option<Vec<i16>> {
+        self.heard_until = now;
+        for &code in payload {
+            self.frame[self.filled] = g711::decode_sample(law, code);
+            self.filled += 1;
+            if self.filled == endpoint::FRAME {
+                self.filled = 0;
+                match self.endpointer.push(&self.frame) {
+                    Endpoint::Pending => {}
+                    Endpoint::Silence => return Some(Vec::new()),
+                    Endpoint::Utterance(audio) => return Some(audio),
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Cuts one side's audio (any packet size) into 20 ms frames for the recorder.
@@ -191,10 +271,7 @@ impl RecordTap {
         rec: &mpsc::Sender<super::recording::Frame>,
     ) {
         for &code in payload {
-            self.frame[self.filled] = match law {
-                Law::Ulaw => g711::ulaw_to_linear(code),
-                Law::Alaw => g711::alaw_to_linear(code),
-            };
+            self.frame[self.filled] = g711::decode_sample(law, code);
             self.filled += 1;
             if self.filled == 160 {
                 self.filled = 0;
