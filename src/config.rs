@@ -57,6 +57,8 @@ pub struct SpeechConfig {
     /// Callers' utterances (IVR `listen`) recognised at the same time, apart
     /// from the recordings, so a caller never waits behind them.
     pub live_workers: usize,
+    /// Transcribe calls while they happen (else after they end).
+    pub live_transcripts: bool,
     /// CPU threads per worker.
     pub threads: usize,
     /// Language of the calls (`en`, `zh`) or `auto` to detect it.
@@ -70,6 +72,7 @@ impl Default for SpeechConfig {
             models_dir: PathBuf::new(),
             workers: 1,
             live_workers: 1,
+            live_transcripts: true,
             threads: 2,
             language: "auto".into(),
         }
@@ -283,6 +286,7 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_SMTP_LISTEN",
     "SWITCHBOARD_SPEECH_MODEL",
     "SWITCHBOARD_MODEL_DIR",
+    "SWITCHBOARD_LIVE_TRANSCRIPTS",
 ];
 
 impl Config {
@@ -367,6 +371,15 @@ impl Config {
         }
         if let Some(v) = env("SWITCHBOARD_MODEL_DIR") {
             self.speech.models_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("SWITCHBOARD_LIVE_TRANSCRIPTS") {
+            self.speech.live_transcripts = v.parse().map_err(|_| {
+                invalid(
+                    "environment",
+                    "SWITCHBOARD_LIVE_TRANSCRIPTS",
+                    "expected true or false",
+                )
+            })?;
         }
         if let Some(v) = env("SWITCHBOARD_SOUNDS_DIR") {
             self.sounds.dir = PathBuf::from(v);

@@ -1,7 +1,8 @@
 //! Speech recognition on the server: a caller's words, spoken by espeak-ng, cut
 //! to the telephone band and sent as G.711 A-law RTP into a real call by sipp,
-//! come back as a transcript in the caller's timeline after the call, attributed
-//! to the caller; and the IVR's `listen` step hears why a caller calls, in
+//! come back as a transcript in the caller's timeline while the call goes on (or
+//! from the recording after it, with live transcripts off), attributed to the
+//! caller; and the IVR's `listen` step hears why a caller calls, in
 //! English and in Mandarin, and takes the matching branch. The model is the one `scripts/test` converts and verifies
 //! (`scripts/fetch-model`), found through `SWITCHBOARD_MODEL_DIR`.
 
@@ -53,19 +54,10 @@ fn wer(said: &str, heard: &str) -> f64 {
     prev[b.len()] as f64 / a.len().max(1) as f64
 }
 
-#[tokio::test]
-async fn a_callers_words_are_transcribed_into_the_timeline() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let models = model_dir();
-    let server = Server::start_with(
-        Backend::Sqlite,
-        &[
-            ("SWITCHBOARD_DIALPLAN_VARS", "open=always"),
-            ("SWITCHBOARD_SPEECH_MODEL", "base"),
-            ("SWITCHBOARD_MODEL_DIR", &models),
-        ],
-    )
-    .await;
+/// Calls the hotline, presses 2 and 2 (English, support) and says `SAID` while
+/// waiting in the queue; gives the caller's transcript pieces and whether the call
+/// was still up when the first arrived.
+async fn say_in_the_queue(server: &Server) -> (Vec<serde_json::Value>, bool) {
     let pcap = speech_pcap(server.dir.path(), "en-us", SAID);
     let scenario = std::fs::read_to_string(common::repo("tests/sipp/ivr_audio.xml"))
         .unwrap()
@@ -75,7 +67,7 @@ async fn a_callers_words_are_transcribed_into_the_timeline() {
         );
     let scenario_path = server.dir.path().join("caller_says.xml");
     std::fs::write(&scenario_path, scenario).unwrap();
-    let ok = server
+    let mut sipp = server
         .sipp(&[
             "-sf",
             &scenario_path.display().to_string(),
@@ -84,33 +76,43 @@ async fn a_callers_words_are_transcribed_into_the_timeline() {
             "-m",
             "1",
             "-d",
-            "5000",
+            "15000",
         ])
         .stdout(std::process::Stdio::null())
-        .status()
+        .spawn()
         .expect("sipp");
-    assert!(ok.success(), "the call went through");
-
     let token = server.token_for("ann", "agent");
     let mut heard = Vec::new();
+    let mut during_call = false;
     for _ in 0..600 {
-        heard = server
-            .phone_timeline("+8613700001111", &token)
-            .await
-            .into_iter()
+        let timeline = server.phone_timeline("+8613700001111", &token).await;
+        heard = timeline
+            .iter()
             .filter(|e| e["payload"]["type"] == "transcript")
+            .cloned()
             .collect();
         if !heard.is_empty() {
+            during_call = !timeline
+                .iter()
+                .any(|e| e["payload"]["type"] == "call_ended");
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(
+        sipp.wait().expect("sipp").success(),
+        "the call went through"
+    );
+    (heard, during_call)
+}
+
+fn check_words(heard: &[serde_json::Value]) {
     assert!(!heard.is_empty(), "a transcript arrived in the timeline");
     assert!(
         heard.iter().all(|e| e["payload"]["speaker"] == "caller"),
         "{heard:?}"
     );
-    let mut pieces = heard.clone();
+    let mut pieces = heard.to_vec();
     pieces.sort_by_key(|e| e["payload"]["start_ms"].as_i64());
     let text: Vec<&str> = pieces
         .iter()
@@ -121,19 +123,40 @@ async fn a_callers_words_are_transcribed_into_the_timeline() {
     println!("heard {text:?}, WER {rate:.2}");
     assert!(text.to_lowercase().contains("order"), "heard {text:?}");
     assert!(rate <= 0.3, "word error rate {rate:.2} for {text:?}");
+    let start = pieces[0]["payload"]["start_ms"].as_i64().unwrap();
+    assert!(
+        start > 2000,
+        "timed from the start of the call (the words come after two keys): {start}"
+    );
 }
 
-async fn speech_server() -> Server {
+#[tokio::test]
+async fn a_callers_words_are_transcribed_while_the_call_goes_on() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = speech_server(&[]).await;
+    let (heard, during_call) = say_in_the_queue(&server).await;
+    check_words(&heard);
+    assert!(during_call, "the transcript arrived before the call ended");
+}
+
+#[tokio::test]
+async fn without_live_transcripts_the_recording_is_transcribed_after_the_call() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = speech_server(&[("SWITCHBOARD_LIVE_TRANSCRIPTS", "false")]).await;
+    let (heard, during_call) = say_in_the_queue(&server).await;
+    check_words(&heard);
+    assert!(!during_call, "transcribed from the finished recording");
+}
+
+async fn speech_server(extra: &[(&str, &str)]) -> Server {
     let models = model_dir();
-    Server::start_with(
-        Backend::Sqlite,
-        &[
-            ("SWITCHBOARD_DIALPLAN_VARS", "open=always"),
-            ("SWITCHBOARD_SPEECH_MODEL", "base"),
-            ("SWITCHBOARD_MODEL_DIR", &models),
-        ],
-    )
-    .await
+    let mut env = vec![
+        ("SWITCHBOARD_DIALPLAN_VARS", "open=always"),
+        ("SWITCHBOARD_SPEECH_MODEL", "base"),
+        ("SWITCHBOARD_MODEL_DIR", models.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    Server::start_with(Backend::Sqlite, &env).await
 }
 
 /// Calls the demo hotline, chooses the language by `key`, presses 4 and says
@@ -141,7 +164,7 @@ async fn speech_server() -> Server {
 /// were heard, and every IVR step the call passed.
 async fn tell_the_ivr(key: char, voice: &str, text: &str) -> (Vec<serde_json::Value>, Vec<String>) {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let server = speech_server().await;
+    let server = speech_server(&[]).await;
     let pcap = speech_pcap(server.dir.path(), voice, text);
     let scenario = std::fs::read_to_string(common::repo("tests/sipp/caller_speaks.xml"))
         .unwrap()

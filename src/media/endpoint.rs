@@ -97,6 +97,13 @@ impl Endpointer {
     }
 }
 
+impl Endpointer {
+    /// The utterance in progress, if speech had started (at the end of a call).
+    pub fn finish(self) -> Option<Vec<i16>> {
+        (self.started && !self.done).then_some(self.audio)
+    }
+}
+
 fn rms(frame: &[i16]) -> f64 {
     let sum: f64 = frame.iter().map(|s| f64::from(*s).powi(2)).sum();
     (sum / frame.len() as f64).sqrt()

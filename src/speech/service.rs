@@ -1,11 +1,11 @@
-//! The transcription service: a bounded queue of finished call recordings and a
-//! pool of workers sharing one loaded model (which live recognition for the IVR,
-//! `live`, shares too). Calls hand recordings over with
-//! `try_send` and never wait; a full queue is counted, not waited on. Each channel
-//! of a recording is cut into utterances and transcribed, and every piece goes
-//! into the conversation's timeline as a `transcript` event with its speaker and
-//! its time from the start of the call. Without a usable model the server runs and
-//! says that transcription is off, and why.
+//! The transcription service: a bounded queue of work (utterances of running
+//! calls, finished recordings or stretches of them) and a pool of workers sharing
+//! one loaded model (which live recognition for the IVR, `live`, shares too).
+//! Calls hand work over with `try_send` and never wait; a full queue is counted,
+//! not waited on. Every recognised piece goes into the conversation's timeline as
+//! a `transcript` event with its speaker and its time from the start of the call.
+//! Without a usable model the server runs and says that transcription is off, and
+//! why.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,11 +26,31 @@ use crate::timeline::model::{EventPayload, NewEvent, Speaker};
 /// Recordings waiting for a worker, at most.
 const QUEUE: usize = 256;
 
-/// A finished recording to transcribe.
+/// Work for the transcription workers.
 #[derive(Debug, Clone)]
-pub struct Job {
-    pub conversation: Uuid,
-    pub path: PathBuf,
+pub enum Job {
+    /// A finished recording: all of it (`only: None`), or just these stretches
+    /// (utterances live transcription could not take).
+    Recording {
+        conversation: Uuid,
+        path: PathBuf,
+        only: Option<Vec<Stretch>>,
+    },
+    /// One utterance of a running call, `start_ms` into its recording.
+    Utterance {
+        conversation: Uuid,
+        speaker: Speaker,
+        start_ms: i64,
+        samples: Vec<i16>,
+    },
+}
+
+/// A stretch of one side of a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    pub speaker: Speaker,
+    pub start_ms: i64,
+    pub end_ms: i64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -109,7 +129,7 @@ impl SpeechService {
         self.tx.is_some()
     }
 
-    /// Queues a recording without waiting.
+    /// Queues a recording or an utterance without waiting.
     pub fn submit(&self, job: Job) -> Result<(), SubmitError> {
         let tx = self.tx.as_ref().ok_or(SubmitError::Off)?;
         tx.try_send(job).map_err(|_| {
@@ -136,26 +156,58 @@ impl Worker {
                     None => return,
                 },
             };
-            if let Err(e) = self.transcribe(&job).await {
-                tracing::error!(conversation = %job.conversation, error = %e, "recording not transcribed");
+            if let Err(e) = self.transcribe(job).await {
+                tracing::error!(error = %e, "not transcribed");
             }
         }
     }
 
-    async fn transcribe(&self, job: &Job) -> Result<(), String> {
-        let (recognizer, path, language) = (
-            self.recognizer.clone(),
-            job.path.clone(),
-            self.language.clone(),
-        );
-        let pieces = tokio::task::spawn_blocking(move || {
-            transcribe_file(&recognizer, &path, language.as_deref())
-        })
-        .await
-        .map_err(|e| e.to_string())??;
+    async fn transcribe(&self, job: Job) -> Result<(), String> {
+        let (recognizer, language) = (self.recognizer.clone(), self.language.clone());
+        let (conversation, pieces) = match job {
+            Job::Recording {
+                conversation,
+                path,
+                only,
+            } => {
+                let pieces = tokio::task::spawn_blocking(move || {
+                    transcribe_file(&recognizer, &path, only.as_deref(), language.as_deref())
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("recording of {conversation}: {e}"))?;
+                (conversation, pieces)
+            }
+            Job::Utterance {
+                conversation,
+                speaker,
+                start_ms,
+                samples,
+            } => {
+                let pieces = tokio::task::spawn_blocking(move || {
+                    let pcm = audio::to_16k(&samples).map_err(|e| e.to_string())?;
+                    transcribe_at(&recognizer, &pcm, start_ms, speaker, language.as_deref())
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("utterance of {conversation}: {e}"))?;
+                (conversation, pieces)
+            }
+        };
+        self.append(conversation, pieces).await
+    }
+
+    async fn append(
+        &self,
+        conversation: Uuid,
+        pieces: Vec<(Speaker, Piece, String)>,
+    ) -> Result<(), String> {
+        if pieces.is_empty() {
+            return Ok(());
+        }
         let conv = self
             .store
-            .conversation(job.conversation)
+            .conversation(conversation)
             .await
             .map_err(|e| e.to_string())?;
         for (speaker, piece, language) in pieces {
@@ -181,31 +233,75 @@ impl Worker {
     }
 }
 
-/// Both channels of a recording, utterance by utterance, in call order.
+/// Both channels of a recording (or the given stretches of them), utterance by
+/// utterance, in call order.
 fn transcribe_file(
     recognizer: &Recognizer,
     path: &std::path::Path,
+    only: Option<&[Stretch]>,
     language: Option<&str>,
 ) -> Result<Vec<(Speaker, Piece, String)>, String> {
     let (caller, agent) = audio::read_channels(path).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for (speaker, samples) in [(Speaker::Caller, caller), (Speaker::Agent, agent)] {
-        let pcm = audio::to_16k(&samples).map_err(|e| e.to_string())?;
-        for (start, end) in audio::utterances(&pcm) {
-            let offset = (start * 1000 / audio::RATE) as i64;
-            let (pieces, lang) = recognizer
-                .transcribe(&pcm[start..end], language)
-                .map_err(|e| e.to_string())?;
-            out.extend(pieces.into_iter().map(|p| {
-                let piece = Piece {
-                    start_ms: offset + p.start_ms,
-                    end_ms: offset + p.end_ms,
-                    text: p.text,
-                };
-                (speaker, piece, lang.clone())
-            }));
+        let cuts: Vec<(usize, usize)> = match only {
+            None => {
+                let pcm = audio::to_16k(&samples).map_err(|e| e.to_string())?;
+                for (start, end) in audio::utterances(&pcm) {
+                    let offset = (start * 1000 / audio::RATE) as i64;
+                    out.extend(transcribe_at(
+                        recognizer,
+                        &pcm[start..end],
+                        offset,
+                        speaker,
+                        language,
+                    )?);
+                }
+                continue;
+            }
+            Some(stretches) => stretches
+                .iter()
+                .filter(|s| s.speaker == speaker)
+                .map(|s| (ms_to_sample(s.start_ms), ms_to_sample(s.end_ms)))
+                .collect(),
+        };
+        for (start, end) in cuts {
+            let Some(part) = samples.get(start..end.min(samples.len())) else {
+                continue;
+            };
+            let pcm = audio::to_16k(part).map_err(|e| e.to_string())?;
+            let offset = (start / 8) as i64;
+            out.extend(transcribe_at(recognizer, &pcm, offset, speaker, language)?);
         }
     }
     out.sort_by_key(|(_, p, _)| p.start_ms);
     Ok(out)
+}
+
+fn ms_to_sample(ms: i64) -> usize {
+    usize::try_from(ms.max(0)).unwrap_or(0) * 8
+}
+
+/// One utterance (16 kHz) that starts `offset_ms` into the call.
+fn transcribe_at(
+    recognizer: &Recognizer,
+    pcm: &[f32],
+    offset_ms: i64,
+    speaker: Speaker,
+    language: Option<&str>,
+) -> Result<Vec<(Speaker, Piece, String)>, String> {
+    let (pieces, lang) = recognizer
+        .transcribe(pcm, language)
+        .map_err(|e| e.to_string())?;
+    Ok(pieces
+        .into_iter()
+        .map(|p| {
+            let piece = Piece {
+                start_ms: offset_ms + p.start_ms,
+                end_ms: offset_ms + p.end_ms,
+                text: p.text,
+            };
+            (speaker, piece, lang.clone())
+        })
+        .collect())
 }

@@ -4,6 +4,7 @@
 //! channels: inputs in, `CallCommand`s out.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,7 @@ use crate::sip::dialog::{Dialog, new_branch, random_token};
 use crate::sip::message::reason_phrase;
 use crate::sip::transaction::TxKey;
 use crate::sip::{Message, Method};
+use crate::speech::service::{Job, Stretch, SubmitError};
 use uuid::Uuid;
 
 /// The echo test extension.
@@ -258,7 +260,10 @@ impl Call {
         let media = &self.ctx.config.media;
         let recording = media.record_calls.then(|| {
             let path = recording::path_for(&self.ctx.config.data_dir, self.conversation);
-            let (tx, task) = recording::start(path.clone());
+            let speech = &self.ctx.speech;
+            let live = (speech.is_on() && self.ctx.config.speech.live_transcripts)
+                .then(|| recording::LiveTap::new(speech.clone(), self.conversation));
+            let (tx, task) = recording::start(path.clone(), live);
             (tx, task, path)
         });
         let params = IvrMediaParams {
@@ -321,28 +326,35 @@ impl Call {
         self.media_stop.cancel();
         if let Some((tx, task, path)) = recording {
             drop(tx);
-            if let Ok(Ok(Some(duration_ms))) =
-                tokio::time::timeout(Duration::from_secs(5), task).await
-            {
+            if let Ok(Ok(Some(done))) = tokio::time::timeout(Duration::from_secs(5), task).await {
                 let payload = crate::timeline::model::EventPayload::Recording {
                     path: path.display().to_string(),
-                    duration_ms,
+                    duration_ms: done.duration_ms,
                 };
                 self.record(CallRecord::Event {
                     call_id: self.call_id(),
                     payload,
                 });
-                let job = crate::speech::service::Job {
-                    conversation: self.conversation,
-                    path: path.clone(),
-                };
-                match self.ctx.speech.submit(job) {
-                    Ok(()) | Err(crate::speech::service::SubmitError::Off) => {}
-                    Err(e) => tracing::warn!(error = %e, "recording left untranscribed"),
-                }
+                self.transcribe_rest(path, done.untranscribed);
             }
         }
         cause
+    }
+
+    /// After the call: the recording, or the parts live transcription missed.
+    fn transcribe_rest(&self, path: PathBuf, untranscribed: Option<Vec<Stretch>>) {
+        if untranscribed.as_ref().is_some_and(Vec::is_empty) {
+            return;
+        }
+        let job = Job::Recording {
+            conversation: self.conversation,
+            path,
+            only: untranscribed,
+        };
+        match self.ctx.speech.submit(job) {
+            Ok(()) | Err(SubmitError::Off) => {}
+            Err(e) => tracing::warn!(error = %e, "recording left untranscribed"),
+        }
     }
 
     /// Bridges the call to the assigned agent, and again to the next one each time

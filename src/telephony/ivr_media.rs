@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::recording::Side;
 use crate::media::dtmf::Rfc4733Receiver;
-use crate::media::endpoint::{self, Endpoint, Endpointer};
+use crate::media::endpoint::{Endpoint, Endpointer};
 use crate::media::g711::{self, Law};
 use crate::media::prompts::PromptCache;
 use crate::media::rtp;
@@ -111,7 +111,8 @@ pub async fn run(
     let mut last_rx = Instant::now();
     let mut marker = true;
     let mut tap = RecordTap::default();
-    let mut listening: Option<Listening> = None;
+    let mut listening: Option<Endpointer> = None;
+    let mut frames: Vec<[i16; 160]> = Vec::with_capacity(4);
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
@@ -123,16 +124,12 @@ pub async fn run(
                 Some(MediaCommand::Play { files, barge_in }) => playing = Some(playback(&prompts, &files, barge_in, false)),
                 Some(MediaCommand::Loop(file)) => playing = Some(playback(&prompts, &[file], false, true)),
                 Some(MediaCommand::Stop) => playing = None,
-                Some(MediaCommand::Listen { timeout, max }) => listening = Some(Listening::new(timeout, max)),
+                Some(MediaCommand::Listen { timeout, max }) => listening = Some(Endpointer::new(timeout, max)),
                 None => break,
             },
             _ = ticker.tick() => {
-                if let Some(heard) = listening.as_mut().and_then(|l| l.tick(Instant::now())) {
-                    listening = None;
-                    if events.try_send(IvrMediaEvent::Utterance(heard)).is_err() {
-                        tracing::warn!("call not reading its media events; an utterance was dropped");
-                    }
-                }
+                tap.tick(Instant::now(), &mut frames);
+                hear(&mut frames, &mut tap, &p, &mut listening, &events);
                 let active = playing.as_mut().is_some_and(|pb| pb.next_frame(&mut pcm));
                 if !active {
                     if playing.take().is_some() {
@@ -157,15 +154,8 @@ pub async fn run(
                 remote = from;
                 if h.payload_type == p.payload_type {
                     let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
-                    if let Some(rec) = &p.recorder {
-                        tap.push(law, payload, rec);
-                    }
-                    if let Some(heard) = listening.as_mut().and_then(|l| l.push(law, payload, last_rx)) {
-                        listening = None;
-                        if events.try_send(IvrMediaEvent::Utterance(heard)).is_err() {
-                            tracing::warn!("call not reading its media events; an utterance was dropped");
-                        }
-                    }
+                    tap.cut(law, payload, last_rx, &mut frames);
+                    hear(&mut frames, &mut tap, &p, &mut listening, &events);
                 } else if Some(h.payload_type) == p.dtmf_payload_type {
                     let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
                     if let Some(key) = dtmf.receive(h.timestamp, payload) {
@@ -183,70 +173,46 @@ pub async fn run(
     socket
 }
 
-/// The caller's audio cut into 20 ms frames for an endpointer. A caller who
-/// sends no packets (silence suppression, a gap) is heard as silence, one frame
-/// per 20 ms tick, so a pause still ends the utterance.
-struct Listening {
-    endpointer: Endpointer,
-    frame: [i16; endpoint::FRAME],
-    filled: usize,
-    /// Time up to which the caller's audio has been accounted for.
-    heard_until: Instant,
-}
-
-/// Missing audio older than this counts as silence.
-const GAP: Duration = Duration::from_millis(60);
-
-impl Listening {
-    fn new(timeout: Duration, max: Duration) -> Listening {
-        Listening {
-            endpointer: Endpointer::new(timeout, max),
-            frame: [0; endpoint::FRAME],
-            filled: 0,
-            heard_until: Instant::now(),
+/// Hands the caller's new frames to the recorder and to the endpointer while
+/// listening; tells the call when an utterance (or silence) is decided.
+fn hear(
+    frames: &mut Vec<[i16; 160]>,
+    tap: &mut RecordTap,
+    p: &IvrMediaParams,
+    listening: &mut Option<Endpointer>,
+    events: &mpsc::Sender<IvrMediaEvent>,
+) {
+    for f in frames.drain(..) {
+        if let Some(rec) = &p.recorder {
+            tap.send(&f, rec);
         }
-    }
-
-    /// On the 20 ms tick: a silent frame for audio that has not come.
-    fn tick(&mut self, now: Instant) -> Option<Vec<i16>> {
-        if now.saturating_duration_since(self.heard_until) < GAP {
-            return None;
+        let decided = match listening.as_mut().map(|l| l.push(&f)) {
+            None | Some(Endpoint::Pending) => continue,
+            Some(Endpoint::Silence) => Vec::new(),
+            Some(Endpoint::Utterance(audio)) => audio,
+        };
+        *listening = None;
+        if events.try_send(IvrMediaEvent::Utterance(decided)).is_err() {
+            tracing::warn!("call not reading its media events; an utterance was dropped");
         }
-        self.heard_until += Duration::from_millis(20);
-        self.filled = 0;
-        match self.endpointer.push(&[0; endpoint::FRAME]) {
-            Endpoint::Pending => None,
-            Endpoint::Silence => Some(Vec::new()),
-            Endpoint::Utterance(audio) => Some(audio),
-        }
-    }
-
-    /// The utterance (empty for silence) once the endpointer has decided.
-    fn push(&mut self, law: Law, payload: &[u8], now: Instant) -> Option<Vec<i16>> {
-        self.heard_until = now;
-        for &code in payload {
-            self.frame[self.filled] = g711::decode_sample(law, code);
-            self.filled += 1;
-            if self.filled == endpoint::FRAME {
-                self.filled = 0;
-                match self.endpointer.push(&self.frame) {
-                    Endpoint::Pending => {}
-                    Endpoint::Silence => return Some(Vec::new()),
-                    Endpoint::Utterance(audio) => return Some(audio),
-                }
-            }
-        }
-        None
     }
 }
 
-/// Cuts one side's audio (any packet size) into 20 ms frames for the recorder.
+/// Cuts one side's audio (any packet size) into 20 ms frames for the recorder
+/// (and, in the IVR, for listening). Where a 20 ms clock drives it (`tick`), a
+/// side that sends no packets is heard as silence, so a pause in the caller's
+/// RTP still counts as time.
 pub(super) struct RecordTap {
     side: Side,
     frame: [i16; 160],
     filled: usize,
     dropped: u64,
+    /// Time up to which this side's audio has been accounted for.
+    heard_until: Option<Instant>,
 }
+
+/// Missing audio older than this counts as silence.
+const GAP: Duration = Duration::from_millis(60);
 
 impl Default for RecordTap {
     fn default() -> Self {
@@ -261,28 +227,54 @@ impl RecordTap {
             frame: [0; 160],
             filled: 0,
             dropped: 0,
+            heard_until: None,
         }
     }
 
+    /// Cuts `payload` and sends the complete frames to the recorder.
     pub(super) fn push(
         &mut self,
         law: Law,
         payload: &[u8],
         rec: &mpsc::Sender<super::recording::Frame>,
     ) {
+        let mut frames = Vec::new();
+        self.cut(law, payload, Instant::now(), &mut frames);
+        for f in &frames {
+            self.send(f, rec);
+        }
+    }
+
+    /// Appends the frames `payload` completes to `out`.
+    fn cut(&mut self, law: Law, payload: &[u8], now: Instant, out: &mut Vec<[i16; 160]>) {
+        self.heard_until = Some(now);
         for &code in payload {
             self.frame[self.filled] = g711::decode_sample(law, code);
             self.filled += 1;
             if self.filled == 160 {
                 self.filled = 0;
-                let frame = super::recording::Frame {
-                    side: self.side,
-                    samples: self.frame,
-                };
-                if rec.try_send(frame).is_err() {
-                    self.dropped += 1;
-                }
+                out.push(self.frame);
             }
+        }
+    }
+
+    /// On the 20 ms tick: a silent frame for audio that has not come.
+    fn tick(&mut self, now: Instant, out: &mut Vec<[i16; 160]>) {
+        let until = *self.heard_until.get_or_insert(now);
+        if now.saturating_duration_since(until) >= GAP {
+            self.heard_until = Some(until + Duration::from_millis(20));
+            self.filled = 0;
+            out.push([0; 160]);
+        }
+    }
+
+    fn send(&mut self, samples: &[i16; 160], rec: &mpsc::Sender<super::recording::Frame>) {
+        let frame = super::recording::Frame {
+            side: self.side,
+            samples: *samples,
+        };
+        if rec.try_send(frame).is_err() {
+            self.dropped += 1;
         }
     }
 }

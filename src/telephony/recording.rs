@@ -1,8 +1,12 @@
 //! A call's recording task: the media tasks hand it decoded 20 ms frames of either
 //! side with `try_send` (never waiting), and it writes them as a stereo WAV (caller
 //! left, agent right; the right channel is silent until an agent joins) with
-//! `WavRecorder` off the media path. When every sender is dropped, the file is
-//! finished and its length reported.
+//! `WavRecorder` off the media path. With live transcription on, each side is
+//! also cut into utterances here (`speech::segmenter`) and handed to the
+//! transcription workers with `try_send` as the call goes on; an utterance they
+//! cannot take is remembered as a stretch of the recording to transcribe after
+//! the call. When every sender is dropped, the file is finished and its length
+//! reported.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -10,7 +14,11 @@ use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::media::recorder::{WavRecorder, repair};
+use crate::media::recorder::{RecorderError, WavRecorder, repair};
+use crate::speech::SpeechService;
+use crate::speech::segmenter::{Segment, Segmenter};
+use crate::speech::service::{Job, Stretch, SubmitError};
+use crate::timeline::model::Speaker;
 
 /// Frames waiting to be written before new ones are dropped (2 s).
 pub const QUEUE: usize = 100;
@@ -79,42 +87,108 @@ fn interleave(left: &[i16; FRAME], right: &[i16; FRAME]) -> [i16; 2 * FRAME] {
     both
 }
 
-/// Starts recording to `path`; returns the frame sender and the task, which yields
-/// the duration in milliseconds.
-pub fn start(path: PathBuf) -> (mpsc::Sender<Frame>, JoinHandle<Option<i64>>) {
+/// Transcribes a call's recording while it is made.
+pub struct LiveTap {
+    speech: SpeechService,
+    conversation: uuid::Uuid,
+    caller: Segmenter,
+    agent: Segmenter,
+    /// Utterances the workers could not take.
+    missed: Vec<Stretch>,
+}
+
+impl LiveTap {
+    pub fn new(speech: SpeechService, conversation: uuid::Uuid) -> LiveTap {
+        LiveTap {
+            speech,
+            conversation,
+            caller: Segmenter::default(),
+            agent: Segmenter::default(),
+            missed: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, frame: &Frame) {
+        let (speaker, seg) = match frame.side {
+            Side::Caller => (Speaker::Caller, &mut self.caller),
+            Side::Agent => (Speaker::Agent, &mut self.agent),
+        };
+        if let Some(segment) = seg.push(&frame.samples) {
+            self.submit(speaker, segment);
+        }
+    }
+
+    fn submit(&mut self, speaker: Speaker, segment: Segment) {
+        let stretch = Stretch {
+            speaker,
+            start_ms: segment.start_ms,
+            end_ms: segment.end_ms(),
+        };
+        let job = Job::Utterance {
+            conversation: self.conversation,
+            speaker,
+            start_ms: segment.start_ms,
+            samples: segment.samples,
+        };
+        match self.speech.submit(job) {
+            Ok(()) => {}
+            Err(SubmitError::Full | SubmitError::Off) => self.missed.push(stretch),
+        }
+    }
+
+    /// Hands over the speech still in progress; gives the stretches left over.
+    fn finish(mut self) -> Vec<Stretch> {
+        let caller = std::mem::take(&mut self.caller).finish();
+        let agent = std::mem::take(&mut self.agent).finish();
+        for (speaker, seg) in [(Speaker::Caller, caller), (Speaker::Agent, agent)] {
+            if let Some(seg) = seg {
+                self.submit(speaker, seg);
+            }
+        }
+        self.missed
+    }
+}
+
+/// A finished recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    pub duration_ms: i64,
+    /// With live transcription: the stretches still to transcribe (else `None`:
+    /// all of it).
+    pub untranscribed: Option<Vec<Stretch>>,
+}
+
+/// Starts recording to `path` (and transcribing it live if `live` is given);
+/// returns the frame sender and the task, which yields the finished recording.
+pub fn start(
+    path: PathBuf,
+    live: Option<LiveTap>,
+) -> (mpsc::Sender<Frame>, JoinHandle<Option<Finished>>) {
     let (tx, mut rx) = mpsc::channel::<Frame>(QUEUE);
     let task = tokio::task::spawn_blocking(move || {
-        let mut rec = match WavRecorder::create(&path, 2) {
+        let rec = match WavRecorder::create(&path, 2) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "recording not started");
                 return None;
             }
         };
-        let mut pairer = StereoPairer::default();
-        let mut failed = None;
+        let mut w = Writer {
+            rec,
+            pairer: StereoPairer::default(),
+            live,
+            written: 0,
+        };
+        let started = std::time::Instant::now();
         while let Some(frame) = rx.blocking_recv() {
-            pairer.push(frame, |both| {
-                if failed.is_none() {
-                    failed = rec.write(both).err();
-                }
-            });
-            if let Some(e) = &failed {
+            let due = started.elapsed().as_millis() / 20;
+            if let Err(e) = w.fill_gap(due as u64).and_then(|()| w.take(frame)) {
                 tracing::error!(error = %e, "recording stopped early");
                 return None;
             }
         }
-        pairer.flush(|both| {
-            if failed.is_none() {
-                failed = rec.write(both).err();
-            }
-        });
-        if let Some(e) = failed {
-            tracing::error!(error = %e, "recording stopped early");
-            return None;
-        }
-        match rec.finish() {
-            Ok(ms) => Some(ms),
+        match w.finish() {
+            Ok(done) => Some(done),
             Err(e) => {
                 tracing::error!(error = %e, "recording not finished cleanly");
                 None
@@ -122,6 +196,65 @@ pub fn start(path: PathBuf) -> (mpsc::Sender<Frame>, JoinHandle<Option<i64>>) {
         }
     });
     (tx, task)
+}
+
+/// Stereo frames the recording may fall behind the clock before the gap is
+/// filled with silence (100 ms: more than network jitter).
+const GAP_FRAMES: u64 = 5;
+
+/// The recording task's state: file, pairing, live transcription, and the
+/// count of stereo frames written (the recording's clock).
+struct Writer {
+    rec: WavRecorder,
+    pairer: StereoPairer,
+    live: Option<LiveTap>,
+    written: u64,
+}
+
+impl Writer {
+    fn take(&mut self, frame: Frame) -> Result<(), RecorderError> {
+        if let Some(tap) = self.live.as_mut() {
+            tap.push(&frame);
+        }
+        let (rec, written) = (&mut self.rec, &mut self.written);
+        let mut result = Ok(());
+        self.pairer.push(frame, |both| {
+            if result.is_ok() {
+                result = rec.write(both);
+                *written += 1;
+            }
+        });
+        result
+    }
+
+    /// A caller who sends no packets (silence suppression, a gap before the
+    /// first audio) is recorded as silence, so times in the recording are times
+    /// in the call.
+    fn fill_gap(&mut self, due: u64) -> Result<(), RecorderError> {
+        while due > self.written + GAP_FRAMES {
+            self.take(Frame {
+                side: Side::Caller,
+                samples: [0; FRAME],
+            })?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Finished, RecorderError> {
+        let (rec, mut result) = (&mut self.rec, Ok(()));
+        self.pairer.flush(|both| {
+            if result.is_ok() {
+                result = rec.write(both);
+            }
+        });
+        result?;
+        let untranscribed = self.live.map(LiveTap::finish);
+        let duration_ms = self.rec.finish()?;
+        Ok(Finished {
+            duration_ms,
+            untranscribed,
+        })
+    }
 }
 
 /// Where a conversation's recording goes.
