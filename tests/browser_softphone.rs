@@ -3,7 +3,8 @@
 //! workspace in headless Chromium with a fake microphone, accepts the voice offer
 //! and answers in the built-in WebRTC softphone; audio flows both ways; the caller
 //! hangs up. Asserted on the browser's RTP counters and on the stereo recording
-//! (caller left, agent right).
+//! (caller left, agent right); with speech recognition on, the agent reads both
+//! sides' words in the call panel while the call goes on.
 
 mod common;
 
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Server, node_script};
+use common::{Server, node_script, speech_env, speech_pcap};
 
 /// A voice for the agent's fake microphone: a 600 Hz tone (Chromium loops it).
 fn agent_voice(dir: &Path) -> String {
@@ -21,6 +22,29 @@ fn agent_voice(dir: &Path) -> String {
         .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
         .arg(&wav)
         .args(["synth", "3", "sine", "600", "vol", "0.5"])
+        .status()
+        .expect("sox (scripts/test installs it)");
+    assert!(ok.success());
+    wav.display().to_string()
+}
+
+/// Words for the agent's fake microphone, spoken by espeak-ng, then a pause
+/// (Chromium loops the file).
+fn agent_words(dir: &Path, text: &str) -> String {
+    let raw = dir.join("agent-words-raw.wav");
+    let wav = dir.join("agent-words.wav");
+    let ok = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .expect("espeak-ng (scripts/test installs it)");
+    assert!(ok.success());
+    let ok = std::process::Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "48000", "-c", "1", "-b", "16"])
+        .arg(&wav)
+        .args(["norm", "-3", "pad", "0", "2"])
         .status()
         .expect("sox (scripts/test installs it)");
     assert!(ok.success());
@@ -195,4 +219,51 @@ async fn a_call_is_answered_in_the_browser_softphone_with_audio_both_ways() {
         "the caller is heard while bridged: rms {left}"
     );
     assert!(right > 300.0, "the agent is heard: rms {right}");
+}
+
+#[tokio::test]
+async fn the_agent_reads_the_live_transcript_of_both_sides_during_the_call() {
+    let speech = speech_env();
+    let env: Vec<(&str, &str)> = speech.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Server::hotline_with_agents_and(&["ann"], &env).await;
+    let voice = agent_words(
+        server.dir.path(),
+        "Thank you for calling. How can I help you today?",
+    );
+    let pcap = speech_pcap(
+        server.dir.path(),
+        "en-us",
+        "I want to check the status of my order please",
+    );
+    let scenario = std::fs::read_to_string(common::repo("tests/sipp/caller_talks.xml"))
+        .unwrap()
+        .replace(
+            "/usr/share/sip-tester/g711a.pcap",
+            &pcap.display().to_string(),
+        );
+    let scenario_path = server.dir.path().join("caller_talks_words.xml");
+    std::fs::write(&scenario_path, scenario).unwrap();
+    let browser = start_browser(
+        "live_transcript.mjs",
+        &[
+            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
+            ("AGENT_NAME", "ann".into()),
+            ("AGENT_PASSWORD", "password-of-ann".into()),
+            ("AGENT_VOICE_WAV", voice),
+        ],
+    );
+    let caller = server
+        .sipp(&[
+            "-sf",
+            &scenario_path.display().to_string(),
+            "-s",
+            "4000",
+            "-m",
+            "1",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .expect("sipp");
+    finish_browser("live_transcript.mjs", browser).await;
+    assert!(caller.success(), "the caller's call did not go through");
 }

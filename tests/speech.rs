@@ -2,9 +2,9 @@
 //! to the telephone band and sent as G.711 A-law RTP into a real call by sipp,
 //! come back as a transcript in the caller's timeline while the call goes on (or
 //! from the recording after it, with live transcripts off), attributed to the
-//! caller; and the IVR's `listen` step hears why a caller calls, in
-//! English and in Mandarin, and takes the matching branch. The model is the one `scripts/test` converts and verifies
-//! (`scripts/fetch-model`), found through `SWITCHBOARD_MODEL_DIR`.
+//! caller; and the IVR's `listen` step hears why a caller calls, in English and
+//! in Mandarin, and takes the matching branch. The model comes from
+//! `common::speech_env`.
 
 mod common;
 
@@ -16,19 +16,6 @@ use common::{Backend, Server, speech_pcap};
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const SAID: &str = "I want to check the status of my order please";
-
-fn model_dir() -> String {
-    let dir = std::env::var("SWITCHBOARD_MODEL_DIR").expect(
-        "SWITCHBOARD_MODEL_DIR is not set: run scripts/test, or scripts/fetch-model base DIR",
-    );
-    let file = std::path::Path::new(&dir).join("ggml-base.bin");
-    assert!(
-        file.exists(),
-        "{} is missing: run scripts/fetch-model base {dir}",
-        file.display()
-    );
-    dir
-}
 
 /// Word error rate of `heard` against `said` (lower case, punctuation ignored).
 fn wer(said: &str, heard: &str) -> f64 {
@@ -149,12 +136,9 @@ async fn without_live_transcripts_the_recording_is_transcribed_after_the_call() 
 }
 
 async fn speech_server(extra: &[(&str, &str)]) -> Server {
-    let models = model_dir();
-    let mut env = vec![
-        ("SWITCHBOARD_DIALPLAN_VARS", "open=always"),
-        ("SWITCHBOARD_SPEECH_MODEL", "base"),
-        ("SWITCHBOARD_MODEL_DIR", models.as_str()),
-    ];
+    let speech = common::speech_env();
+    let mut env = vec![("SWITCHBOARD_DIALPLAN_VARS", "open=always")];
+    env.extend(speech.iter().map(|(k, v)| (*k, v.as_str())));
     env.extend_from_slice(extra);
     Server::start_with(Backend::Sqlite, &env).await
 }

@@ -10,13 +10,13 @@ const TEXT = {
         state: "State", available: "Available", away_break: "Away (break)", away_lunch: "Away (lunch)", offline: "Offline",
         inbox: "Inbox", active: "Active", customers: "Customers", accept: "Accept", reject: "Reject", send: "Send",
         wrapup: "Wrap up", waited: "waiting", reply: "Reply…", on_phone: "The call rings in the softphone above (or your desk phone).",
-        mute: "Mute", unmute: "Unmute", hangup: "Hang up", transfer: "Transfer" },
+        mute: "Mute", unmute: "Unmute", hangup: "Hang up", transfer: "Transfer", caller: "Caller", you: "You" },
   zh: { signin: "登录", name: "用户名", password: "密码", logout: "退出", search: "姓名、电话或邮箱",
         find: "查找", timeline: "时间线", older: "更早", bad_login: "用户名或密码错误", none: "没有找到客户",
         state: "状态", available: "空闲", away_break: "离开（休息）", away_lunch: "离开（午餐）", offline: "离线",
         inbox: "待接", active: "处理中", customers: "客户", accept: "接受", reject: "拒绝", send: "发送",
         wrapup: "结束", waited: "已等待", reply: "回复…", on_phone: "来电将在上方软电话（或您的话机）振铃。",
-        mute: "静音", unmute: "取消静音", hangup: "挂断", transfer: "转接" },
+        mute: "静音", unmute: "取消静音", hangup: "挂断", transfer: "转接", caller: "来电者", you: "我" },
 };
 let lang = localStorage.getItem("lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
 const t = (k) => (TEXT[lang] && TEXT[lang][k]) || TEXT.en[k] || k;
@@ -205,6 +205,7 @@ function describe(p) {
     case "call_answered": return `✅ ${p.agent}`;
     case "call_ended": return `☎ ${p.cause} (${Math.round(p.duration_ms / 1000)} s)`;
     case "transcript": return `🗣 ${p.speaker}: ${p.text}`;
+    case "status_changed": return `↻ ${p.status}`;
     case "note": return `📝 ${p.author}: ${p.text}`;
     case "identity_merged": return `🔗 merged ${p.merged_customer}`;
     default: return `${p.type} ${JSON.stringify(p)}`;

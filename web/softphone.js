@@ -1,7 +1,9 @@
 // The workspace's built-in softphone: answers the calls the server offers over the
 // agent socket (`call.offer` with an SDP offer) with a WebRTC peer connection and
-// the microphone, plays the caller, and shows a call panel with mute, keypad, timer
-// and hang-up. The server is ICE-lite, so no candidates are exchanged.
+// the microphone, plays the caller, and shows a call panel with mute, keypad, timer,
+// hang-up and the live transcript (the call's `transcript` events, which the server
+// writes while the call goes on). The server is ICE-lite, so no candidates are
+// exchanged.
 
 export class Softphone {
   constructor({ send, text, panel, onChange, queues }) {
@@ -10,7 +12,7 @@ export class Softphone {
     this.t = text;              // (key) => translated text
     this.panel = panel;         // element the call panel goes into
     this.onChange = onChange || (() => {});
-    this.calls = new Map();     // leg -> { pc, stream, box, started, timer }
+    this.calls = new Map();     // leg -> { pc, stream, box, started, timer, events }
     this.audio = new Audio();
     this.audio.autoplay = true;
   }
@@ -33,6 +35,7 @@ export class Softphone {
     const pc = new RTCPeerConnection({ iceServers: [] });
     const call = { pc, stream: null, box: this.render(offer), started: null, timer: null, muted: false };
     this.calls.set(offer.leg, call);
+    call.events = this.transcribe(offer.conversation, call.box.querySelector(".transcript"));
     pc.ontrack = (ev) => { this.audio.srcObject = ev.streams[0] || new MediaStream([ev.track]); this.audio.play().catch(() => {}); };
     pc.onconnectionstatechange = () => { call.box.dataset.state = pc.connectionState; };
     try {
@@ -71,12 +74,35 @@ export class Softphone {
     if (!c) return;
     clearInterval(c.timer);
     c.pc.close();
+    c.events?.close();
     c.stream?.getTracks().forEach((tr) => tr.stop());
     c.box.dataset.ended = cause || "ended";
     c.box.querySelectorAll("button").forEach((b) => { b.disabled = true; });
     this.calls.delete(leg);
     setTimeout(() => c.box.remove(), 3000);
     this.onChange();
+  }
+
+  // Follows the conversation's events and shows its transcript pieces in call order.
+  transcribe(conversation, list) {
+    if (!conversation) return null;
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}/api/v1/events?conversation_id=${conversation}`);
+    ws.onmessage = (m) => {
+      const e = JSON.parse(m.data);
+      const p = e.payload;
+      if (!p || p.type !== "transcript") return;
+      const li = document.createElement("li");
+      li.className = p.speaker;
+      li.dataset.start = p.start_ms;
+      const who = document.createElement("b");
+      who.textContent = `${this.t(p.speaker === "agent" ? "you" : "caller")}: `;
+      li.append(who, document.createTextNode(p.text));
+      const after = [...list.children].find((x) => Number(x.dataset.start) > p.start_ms);
+      list.insertBefore(li, after || null);
+      list.scrollTop = 1e9;
+    };
+    return ws;
   }
 
   render(offer) {
@@ -124,7 +150,9 @@ export class Softphone {
     end.className = "hangup";
     end.textContent = this.t("hangup");
     end.onclick = () => this.hangup(offer.leg);
-    box.append(who, timer, mute, end, transfer, keypad);
+    const transcript = document.createElement("ol");
+    transcript.className = "transcript";
+    box.append(who, timer, mute, end, transfer, keypad, transcript);
     this.panel.prepend(box);
     return box;
   }

@@ -53,6 +53,8 @@ impl Server {
             ),
             ("SWITCHBOARD_DIALPLANS_DIR".to_string(), repo("dialplans")),
             ("SWITCHBOARD_SOUNDS_DIR".to_string(), repo("sounds")),
+            // Speech recognition only where a test asks for it (`speech_env`).
+            ("SWITCHBOARD_SPEECH_MODEL".to_string(), String::new()),
         ];
         let mut pg_db = None;
         if backend == Backend::Postgres {
@@ -142,11 +144,14 @@ impl Server {
     /// A server whose demo hotline is always open, with these agents in the
     /// `support` queue (password `password-of-<name>`, one call and two chats).
     pub async fn hotline_with_agents(names: &[&str]) -> Server {
-        let server = Server::start_with(
-            Backend::Sqlite,
-            &[("SWITCHBOARD_DIALPLAN_VARS", "open=always")],
-        )
-        .await;
+        Server::hotline_with_agents_and(names, &[]).await
+    }
+
+    /// `hotline_with_agents` with more environment for the server.
+    pub async fn hotline_with_agents_and(names: &[&str], extra: &[(&str, &str)]) -> Server {
+        let mut env = vec![("SWITCHBOARD_DIALPLAN_VARS", "open=always")];
+        env.extend_from_slice(extra);
+        let server = Server::start_with(Backend::Sqlite, &env).await;
         let admin = server.token_for("boss", "admin");
         for name in names {
             let agent = serde_json::json!({"name": name, "password": format!("password-of-{name}"),
@@ -337,6 +342,25 @@ pub fn node_script(script: &str, env: &[(&str, String)]) -> Command {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts"),
         );
     c
+}
+
+/// Environment that turns speech recognition on with the `base` model that
+/// `scripts/test` converts and verifies (`scripts/fetch-model`), found through
+/// `SWITCHBOARD_MODEL_DIR`.
+pub fn speech_env() -> Vec<(&'static str, String)> {
+    let dir = std::env::var("SWITCHBOARD_MODEL_DIR").expect(
+        "SWITCHBOARD_MODEL_DIR is not set: run scripts/test, or scripts/fetch-model base DIR",
+    );
+    let file = Path::new(&dir).join("ggml-base.bin");
+    assert!(
+        file.exists(),
+        "{} is missing: run scripts/fetch-model base {dir}",
+        file.display()
+    );
+    vec![
+        ("SWITCHBOARD_SPEECH_MODEL", "base".to_string()),
+        ("SWITCHBOARD_MODEL_DIR", dir),
+    ]
 }
 
 /// Speech for a test call: `text` spoken by espeak-ng (voice `voice`), cut to the
