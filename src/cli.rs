@@ -1,4 +1,5 @@
-//! Command-line interface: `serve`, `check`, `migrate`, `user add`, `token create`.
+//! Command-line interface: `serve`, `check`, `migrate`, `user add`, `sip-user add`,
+//! `token create`, `model fetch`.
 
 use std::path::PathBuf;
 
@@ -45,6 +46,24 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage speech recognition models.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download, convert and verify a speech model (`base`, multilingual, or
+    /// `tiny.en`) into the models folder; does nothing when it is already there.
+    Fetch {
+        #[arg(default_value = "base")]
+        name: String,
+        /// Where to put it (default: `[speech] models_dir`, else `<data_dir>/models`).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 

@@ -5,8 +5,9 @@ use std::io::Read;
 
 use anyhow::Context;
 use clap::Parser;
-use switchboard::cli::{Cli, Command, SipUserCommand, TokenCommand, UserCommand};
+use switchboard::cli::{Cli, Command, ModelCommand, SipUserCommand, TokenCommand, UserCommand};
 use switchboard::config::{Config, LogFormat};
+use switchboard::speech::fetch::Fetched;
 use switchboard::{auth::AuthStore, server};
 use tokio_util::sync::CancellationToken;
 
@@ -88,6 +89,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         } => {
             let auth = AuthStore::new(server::open_database(&config).await?);
             println!("{}", auth.create_token(&name, &label).await?);
+        }
+        Command::Model {
+            command: ModelCommand::Fetch { name, dir },
+        } => {
+            let dir = dir.unwrap_or_else(|| config.speech.models_dir(&config.data_dir));
+            let done =
+                tokio::task::spawn_blocking(move || switchboard::speech::fetch::fetch(&name, &dir))
+                    .await??;
+            match done {
+                Fetched::UpToDate(path) => println!("{} is up to date", path.display()),
+                Fetched::Installed(path) => println!("installed {}", path.display()),
+            }
         }
     }
     Ok(())

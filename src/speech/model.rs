@@ -1,5 +1,5 @@
 //! The speech model files we know: whisper.cpp ggml files made by
-//! `scripts/fetch-model` from PyPI packages. A file is used only if its size and
+//! `switchboard model fetch` (`scripts/fetch-model`) from PyPI packages. A file is used only if its size and
 //! sha256 are the ones that script verifies, so a truncated or corrupt download is
 //! refused with a clear error instead of crashing or mis-transcribing.
 
@@ -40,7 +40,7 @@ pub const MODELS: &[ModelSpec] = &[
 pub enum ModelError {
     #[error("unknown speech model {0:?} (known: base, tiny.en)")]
     Unknown(String),
-    #[error("no model file at {0} (run `scripts/fetch-model <model> <dir>`)")]
+    #[error("no model file at {0} (run `switchboard model fetch <model>`)")]
     Missing(PathBuf),
     #[error("{path}: {found} bytes, expected {expected}: truncated or not this model")]
     WrongSize {
@@ -73,26 +73,31 @@ pub fn verified_path(dir: &Path, name: &str) -> Result<(PathBuf, &'static ModelS
             expected: spec.size,
         });
     }
-    if sha256_file(&path)? != spec.sha256 {
+    if sha256_file(&path, &mut |_, _| {})? != spec.sha256 {
         return Err(ModelError::WrongHash(path));
     }
     Ok((path, spec))
 }
 
-fn sha256_file(path: &Path) -> Result<String, ModelError> {
+/// The file's sha256 in hex; `progress(done, total)` is called as it reads.
+pub fn sha256_file(path: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<String, ModelError> {
     let io = |e: std::io::Error| ModelError::Io {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
     let mut f = std::fs::File::open(path).map_err(io)?;
+    let total = f.metadata().map_err(io)?.len();
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
+    let mut done = 0u64;
     loop {
         let n = f.read(&mut buf).map_err(io)?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
+        done += n as u64;
+        progress(done, total);
     }
     Ok(hex::encode(hasher.finalize()))
 }
