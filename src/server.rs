@@ -109,6 +109,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         bindings: sip.bindings.clone(),
         agent_sockets: Default::default(),
         softphones,
+        speech: speech.clone(),
         timeline,
         auth,
         metrics: Arc::new(Metrics::default()),

@@ -21,5 +21,6 @@ pub async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let mut text = s.metrics.render();
     text.push_str(&s.sip_stats.render());
+    text.push_str(&s.speech.render_metrics());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -22,4 +22,6 @@ pub struct AppState {
     pub agent_sockets: AgentSockets,
     /// Workspace pages that take calls (WebRTC signalling).
     pub softphones: crate::telephony::softphones::Softphones,
+    /// Transcription (for its metrics).
+    pub speech: crate::speech::SpeechService,
 }

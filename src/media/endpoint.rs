@@ -34,6 +34,7 @@ pub struct Endpointer {
     quiet_run: usize,
     started: bool,
     done: bool,
+    cut: bool,
     audio: Vec<i16>,
 }
 
@@ -48,6 +49,7 @@ impl Endpointer {
             quiet_run: 0,
             started: false,
             done: false,
+            cut: false,
             audio: Vec::with_capacity(frames(max) * FRAME),
         }
     }
@@ -91,6 +93,7 @@ impl Endpointer {
         }
         self.quiet_run = if loud { 0 } else { self.quiet_run + 1 };
         if self.quiet_run >= PAUSE_FRAMES || self.frames >= self.max_frames {
+            self.cut = self.quiet_run < PAUSE_FRAMES;
             return Endpoint::Utterance(std::mem::take(&mut self.audio));
         }
         Endpoint::Pending
@@ -98,6 +101,11 @@ impl Endpointer {
 }
 
 impl Endpointer {
+    /// Whether the utterance given was cut at the maximum length (speech went on).
+    pub fn was_cut(&self) -> bool {
+        self.cut
+    }
+
     /// The utterance in progress, if speech had started (at the end of a call).
     pub fn finish(self) -> Option<Vec<i16>> {
         (self.started && !self.done).then_some(self.audio)
@@ -163,5 +171,6 @@ mod tests {
             panic!("{out:?}")
         };
         assert_eq!(audio.len(), (LEAD_FRAMES + 50) * FRAME, "cut at max (1 s)");
+        assert!(ep.was_cut());
     }
 }

@@ -17,6 +17,8 @@ const NO_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 pub struct Segment {
     pub start_ms: i64,
     pub samples: Vec<i16>,
+    /// Cut short (at the maximum length, or by the end of the call).
+    pub partial: bool,
 }
 
 impl Segment {
@@ -50,8 +52,9 @@ impl Segmenter {
                 None
             }
             Endpoint::Utterance(samples) => {
+                let partial = self.endpointer.was_cut();
                 self.restart();
-                Some(self.segment(samples))
+                Some(self.segment(samples, partial))
             }
         }
     }
@@ -62,6 +65,7 @@ impl Segmenter {
         self.endpointer.finish().map(|samples| Segment {
             start_ms: frames * 20 - (samples.len() / 8) as i64,
             samples,
+            partial: true,
         })
     }
 
@@ -69,11 +73,12 @@ impl Segmenter {
         self.endpointer = Endpointer::new(NO_TIMEOUT, MAX_UTTERANCE);
     }
 
-    fn segment(&self, samples: Vec<i16>) -> Segment {
+    fn segment(&self, samples: Vec<i16>, partial: bool) -> Segment {
         let len_ms = (samples.len() / 8) as i64;
         Segment {
             start_ms: (self.frames * 20 - len_ms).max(0),
             samples,
+            partial,
         }
     }
 }
@@ -109,6 +114,7 @@ mod tests {
         // Each keeps 200 ms before the onset and the 800 ms pause after it.
         assert_eq!((out[0].start_ms, out[0].end_ms()), (1800, 3800));
         assert_eq!((out[1].start_ms, out[1].end_ms()), (4800, 6300));
+        assert!(out.iter().all(|s| !s.partial), "ended by a pause");
     }
 
     #[test]
@@ -122,6 +128,7 @@ mod tests {
         }
         let last = seg.finish().expect("speech in progress");
         assert_eq!((last.start_ms, last.end_ms()), (0, 800));
+        assert!(last.partial, "the hang-up cut it");
         assert!(Segmenter::default().finish().is_none());
     }
 }

@@ -36,12 +36,14 @@ pub enum Job {
         path: PathBuf,
         only: Option<Vec<Stretch>>,
     },
-    /// One utterance of a running call, `start_ms` into its recording.
+    /// One utterance of a running call, `start_ms` into its recording;
+    /// `partial` when it was cut short.
     Utterance {
         conversation: Uuid,
         speaker: Speaker,
         start_ms: i64,
         samples: Vec<i16>,
+        partial: bool,
     },
 }
 
@@ -66,8 +68,10 @@ pub struct SpeechService {
     tx: Option<mpsc::Sender<Job>>,
     /// Utterances the IVR waits for (its own queue and workers).
     pub live: LiveRecognition,
-    /// Recordings not transcribed because the queue was full.
+    /// Work refused because the queue was full.
     pub dropped: Arc<AtomicU64>,
+    /// Utterances of running calls left for transcription after the call.
+    pub deferred: Arc<AtomicU64>,
     /// Transcript pieces written.
     pub pieces: Arc<AtomicU64>,
 }
@@ -129,6 +133,47 @@ impl SpeechService {
         self.tx.is_some()
     }
 
+    /// Counters in the Prometheus text format.
+    pub fn render_metrics(&self) -> String {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let counters = [
+            (
+                "switchboard_speech_pieces_total",
+                "Transcript pieces written",
+                load(&self.pieces),
+            ),
+            (
+                "switchboard_speech_queue_full_total",
+                "Utterances or recordings refused by a full transcription queue",
+                load(&self.dropped),
+            ),
+            (
+                "switchboard_speech_deferred_total",
+                "Utterances of running calls deferred to after the call",
+                load(&self.deferred),
+            ),
+            (
+                "switchboard_speech_listen_heard_total",
+                "IVR utterances recognised",
+                load(&self.live.heard),
+            ),
+            (
+                "switchboard_speech_listen_refused_total",
+                "IVR utterances refused by a full queue",
+                load(&self.live.refused),
+            ),
+        ];
+        let mut out = String::new();
+        for (name, help, v) in counters {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+            ));
+        }
+        let on = u8::from(self.is_on());
+        out.push_str(&format!("# HELP switchboard_speech_on Transcription is on (a verified model is loaded)\n# TYPE switchboard_speech_on gauge\nswitchboard_speech_on {on}\n"));
+        out
+    }
+
     /// Queues a recording or an utterance without waiting.
     pub fn submit(&self, job: Job) -> Result<(), SubmitError> {
         let tx = self.tx.as_ref().ok_or(SubmitError::Off)?;
@@ -164,7 +209,7 @@ impl Worker {
 
     async fn transcribe(&self, job: Job) -> Result<(), String> {
         let (recognizer, language) = (self.recognizer.clone(), self.language.clone());
-        let (conversation, pieces) = match job {
+        let (conversation, pieces, partial) = match job {
             Job::Recording {
                 conversation,
                 path,
@@ -176,13 +221,14 @@ impl Worker {
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("recording of {conversation}: {e}"))?;
-                (conversation, pieces)
+                (conversation, pieces, false)
             }
             Job::Utterance {
                 conversation,
                 speaker,
                 start_ms,
                 samples,
+                partial,
             } => {
                 let pieces = tokio::task::spawn_blocking(move || {
                     let pcm = audio::to_16k(&samples).map_err(|e| e.to_string())?;
@@ -191,16 +237,17 @@ impl Worker {
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("utterance of {conversation}: {e}"))?;
-                (conversation, pieces)
+                (conversation, pieces, partial)
             }
         };
-        self.append(conversation, pieces).await
+        self.append(conversation, pieces, partial).await
     }
 
     async fn append(
         &self,
         conversation: Uuid,
         pieces: Vec<(Speaker, Piece, String)>,
+        partial: bool,
     ) -> Result<(), String> {
         if pieces.is_empty() {
             return Ok(());
@@ -217,7 +264,7 @@ impl Worker {
                 end_ms: piece.end_ms,
                 text: piece.text,
                 language,
-                partial: false,
+                partial,
             };
             let event = NewEvent {
                 conversation_id: Some(conv.id),

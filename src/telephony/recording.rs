@@ -129,10 +129,16 @@ impl LiveTap {
             speaker,
             start_ms: segment.start_ms,
             samples: segment.samples,
+            partial: segment.partial,
         };
         match self.speech.submit(job) {
             Ok(()) => {}
-            Err(SubmitError::Full | SubmitError::Off) => self.missed.push(stretch),
+            Err(SubmitError::Full | SubmitError::Off) => {
+                self.speech
+                    .deferred
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.missed.push(stretch);
+            }
         }
     }
 
