@@ -41,13 +41,19 @@ fn wer(said: &str, heard: &str) -> f64 {
     prev[b.len()] as f64 / a.len().max(1) as f64
 }
 
-/// Calls the hotline, presses 2 and 2 (English, support) and says `SAID` while
-/// waiting in the queue; gives the caller's transcript pieces and whether the call
-/// was still up when the first arrived.
-async fn say_in_the_queue(server: &Server) -> (Vec<serde_json::Value>, bool) {
-    let pcap = speech_pcap(server.dir.path(), "en-us", SAID);
+/// Calls the hotline, presses `key` (1 Chinese, 2 English) and 2 (support) and
+/// says `text` in `voice` while waiting in the queue; gives the caller's
+/// transcript pieces and whether the call was still up when the first arrived.
+async fn say_in_the_queue(
+    server: &Server,
+    key: char,
+    voice: &str,
+    text: &str,
+) -> (Vec<serde_json::Value>, bool) {
+    let pcap = speech_pcap(server.dir.path(), voice, text);
     let scenario = std::fs::read_to_string(common::repo("tests/sipp/ivr_audio.xml"))
         .unwrap()
+        .replacen("dtmf_2833_2.pcap", &format!("dtmf_2833_{key}.pcap"), 1)
         .replace(
             "/usr/share/sip-tester/g711a.pcap",
             &pcap.display().to_string(),
@@ -121,7 +127,7 @@ fn check_words(heard: &[serde_json::Value]) {
 async fn a_callers_words_are_transcribed_while_the_call_goes_on() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let server = speech_server(&[]).await;
-    let (heard, during_call) = say_in_the_queue(&server).await;
+    let (heard, during_call) = say_in_the_queue(&server, '2', "en-us", SAID).await;
     check_words(&heard);
     assert!(during_call, "the transcript arrived before the call ended");
     let metrics = reqwest::get(server.url("/metrics"))
@@ -145,9 +151,61 @@ async fn a_callers_words_are_transcribed_while_the_call_goes_on() {
 async fn without_live_transcripts_the_recording_is_transcribed_after_the_call() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let server = speech_server(&[("SWITCHBOARD_LIVE_TRANSCRIPTS", "false")]).await;
-    let (heard, during_call) = say_in_the_queue(&server).await;
+    let (heard, during_call) = say_in_the_queue(&server, '2', "en-us", SAID).await;
     check_words(&heard);
     assert!(!during_call, "transcribed from the finished recording");
+}
+
+/// Character error rate of `heard` against `said`, punctuation and spaces ignored.
+fn cer(said: &str, heard: &str) -> f64 {
+    let chars = |s: &str| -> Vec<char> { s.chars().filter(|c| c.is_alphanumeric()).collect() };
+    let (a, b) = (chars(said), chars(heard));
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut row = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            row.push(sub.min(prev[j + 1] + 1).min(row[j] + 1));
+        }
+        prev = row;
+    }
+    prev[b.len()] as f64 / a.len().max(1) as f64
+}
+
+#[tokio::test]
+async fn a_mandarin_callers_words_are_transcribed_in_simplified_characters() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = speech_server(&[]).await;
+    // The caller chooses Chinese (1): the call's language is zh from then on.
+    let said = "我想问你一个问题";
+    let (heard, during_call) = say_in_the_queue(
+        &server,
+        '1',
+        "cmn-latn-pinyin",
+        "wo3 xiang3 wen4 ni3 yi2 ge4 wen4 ti2",
+    )
+    .await;
+    assert!(during_call);
+    let text: String = heard
+        .iter()
+        .filter_map(|e| e["payload"]["text"].as_str())
+        .collect();
+    let rate = cer(said, &text);
+    println!("heard {text:?}, CER {rate:.2}");
+    assert!(
+        heard.iter().all(|e| e["payload"]["language"] == "zh"),
+        "{heard:?}"
+    );
+    assert!(
+        is_simplified(&text),
+        "simplified characters, not traditional: {text:?}"
+    );
+    assert!(rate <= 0.5, "character error rate {rate:.2} for {text:?}");
+}
+
+/// None of the traditional forms of the characters said.
+fn is_simplified(text: &str) -> bool {
+    !text.chars().any(|c| "問個題麼".contains(c))
 }
 
 async fn speech_server(extra: &[(&str, &str)]) -> Server {
@@ -253,6 +311,12 @@ async fn the_ivr_hears_a_mandarin_caller_with_a_question() {
         Some("support"),
         "{steps:?}"
     );
+}
+
+#[test]
+fn character_error_rate_counts_edits() {
+    assert_eq!(cer("我想问一个问题", "我想问一个问题。"), 0.0);
+    assert!((cer("问题", "问") - 0.5).abs() < 1e-9);
 }
 
 #[test]

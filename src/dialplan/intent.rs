@@ -1,19 +1,20 @@
 //! Matching what a caller said against a `listen` step's intents. Text and
 //! keywords are normalised the same way (lower case, punctuation to spaces,
-//! traditional Chinese characters common in support calls to simplified), then a
+//! traditional Chinese characters to simplified), then a
 //! keyword matches as whole words in alphabetic scripts and as a substring in
 //! Chinese, which has no spaces between words.
 
 use super::schema::Intent;
 
-/// Lower case, letters and digits kept, everything else one space, trimmed; the
-/// traditional forms of common characters become simplified.
+/// Lower case, letters and digits kept, everything else one space, trimmed;
+/// traditional characters become simplified.
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = true;
+    let text = crate::speech::chinese::to_simplified(text);
     for c in text.chars().flat_map(char::to_lowercase) {
         if c.is_alphanumeric() {
-            out.push(simplified(c));
+            out.push(c);
             space = false;
         } else if !space {
             out.push(' ');
@@ -49,95 +50,6 @@ fn contains(text: &str, keyword: &str) -> bool {
 
 fn is_cjk(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
-}
-
-/// Traditional → simplified for characters a support hotline hears often
-/// (whisper writes either form for Mandarin).
-fn simplified(c: char) -> char {
-    const PAIRS: &[(char, char)] = &[
-        ('訂', '订'),
-        ('單', '单'),
-        ('詢', '询'),
-        ('幫', '帮'),
-        ('問', '问'),
-        ('題', '题'),
-        ('買', '买'),
-        ('價', '价'),
-        ('錢', '钱'),
-        ('貨', '货'),
-        ('號', '号'),
-        ('碼', '码'),
-        ('賬', '账'),
-        ('帳', '账'),
-        ('戶', '户'),
-        ('務', '务'),
-        ('銷', '销'),
-        ('壞', '坏'),
-        ('維', '维'),
-        ('換', '换'),
-        ('運', '运'),
-        ('費', '费'),
-        ('發', '发'),
-        ('還', '还'),
-        ('沒', '没'),
-        ('們', '们'),
-        ('個', '个'),
-        ('這', '这'),
-        ('說', '说'),
-        ('話', '话'),
-        ('電', '电'),
-        ('態', '态'),
-        ('麼', '么'),
-        ('嗎', '吗'),
-        ('請', '请'),
-        ('謝', '谢'),
-        ('見', '见'),
-        ('處', '处'),
-        ('閱', '阅'),
-        ('轉', '转'),
-        ('員', '员'),
-        ('聯', '联'),
-        ('繫', '系'),
-        ('係', '系'),
-        ('開', '开'),
-        ('關', '关'),
-        ('網', '网'),
-        ('絡', '络'),
-        ('線', '线'),
-        ('機', '机'),
-        ('資', '资'),
-        ('訊', '讯'),
-        ('準', '准'),
-        ('備', '备'),
-        ('會', '会'),
-        ('險', '险'),
-        ('報', '报'),
-        ('銀', '银'),
-        ('進', '进'),
-        ('狀', '状'),
-        ('況', '况'),
-        ('詳', '详'),
-        ('細', '细'),
-        ('預', '预'),
-        ('約', '约'),
-        ('時', '时'),
-        ('間', '间'),
-        ('愛', '爱'),
-        ('腦', '脑'),
-        ('將', '将'),
-        ('給', '给'),
-        ('幣', '币'),
-        ('訴', '诉'),
-        ('護', '护'),
-        ('讓', '让'),
-        ('認', '认'),
-        ('證', '证'),
-    ];
-    PAIRS
-        .iter()
-        .find(|(t, _)| *t == c)
-        .map(|(_, s)| *s)
-        .unwrap_or(c)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Speech recognition on this machine (whisper.cpp through whisper-rs, no cloud):
-//! the model file and its checks (`model`), getting it (`fetch`), audio preparation (`audio`: recordings
+//! the model file and its checks (`model`), getting it (`fetch`), Chinese output
+//! in simplified characters (`chinese`), audio preparation (`audio`: recordings
 //! to 16 kHz, utterances cut by energy), the recogniser (`recognizer`), and the
 //! service that transcribes finished call recordings into the timeline, each
 //! channel as its speaker (`service`), and live recognition of one utterance for
@@ -8,6 +9,7 @@
 //! on.
 
 pub mod audio;
+pub mod chinese;
 pub mod fetch;
 pub mod live;
 pub mod model;

@@ -77,6 +77,11 @@ impl Recognizer {
         let mut pieces = Vec::new();
         for seg in state.as_iter() {
             let text = seg.to_str_lossy().map_err(decode)?.trim().to_string();
+            let text = if detected == "zh" {
+                super::chinese::to_simplified(&text)
+            } else {
+                text
+            };
             if is_speech(&text) {
                 pieces.push(Piece {
                     start_ms: seg.start_timestamp() * 10,

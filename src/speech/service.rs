@@ -44,6 +44,8 @@ pub enum Job {
         start_ms: i64,
         samples: Vec<i16>,
         partial: bool,
+        /// The call's language, if known (else the configured one).
+        language: Option<String>,
     },
 }
 
@@ -229,7 +231,9 @@ impl Worker {
                 start_ms,
                 samples,
                 partial,
+                language: call_language,
             } => {
+                let language = call_language.or(language);
                 let pieces = tokio::task::spawn_blocking(move || {
                     let pcm = audio::to_16k(&samples).map_err(|e| e.to_string())?;
                     transcribe_at(&recognizer, &pcm, start_ms, speaker, language.as_deref())

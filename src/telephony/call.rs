@@ -258,11 +258,13 @@ impl Call {
         };
         self.send_ok(&invite, &negotiated).await;
         let media = &self.ctx.config.media;
+        // The call's language for transcription: the dialplan's, as it changes.
+        let (language_tx, language_rx) = tokio::sync::watch::channel(None);
         let recording = media.record_calls.then(|| {
             let path = recording::path_for(&self.ctx.config.data_dir, self.conversation);
             let speech = &self.ctx.speech;
             let live = (speech.is_on() && self.ctx.config.speech.live_transcripts)
-                .then(|| recording::LiveTap::new(speech.clone(), self.conversation));
+                .then(|| recording::LiveTap::new(speech.clone(), self.conversation, language_rx));
             let (tx, task) = recording::start(path.clone(), live);
             (tx, task, path)
         });
@@ -293,6 +295,7 @@ impl Call {
             queued_in: None,
             listen_language: None,
             hearing: None,
+            language: language_tx,
         };
         let outcome = ivr.run(plan, caller, dialed, rx, &mut ev_rx).await;
         let was_queued = ivr.queued_in.is_some();

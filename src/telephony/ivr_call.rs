@@ -37,6 +37,8 @@ pub struct IvrCall<'a> {
     pub listen_language: Option<String>,
     /// Words being recognised.
     pub hearing: Option<oneshot::Receiver<Heard>>,
+    /// The caller's language as the dialplan sets it, for live transcription.
+    pub language: tokio::sync::watch::Sender<Option<String>>,
 }
 
 impl IvrCall<'_> {
@@ -58,6 +60,13 @@ impl IvrCall<'_> {
             if let Some(cause) = self.apply(&mut vm).await {
                 return IvrOutcome::Ended(cause);
             }
+            self.language.send_if_modified(|l| {
+                let changed = l.as_deref() != Some(vm.language());
+                if changed {
+                    *l = Some(vm.language().to_string());
+                }
+                changed
+            });
             let timer = vm.poll_timeout().map(tokio::time::Instant::from_std);
             tokio::select! {
                 ev = media_events.recv() => match ev {

@@ -91,6 +91,8 @@ fn interleave(left: &[i16; FRAME], right: &[i16; FRAME]) -> [i16; 2 * FRAME] {
 pub struct LiveTap {
     speech: SpeechService,
     conversation: uuid::Uuid,
+    /// The caller's language (`en`, `zh`) once the dialplan has set it.
+    language: tokio::sync::watch::Receiver<Option<String>>,
     caller: Segmenter,
     agent: Segmenter,
     /// Utterances the workers could not take.
@@ -98,10 +100,15 @@ pub struct LiveTap {
 }
 
 impl LiveTap {
-    pub fn new(speech: SpeechService, conversation: uuid::Uuid) -> LiveTap {
+    pub fn new(
+        speech: SpeechService,
+        conversation: uuid::Uuid,
+        language: tokio::sync::watch::Receiver<Option<String>>,
+    ) -> LiveTap {
         LiveTap {
             speech,
             conversation,
+            language,
             caller: Segmenter::default(),
             agent: Segmenter::default(),
             missed: Vec::new(),
@@ -130,6 +137,7 @@ impl LiveTap {
             start_ms: segment.start_ms,
             samples: segment.samples,
             partial: segment.partial,
+            language: self.language.borrow().clone(),
         };
         match self.speech.submit(job) {
             Ok(()) => {}
