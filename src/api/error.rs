@@ -1,5 +1,5 @@
 //! API errors: one enum, mapped once to a status code and the JSON body
-//! `{"error": {"code", "message"}}`.
+//! `{"error": {"code", "message"}}` (an invalid dialplan adds `problems`).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -22,6 +22,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A dialplan that does not pass its checks; `problems` is a JSON list.
+    #[error("{message}")]
+    InvalidDialplan {
+        message: String,
+        problems: serde_json::Value,
+    },
     #[error("request body too large")]
     TooLarge,
     #[error("the database is unavailable")]
@@ -38,6 +44,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::InvalidDialplan { .. } => (StatusCode::BAD_REQUEST, "invalid_dialplan"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -51,7 +58,10 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
-        let body = json!({ "error": { "code": code, "message": self.to_string() } });
+        let mut body = json!({ "error": { "code": code, "message": self.to_string() } });
+        if let ApiError::InvalidDialplan { problems, .. } = self {
+            body["error"]["problems"] = problems;
+        }
         (status, Json(body)).into_response()
     }
 }

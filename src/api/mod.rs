@@ -4,6 +4,7 @@
 pub mod agent_ws;
 pub mod conversations;
 pub mod customers;
+pub mod dialplan_edit;
 pub mod dialplans;
 pub mod error;
 pub mod events;
@@ -70,6 +71,15 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/resolve", post(routing::resolve))
         .route("/agent/ws", get(agent_ws::upgrade))
         .route("/dialplans", get(dialplans::status))
+        .route("/dialplans/{name}", put(dialplan_edit::save))
+        .route("/dialplans/{name}/source", get(dialplan_edit::source))
+        .route("/dialplans/{name}/check", post(dialplan_edit::check))
+        .route("/dialplans/{name}/versions", get(dialplan_edit::versions))
+        .route(
+            "/dialplans/{name}/versions/{id}",
+            get(dialplan_edit::version),
+        )
+        .route("/dialplans/{name}/rollback", post(dialplan_edit::rollback))
         .route("/registrations", get(dialplans::registrations))
         .fallback(not_found);
     Router::new()

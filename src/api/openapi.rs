@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{conversations, customers, dialplans, routing, session};
+use super::{conversations, customers, dialplan_edit, dialplans, routing, session};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,8 @@ use super::{conversations, customers, dialplans, routing, session};
         routing::upsert_queue, routing::queues, routing::queue_stats, routing::create_agent, routing::agents,
         routing::me, routing::agent, routing::set_state, routing::offers, routing::accept, routing::reject,
         routing::wrap_up, routing::resolve, dialplans::status, dialplans::registrations,
+        dialplan_edit::source, dialplan_edit::check, dialplan_edit::save, dialplan_edit::versions,
+        dialplan_edit::version, dialplan_edit::rollback,
     ),
     tags((name = "customers"), (name = "timeline"), (name = "conversations"), (name = "auth"), (name = "routing"), (name = "dialplans"))
 )]

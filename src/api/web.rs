@@ -32,6 +32,16 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../web/widget.js"),
     ),
     (
+        "dialplans.html",
+        "text/html; charset=utf-8",
+        include_str!("../../web/dialplans.html"),
+    ),
+    (
+        "dialplans.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/dialplans.js"),
+    ),
+    (
         "demo-chat.html",
         "text/html; charset=utf-8",
         include_str!("../../web/demo-chat.html"),

@@ -370,16 +370,20 @@ fn check_input_loops(c: &mut Checker<'_>, plan: &DialplanFile) {
 /// Loads every `*.yaml` in `dir`; returns the valid plans and all diagnostics. Two
 /// plans answering the same DID, or two defaults, are errors.
 pub fn load_dir(dir: &Path, sounds: &Path) -> (Vec<Dialplan>, Vec<Diagnostic>) {
+    load_dir_with(dir, sounds, None)
+}
+
+/// `load_dir`, with one file's text replaced by a candidate: `Some((path, text))`
+/// stands for `path` (in `dir`, existing or not) holding `text`. A save is checked
+/// with this exactly as the reload after it will check the folder.
+pub fn load_dir_with(
+    dir: &Path,
+    sounds: &Path,
+    candidate: Option<(&Path, &str)>,
+) -> (Vec<Dialplan>, Vec<Diagnostic>) {
     let mut plans = Vec::new();
     let mut diags = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
+    let files = plan_files(dir, candidate.map(|(p, _)| p));
     if files.is_empty() {
         diags.push(Diagnostic {
             file: dir.display().to_string(),
@@ -390,18 +394,21 @@ pub fn load_dir(dir: &Path, sounds: &Path) -> (Vec<Dialplan>, Vec<Diagnostic>) {
         });
     }
     for path in files {
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                diags.push(Diagnostic {
-                    file: path.display().to_string(),
-                    line: 1,
-                    col: 1,
-                    message: format!("cannot read: {e}"),
-                    warning: false,
-                });
-                continue;
-            }
+        let text = match candidate {
+            Some((p, text)) if p == path => text.to_string(),
+            _ => match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    diags.push(Diagnostic {
+                        file: path.display().to_string(),
+                        line: 1,
+                        col: 1,
+                        message: format!("cannot read: {e}"),
+                        warning: false,
+                    });
+                    continue;
+                }
+            },
         };
         match parse(&path, &text, sounds) {
             Ok((plan, warnings)) => {
@@ -413,6 +420,29 @@ pub fn load_dir(dir: &Path, sounds: &Path) -> (Vec<Dialplan>, Vec<Diagnostic>) {
     }
     check_dids(&plans, &mut diags);
     (plans, diags)
+}
+
+/// True for the files a folder load reads: `*.yaml` and `*.yml`.
+pub fn is_plan_file(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "yaml" || x == "yml")
+}
+
+/// The dialplan files of `dir`, sorted, plus `extra` when it is not there yet.
+fn plan_files(dir: &Path, extra: Option<&Path>) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| is_plan_file(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(extra) = extra
+        && !files.iter().any(|f| f == extra)
+    {
+        files.push(extra.to_path_buf());
+    }
+    files.sort();
+    files
 }
 
 fn check_dids(plans: &[Dialplan], diags: &mut Vec<Diagnostic>) {

@@ -1,8 +1,11 @@
 //! Dialplans: admin-edited YAML call flows (`schema`), their validation (`load`),
 //! business hours (`hours`), matching speech to intents (`intent`), the set in
-//! force with atomic reload (`registry`), and the sans-IO interpreter one call
-//! runs (`vm`).
+//! force with atomic reload (`registry`), editing through the API with checks and
+//! atomic saves (`edit`) and the history of saved texts (`history`), and the sans-IO
+//! interpreter one call runs (`vm`).
 
+pub mod edit;
+pub mod history;
 pub mod hours;
 pub mod intent;
 pub mod load;
