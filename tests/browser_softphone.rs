@@ -267,3 +267,43 @@ async fn the_agent_reads_the_live_transcript_of_both_sides_during_the_call() {
     finish_browser("live_transcript.mjs", browser).await;
     assert!(caller.success(), "the caller's call did not go through");
 }
+
+#[tokio::test]
+async fn a_call_whose_browser_is_lost_goes_back_to_the_front_of_the_queue() {
+    let server = Server::hotline_with_agents(&["ann", "bob"]).await;
+    let voice = agent_voice(server.dir.path());
+    let browser = start_browser(
+        "lost_browser.mjs",
+        &[
+            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
+            ("ANN_PASSWORD", "password-of-ann".into()),
+            ("BOB_PASSWORD", "password-of-bob".into()),
+            ("AGENT_VOICE_WAV", voice),
+        ],
+    );
+    let caller = server
+        .sipp(&["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("sipp");
+    finish_browser("lost_browser.mjs", browser).await;
+    assert!(
+        caller.success(),
+        "the caller stayed on the line and hung up normally"
+    );
+    let token = server.token_for("sup", "supervisor");
+    let items = server.phone_timeline("+8613912345678", &token).await;
+    let answered: Vec<&str> = items
+        .iter()
+        .rev()
+        .filter(|e| e["payload"]["type"] == "call_answered")
+        .filter_map(|e| e["payload"]["agent"].as_str())
+        .collect();
+    assert_eq!(answered, ["ann", "bob"], "answered by ann, then bob");
+    let requeued = items
+        .iter()
+        .find(|e| e["payload"]["step"] == "requeue")
+        .expect("the re-queue is in the timeline");
+    assert_eq!(requeued["payload"]["detail"]["reason"], "agent_leg_lost");
+    assert_eq!(requeued["payload"]["detail"]["queue"], "support");
+}

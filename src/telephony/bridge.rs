@@ -41,20 +41,19 @@ impl Call {
     ) -> AgentEnd {
         let name = match self.ctx.routing.store.agent(agent).await {
             Ok(Some(a)) => a.name,
-            _ => return AgentEnd::Ended(self.hold_until_hangup(caller_rtp, caller, rx).await),
+            _ => return AgentEnd::lost(caller_rtp, "agent_unknown"),
         };
         if self.ctx.softphones.has_page(agent) {
             return self
                 .bridge_to_browser(agent, name, caller_rtp, caller, recorder, rx)
                 .await;
         }
-        AgentEnd::Ended(
-            self.bridge_to_phone(name, caller_rtp, caller, recorder, rx)
-                .await,
-        )
+        self.bridge_to_phone(name, caller_rtp, caller, recorder, rx)
+            .await
     }
 
-    /// Dials the agent's registered SIP phone and bridges; returns the hang-up cause.
+    /// Dials the agent's registered SIP phone and bridges; gives the caller back
+    /// when the phone cannot be reached.
     async fn bridge_to_phone(
         &mut self,
         name: String,
@@ -62,13 +61,13 @@ impl Call {
         caller: &Negotiated,
         recorder: Option<mpsc::Sender<Frame>>,
         rx: &mut mpsc::Receiver<CallInput>,
-    ) -> String {
+    ) -> AgentEnd {
         let Some(phone) = self.ctx.bindings.lookup(&name).into_iter().next() else {
-            tracing::warn!(agent = %name, "agent has no registered phone; the caller stays on hold");
-            return self.hold_until_hangup(caller_rtp, caller, rx).await;
+            tracing::warn!(agent = %name, "agent has no registered phone; the call goes back to its queue");
+            return AgentEnd::lost(caller_rtp, "agent_unreachable");
         };
         let Ok(target) = crate::sip::uri::Uri::parse(&phone.contact) else {
-            return self.hold_until_hangup(caller_rtp, caller, rx).await;
+            return AgentEnd::lost(caller_rtp, "agent_unreachable");
         };
         // The contact's own address when it is one; else where the REGISTER came from.
         let dest = target
@@ -81,7 +80,7 @@ impl Call {
         let Ok(agent_rtp) =
             rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await
         else {
-            return self.hold_until_hangup(caller_rtp, caller, rx).await;
+            return AgentEnd::lost(caller_rtp, "media_error");
         };
         let local_rtp = agent_rtp
             .local_addr()
@@ -116,11 +115,11 @@ impl Call {
         self.send_request(invite.clone(), dest).await;
         let answered = match self.await_answer(&invite, key.as_ref(), dest, rx).await {
             Answer::Ok(ok) => ok,
-            Answer::CallerLeft(cause) => return cause,
-            Answer::Failed => return self.hold_until_hangup(caller_rtp, caller, rx).await,
+            Answer::CallerLeft(cause) => return AgentEnd::Ended(cause),
+            Answer::Failed => return AgentEnd::lost(caller_rtp, "agent_no_answer"),
         };
         let Some((leg, remote)) = self.accept_answer(&invite, &answered, dest).await else {
-            return self.hold_until_hangup(caller_rtp, caller, rx).await;
+            return AgentEnd::lost(caller_rtp, "agent_unreachable");
         };
         self.record(CallRecord::Event {
             call_id: self.call_id(),
@@ -137,7 +136,7 @@ impl Call {
             recorder,
             self.media_stop.clone(),
         ));
-        self.bridged(leg, rx).await
+        AgentEnd::Ended(self.bridged(leg, rx).await)
     }
 
     fn invite_caller(&self) -> String {
@@ -287,28 +286,6 @@ impl Call {
             task,
             events: ev_rx,
             _commands: cmd_tx,
-        }
-    }
-
-    /// Keeps the caller on music on hold until they hang up.
-    pub(super) async fn hold_until_hangup(
-        &mut self,
-        caller_rtp: UdpSocket,
-        caller: &Negotiated,
-        rx: &mut mpsc::Receiver<CallInput>,
-    ) -> String {
-        let _hold = self.start_moh(caller_rtp, caller, None, self.media_stop.clone());
-        self.record(CallRecord::Event {
-            call_id: self.call_id(),
-            payload: EventPayload::IvrStep {
-                step: "agent_unreachable".into(),
-                detail: serde_json::json!({}),
-            },
-        });
-        loop {
-            if let Some(cause) = self.connected_input(rx.recv().await).await {
-                return cause;
-            }
         }
     }
 }

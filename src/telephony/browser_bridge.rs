@@ -1,7 +1,9 @@
 //! Connecting a queued call to an agent's browser softphone: the call offers a
 //! WebRTC leg to the agent's workspace pages over their socket, the first page to
 //! answer gets it, and the relay carries audio until the caller or the agent hangs
-//! up. If no page answers, or the browser leg fails, the caller hears music on hold.
+//! up. If no page answers, or the browser leg fails (page closed or reloaded, ICE
+//! or DTLS failure), the caller goes back to the front of the queue with music on
+//! hold.
 
 use std::time::{Duration, Instant};
 
@@ -70,10 +72,13 @@ impl Call {
                 phones.notify(&leg, ended("transferred"));
                 AgentEnd::Transfer { queue, caller_rtp }
             }
-            Ok(Ending::LegLost(sock)) | Err(sock) => {
+            Ok(Ending::LegLost(sock)) => {
                 phones.notify(&leg, ended("agent_leg_lost"));
-                phones.end(&leg);
-                return AgentEnd::Ended(self.hold_until_hangup(sock, caller, rx).await);
+                AgentEnd::lost(sock, "agent_leg_lost")
+            }
+            Err(sock) => {
+                phones.notify(&leg, ended("no_answer"));
+                AgentEnd::lost(sock, "agent_no_answer")
             }
         };
         phones.end(&leg);

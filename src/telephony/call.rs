@@ -19,7 +19,7 @@ use super::ivr_media::{self, IvrMediaParams};
 use super::recording;
 use super::rtp_port;
 use super::timeline_writer::{CallRecord, TimelineWriter};
-use super::transfer::{AgentEnd, Requeued};
+use super::transfer::{AgentEnd, Back, Requeued};
 use crate::config::Config;
 use crate::dialplan::registry::Registry;
 use crate::media::prompts::PromptCache;
@@ -298,7 +298,8 @@ impl Call {
             language: language_tx,
         };
         let outcome = ivr.run(plan, caller, dialed, rx, &mut ev_rx).await;
-        let was_queued = ivr.queued_in.is_some();
+        let queued_in = ivr.queued_in.clone();
+        let was_queued = queued_in.is_some();
         let cause = match outcome {
             IvrOutcome::Ended(cause) => {
                 if was_queued {
@@ -313,9 +314,10 @@ impl Call {
                 ivr_stop.cancel();
                 let caller_rtp = media_task.await.ok();
                 let recorder = recording.as_ref().map(|(tx, _, _)| tx.clone());
+                let queue = queued_in.unwrap_or_default();
                 let cause = match caller_rtp {
                     Some(sock) => {
-                        self.serve_with_agents(agent, sock, &negotiated.1, recorder, rx)
+                        self.serve_with_agents(agent, sock, queue, &negotiated.1, recorder, rx)
                             .await
                     }
                     None => "media_error".into(),
@@ -362,10 +364,12 @@ impl Call {
 
     /// Bridges the call to the assigned agent, and again to the next one each time
     /// an agent transfers it to a queue; returns the hang-up cause.
+    #[allow(clippy::too_many_arguments)]
     async fn serve_with_agents(
         &mut self,
         mut agent: Uuid,
         mut sock: tokio::net::UdpSocket,
+        mut queue: String,
         caller: &sdp::Negotiated,
         recorder: Option<mpsc::Sender<recording::Frame>>,
         rx: &mut mpsc::Receiver<CallInput>,
@@ -374,12 +378,19 @@ impl Call {
             let end = self
                 .bridge_to_agent(agent, sock, caller, recorder.clone(), rx)
                 .await;
-            let (queue, caller_rtp) = match end {
+            let (why, caller_rtp) = match end {
                 AgentEnd::Ended(cause) => return cause,
-                AgentEnd::Transfer { queue, caller_rtp } => (queue, caller_rtp),
+                AgentEnd::Transfer {
+                    queue: to,
+                    caller_rtp,
+                } => {
+                    queue = to;
+                    (Back::Transfer, caller_rtp)
+                }
+                AgentEnd::Lost { reason, caller_rtp } => (Back::Lost(reason), caller_rtp),
             };
             match self
-                .requeue(&queue, caller_rtp, caller, recorder.clone(), rx)
+                .requeue(why, &queue, caller_rtp, caller, recorder.clone(), rx)
                 .await
             {
                 Requeued::Assigned {

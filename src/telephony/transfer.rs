@@ -1,7 +1,9 @@
-//! Blind transfer of a bridged call to a queue: the agent who had it goes to
-//! wrap-up, the call re-enters the routing engine in the named queue (ahead of
-//! ordinary calls), the caller hears music on hold, and when routing assigns it
-//! again the call is bridged to the new agent like the first time.
+//! A call handed back by its agent: a blind transfer to a queue (ahead of
+//! ordinary calls), or an agent leg that was lost or never came up (the call goes
+//! back to the front of its queue). The agent who had it goes to wrap-up, the
+//! call re-enters the routing engine, the caller hears music on hold, and when
+//! routing assigns it again the call is bridged to the new agent like the first
+//! time.
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -18,6 +20,8 @@ use crate::timeline::model::EventPayload;
 
 /// Transferred calls go ahead of calls of ordinary priority.
 const TRANSFER_PRIORITY: i32 = 5;
+/// A call whose agent leg was lost goes to the front of the queue.
+const FRONT_PRIORITY: i32 = 100;
 
 /// How a bridged call with an agent ended.
 pub enum AgentEnd {
@@ -28,6 +32,23 @@ pub enum AgentEnd {
         queue: String,
         caller_rtp: UdpSocket,
     },
+    /// The agent's leg was lost or never answered (`reason`); the caller waits.
+    Lost {
+        reason: &'static str,
+        caller_rtp: UdpSocket,
+    },
+}
+
+impl AgentEnd {
+    pub(super) fn lost(caller_rtp: UdpSocket, reason: &'static str) -> AgentEnd {
+        AgentEnd::Lost { reason, caller_rtp }
+    }
+}
+
+/// Why a call goes back into a queue.
+pub enum Back {
+    Transfer,
+    Lost(&'static str),
 }
 
 /// Where a transferred call went.
@@ -41,6 +62,7 @@ impl Call {
     /// or the caller hangs up.
     pub(super) async fn requeue(
         &mut self,
+        why: Back,
         queue: &str,
         caller_rtp: UdpSocket,
         caller: &Negotiated,
@@ -51,11 +73,19 @@ impl Call {
         let mut assigned = self.ctx.routing.events.subscribe();
         self.routing_input(Input::Finish { item: conversation })
             .await;
+        let (step, priority) = match why {
+            Back::Transfer => ("transfer", TRANSFER_PRIORITY),
+            Back::Lost(_) => ("requeue", FRONT_PRIORITY),
+        };
+        let detail = match why {
+            Back::Transfer => serde_json::json!({ "queue": queue }),
+            Back::Lost(reason) => serde_json::json!({ "queue": queue, "reason": reason }),
+        };
         self.record(CallRecord::Event {
             call_id: self.call_id(),
             payload: EventPayload::IvrStep {
-                step: "transfer".into(),
-                detail: serde_json::json!({ "queue": queue }),
+                step: step.into(),
+                detail,
             },
         });
         self.record(CallRecord::Queued {
@@ -64,16 +94,10 @@ impl Call {
         });
         let routing = self.ctx.routing.clone();
         if let Err(e) = routing
-            .enqueue(
-                conversation,
-                Uuid::nil(),
-                Channel::Voice,
-                queue,
-                TRANSFER_PRIORITY,
-            )
+            .enqueue(conversation, Uuid::nil(), Channel::Voice, queue, priority)
             .await
         {
-            tracing::error!(error = %e, queue, "transferred call not queued; ending it");
+            tracing::error!(error = %e, queue, "call not queued again; ending it");
             self.send_bye().await;
             return Requeued::Ended("queue_error".into());
         }
