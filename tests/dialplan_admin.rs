@@ -372,3 +372,37 @@ async fn dialplan_admin_sqlite() {
 async fn dialplan_admin_postgres() {
     scenario(Backend::Postgres).await;
 }
+
+/// The editor page in Chromium: a refused edit with its problem by line, a saved
+/// edit, the history's diff and a rollback; the file on disk ends as it began.
+#[tokio::test]
+async fn an_admin_edits_a_dialplan_in_the_browser() {
+    let plans = copy_dialplans();
+    let dir = plans.path().display().to_string();
+    let server = Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_DIALPLANS_DIR", &dir)]).await;
+    server.token_for("boss", "admin");
+    let file = plans.path().join("hotline.yaml");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let out = common::node_script(
+        "dialplan_editor.mjs",
+        &[
+            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
+            ("ADMIN_NAME", "boss".into()),
+            ("ADMIN_PASSWORD", "password-of-test".into()),
+        ],
+    )
+    .output()
+    .expect("node (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "rolled back");
+    let admin = server.token_for("boss2", "admin");
+    let versions = server
+        .get_json("/api/v1/dialplans/hotline/versions", &admin)
+        .await;
+    assert_eq!(versions.as_array().map(Vec::len), Some(3), "{versions}");
+}

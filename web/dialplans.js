@@ -147,6 +147,7 @@ async function save() {
   try {
     const saved = await api("PUT", `/api/v1/dialplans/${plan.name}`, body);
     plan = { ...plan, sha256: saved.sha256, text };
+    $("#plan-name").textContent = plan.name;
     if (!plan.file) plan.file = (await api("GET", `/api/v1/dialplans/${plan.name}/source`)).file;
     $("#plan-file").textContent = plan.file;
     $("#comment").value = "";
