@@ -399,7 +399,11 @@ async fn an_admin_edits_a_dialplan_in_the_browser() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "rolled back");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before,
+        "rolled back"
+    );
     let admin = server.token_for("boss2", "admin");
     let versions = server
         .get_json("/api/v1/dialplans/hotline/versions", &admin)

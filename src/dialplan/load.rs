@@ -140,12 +140,13 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
     for (name, step) in &plan.steps {
         let actions = action_count(&step.value);
         if actions != 1 {
-            c.at(step, format!("step `{name}` must have exactly one action (answer, play, menu, collect, listen, set, branch, language, queue, hangup, goto), found {actions}"));
+            c.at(step, format!("step `{name}` must have exactly one action (answer, play, menu, collect, listen, lookup, set, branch, language, queue, hangup, goto), found {actions}"));
         }
         for r in targets(&step.value) {
             refs(c, r);
         }
         let finishes = step.value.answer.is_some()
+            || step.value.lookup.is_some()
             || step.value.play.is_some()
             || step.value.set.is_some()
             || step.value.language.is_some();
@@ -176,6 +177,7 @@ fn action_count(s: &Step) -> usize {
         s.menu.is_some(),
         s.collect.is_some(),
         s.listen.is_some(),
+        s.lookup.is_some(),
         s.set.is_some(),
         s.branch.is_some(),
         s.language.is_some(),
@@ -204,6 +206,9 @@ pub fn targets(s: &Step) -> Vec<&Spanned<String>> {
         out.extend(l.intents.iter().map(|i| &i.goto));
         out.push(&l.on_fail);
         out.extend(l.unavailable.iter());
+    }
+    if let Some(l) = &s.lookup {
+        out.push(&l.on_fail);
     }
     if let Some(rules) = &s.branch {
         out.extend(rules.iter().map(|r| &r.goto));
@@ -238,6 +243,7 @@ fn languages_of(plan: &DialplanFile) -> BTreeSet<String> {
 
 fn check_patterns(c: &mut Checker<'_>, s: &Step) {
     check_listen(c, s);
+    check_lookup(c, s);
     if let Some(p) = s.collect.as_ref().and_then(|c| c.pattern.as_ref())
         && let Err(e) = regex::Regex::new(&p.value)
     {
@@ -267,6 +273,25 @@ fn check_patterns(c: &mut Checker<'_>, s: &Step) {
                 );
             }
         }
+    }
+}
+
+fn check_lookup(c: &mut Checker<'_>, s: &Step) {
+    let Some(l) = &s.lookup else { return };
+    let url = &l.url.value;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        c.at(&l.url, "`url` must start with http:// or https://");
+    }
+    if !(100..=30_000).contains(&l.timeout_ms) {
+        c.at(&l.url, "`timeout_ms` must be between 100 and 30000");
+    }
+    if l.into.is_empty()
+        || !l
+            .into
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+    {
+        c.at(&l.url, "`into` must be a name of letters, digits and `_`");
     }
 }
 
@@ -325,6 +350,7 @@ fn check_input_loops(c: &mut Checker<'_>, plan: &DialplanFile) {
         s.menu.is_some()
             || s.collect.is_some()
             || s.listen.is_some()
+            || s.lookup.is_some()
             || s.queue.is_some()
             || s.hangup.is_some()
             || s.play.is_some()

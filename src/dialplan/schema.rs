@@ -53,6 +53,7 @@ pub struct Step {
     pub menu: Option<Menu>,
     pub collect: Option<Collect>,
     pub listen: Option<Listen>,
+    pub lookup: Option<Lookup>,
     pub set: Option<BTreeMap<String, String>>,
     pub branch: Option<Vec<Rule>>,
     pub language: Option<String>,
@@ -128,6 +129,25 @@ pub struct Collect {
 
 fn default_max_digits() -> usize {
     20
+}
+
+/// An HTTP lookup (e.g. an order's status): POSTs the call's variables as JSON to
+/// `url` and puts the fields of the JSON object it answers into variables named
+/// `<into>.<field>`; `next` on success, `on_fail` on an error or timeout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// `http://` or `https://`; `{name}` is replaced by the variable `name`.
+    pub url: Spanned<String>,
+    /// Prefix of the variables the answer sets.
+    pub into: String,
+    #[serde(default = "default_lookup_ms")]
+    pub timeout_ms: u64,
+    pub on_fail: Spanned<String>,
+}
+
+fn default_lookup_ms() -> u64 {
+    3000
 }
 
 /// Speech input: a prompt, then the caller's words, recognised on the server and

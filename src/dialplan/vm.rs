@@ -28,7 +28,12 @@ pub enum Event {
     Heard(String),
     /// Speech recognition is off or could not take the utterance.
     SpeechUnavailable,
+    /// The answer to a `Lookup`: the JSON object's fields, or why it failed.
+    LookupDone(Result<BTreeMap<String, String>, String>),
 }
+
+/// Time allowed beyond a lookup's own timeout before the VM gives up on it.
+pub const LOOKUP_GRACE: Duration = Duration::from_secs(1);
 
 /// Time allowed for recognising an utterance before a `listen` step gives up on it.
 pub const RECOGNITION_GRACE: Duration = Duration::from_secs(20);
@@ -48,6 +53,13 @@ pub enum Command {
         timeout: Duration,
         max: Duration,
         language: String,
+    },
+    /// POST `body` (the call's variables) to `url`; answer with `Event::LookupDone`
+    /// within `timeout`.
+    Lookup {
+        url: String,
+        body: serde_json::Value,
+        timeout: Duration,
     },
     /// Hand the call to routing; `music` loops while it waits.
     Enqueue {
@@ -79,6 +91,8 @@ enum Wait {
         attempt: u32,
         hearing: bool,
     },
+    /// A lookup step waiting for its answer.
+    Lookup,
     Queued,
     Done,
 }
@@ -209,8 +223,15 @@ impl Vm {
                 },
             ) => self.heard(now, attempt, &text),
             (Event::SpeechUnavailable, Wait::Listen { .. }) => self.speech_unavailable(now),
+            (Event::LookupDone(result), Wait::Lookup) => self.lookup_done(now, result),
             (Event::Digit(d), _) => self.record_digit(d),
-            (Event::PlaybackDone | Event::Heard(_) | Event::SpeechUnavailable, _) => {}
+            (
+                Event::PlaybackDone
+                | Event::Heard(_)
+                | Event::SpeechUnavailable
+                | Event::LookupDone(_),
+                _,
+            ) => {}
         }
     }
 
@@ -219,6 +240,10 @@ impl Vm {
             return;
         }
         self.deadline = None;
+        if self.wait == Wait::Lookup {
+            self.lookup_done(now, Err("timeout".into()));
+            return;
+        }
         if let Wait::Listen { attempt, .. } = self.wait {
             let step = self.step.clone();
             self.timeline_step(&step, json!({ "timeout": attempt + 1 }));
@@ -345,6 +370,10 @@ impl Vm {
         if step.menu.is_some() || step.collect.is_some() {
             self.timeline_step(name, json!({}));
             self.prompt_input(now, 0, None);
+            return None;
+        }
+        if let Some(l) = &step.lookup {
+            self.start_lookup(now, name, l);
             return None;
         }
         if step.listen.is_some() {
@@ -589,6 +618,71 @@ impl Vm {
         self.timeline_step(&name, json!({ "speech": "unavailable", "goto": target }));
         self.hops = 0;
         self.enter(now, &target);
+    }
+
+    fn start_lookup(&mut self, now: Instant, name: &str, l: &super::schema::Lookup) {
+        let url = self.expand(&l.url.value);
+        let timeout = Duration::from_millis(l.timeout_ms);
+        self.timeline_step(name, json!({ "lookup": url }));
+        self.out.push_back(Command::Lookup {
+            url,
+            body: json!(self.vars),
+            timeout,
+        });
+        self.wait = Wait::Lookup;
+        self.deadline = Some(now + timeout + LOOKUP_GRACE);
+    }
+
+    /// `{name}` in `text` replaced by the variable `name`, percent-encoded
+    /// (everything but RFC 3986 unreserved characters).
+    fn expand(&self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            out.push_str(&rest[..open]);
+            let key = &rest[open + 1..open + close];
+            let value = self.vars.get(key).map(String::as_str).unwrap_or("");
+            for b in value.bytes() {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    out.push(char::from(b));
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            rest = &rest[open + close + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn lookup_done(&mut self, now: Instant, result: Result<BTreeMap<String, String>, String>) {
+        let Some(step) = self.current().cloned() else {
+            return;
+        };
+        let Some(l) = &step.lookup else { return };
+        self.deadline = None;
+        self.wait = Wait::Idle;
+        let name = self.step.clone();
+        self.hops = 0;
+        match result {
+            Ok(fields) => {
+                self.timeline_step(&name, json!({ "ok": true, "fields": fields }));
+                for (k, v) in fields {
+                    self.vars.insert(format!("{}.{k}", l.into), v);
+                }
+                match step.next.as_ref().map(|n| n.value.clone()) {
+                    Some(n) => self.enter(now, &n),
+                    None => self.end("dialplan_error"),
+                }
+            }
+            Err(reason) => {
+                self.timeline_step(&name, json!({ "ok": false, "error": reason }));
+                self.enter(now, &l.on_fail.value.clone());
+            }
+        }
     }
 
     fn end(&mut self, cause: &str) {

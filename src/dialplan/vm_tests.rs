@@ -371,3 +371,96 @@ steps:
         assert!(text.iter().any(|t| t.contains(want)), "{want}: {text:?}");
     }
 }
+
+const LOOKUP_PLAN: &str = r#"
+name: t
+start: status
+steps:
+  status:
+    lookup: { url: "http://orders.test/orders/{order}?from={caller}", into: order, timeout_ms: 2000, on_fail: sorry }
+    next: check
+  check:
+    branch:
+      - if: { equals: { order.status: shipped } }
+        goto: shipped
+      - goto: sorry
+  shipped:
+    play: { prompts: [order_received] }
+    next: bye
+  sorry:
+    play: { prompts: [invalid] }
+    next: bye
+  bye:
+    hangup: {}
+"#;
+
+fn lookup_vm(t0: Instant) -> (Vm, Vec<Command>) {
+    let vars = BTreeMap::from([("order".to_string(), "12 34/5".to_string())]);
+    let mut vm = Vm::with_variables(
+        plan(LOOKUP_PLAN),
+        "+8613800138000",
+        "4000",
+        &vars,
+        t0,
+        open_hours(),
+    );
+    let out = drain(&mut vm);
+    (vm, out)
+}
+
+#[test]
+fn lookup_posts_the_variables_and_branches_on_the_answer() {
+    let t0 = Instant::now();
+    let (mut vm, out) = lookup_vm(t0);
+    let Some(Command::Lookup { url, body, timeout }) =
+        out.iter().find(|c| matches!(c, Command::Lookup { .. }))
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        url,
+        "http://orders.test/orders/12%2034%2F5?from=%2B8613800138000"
+    );
+    assert_eq!(body["order"], "12 34/5");
+    assert_eq!(*timeout, Duration::from_millis(2000));
+    assert_eq!(
+        vm.poll_timeout(),
+        Some(t0 + Duration::from_millis(2000) + LOOKUP_GRACE)
+    );
+    let fields = BTreeMap::from([("status".to_string(), "shipped".to_string())]);
+    vm.handle(
+        t0 + Duration::from_millis(300),
+        Event::LookupDone(Ok(fields)),
+    );
+    let out = drain(&mut vm);
+    assert_eq!(plays(&out), ["en/order_received.wav"], "{out:?}");
+    assert_eq!(
+        details(&out, "status"),
+        [json!({ "ok": true, "fields": { "status": "shipped" } })]
+    );
+    assert_eq!(details(&out, "check"), [json!({ "branch": "shipped" })]);
+}
+
+#[test]
+fn a_failed_or_silent_lookup_takes_on_fail() {
+    let t0 = Instant::now();
+    let (mut vm, _) = lookup_vm(t0);
+    vm.handle(t0, Event::LookupDone(Err("HTTP 500".into())));
+    let out = drain(&mut vm);
+    assert_eq!(
+        details(&out, "status"),
+        [json!({ "ok": false, "error": "HTTP 500" })]
+    );
+    assert_eq!(plays(&out), ["en/invalid.wav"]);
+
+    let (mut vm, _) = lookup_vm(t0);
+    let deadline = vm.poll_timeout().unwrap();
+    vm.handle_timeout(deadline);
+    let out = drain(&mut vm);
+    assert_eq!(
+        details(&out, "status"),
+        [json!({ "ok": false, "error": "timeout" })]
+    );
+    vm.handle(deadline, Event::LookupDone(Ok(BTreeMap::new())));
+    assert!(drain(&mut vm).is_empty(), "a late answer is ignored");
+}

@@ -295,6 +295,7 @@ impl Call {
             queued_in: None,
             listen_language: None,
             hearing: None,
+            lookup: None,
             language: language_tx,
         };
         let outcome = ivr.run(plan, caller, dialed, rx, &mut ev_rx).await;

@@ -19,6 +19,10 @@ use crate::routing::actor::RoutingEvent;
 use crate::routing::model::Channel;
 use crate::speech::live::Heard;
 
+/// A lookup step's request, as a task the call owns (aborted when dropped).
+pub type LookupFuture =
+    tokio_util::task::AbortOnDropHandle<Result<std::collections::BTreeMap<String, String>, String>>;
+
 /// How the IVR part of a call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IvrOutcome {
@@ -37,6 +41,8 @@ pub struct IvrCall<'a> {
     pub listen_language: Option<String>,
     /// Words being recognised.
     pub hearing: Option<oneshot::Receiver<Heard>>,
+    /// A lookup step's HTTP request in flight.
+    pub lookup: Option<LookupFuture>,
     /// The caller's language as the dialplan sets it, for live transcription.
     pub language: tokio::sync::watch::Sender<Option<String>>,
 }
@@ -78,6 +84,11 @@ impl IvrCall<'_> {
                         return IvrOutcome::Ended("media_timeout".into());
                     }
                 },
+                answer = async { self.lookup.as_mut().expect("guarded").await }, if self.lookup.is_some() => {
+                    self.lookup = None;
+                    let answer = answer.unwrap_or_else(|e| Err(format!("lookup task: {e}")));
+                    vm.handle(Instant::now(), Event::LookupDone(answer));
+                }
                 heard = async { self.hearing.as_mut().expect("guarded").await }, if self.hearing.is_some() => {
                     self.hearing = None;
                     let event = match heard {
@@ -119,6 +130,10 @@ impl IvrCall<'_> {
                     self.media(MediaCommand::Play { files, barge_in }).await
                 }
                 Command::StopPlayback => self.media(MediaCommand::Stop).await,
+                Command::Lookup { url, body, timeout } => {
+                    let task = tokio::spawn(super::lookup::lookup(url, body, timeout));
+                    self.lookup = Some(tokio_util::task::AbortOnDropHandle::new(task));
+                }
                 Command::Listen {
                     timeout,
                     max,

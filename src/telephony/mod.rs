@@ -11,6 +11,7 @@ pub mod echo;
 pub mod guard;
 pub mod ivr_call;
 pub mod ivr_media;
+pub mod lookup;
 pub mod recording;
 pub mod registrar;
 pub mod rtp_port;
