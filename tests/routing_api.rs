@@ -73,6 +73,24 @@ async fn scenario(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{q}");
+    assert_eq!(q["strategy"], "best_fit", "the default strategy");
+    let (s, rr) = c
+        .post(
+            "/api/v1/queues",
+            &admin,
+            json!({"name": "chat", "strategy": "least_occupied"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{rr}");
+    assert_eq!(rr["strategy"], "least_occupied");
+    let (s, bad) = c
+        .post(
+            "/api/v1/queues",
+            &admin,
+            json!({"name": "x", "strategy": "random"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
     let (s, bad) = c
         .post(
             "/api/v1/agents",

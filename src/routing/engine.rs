@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::agent::AgentState;
 pub use super::agent::AgentStatus;
-use super::model::{AgentProfile, Channel, Presence, QueueConfig, WorkItem};
+use super::model::{AgentProfile, Channel, Presence, QueueConfig, Strategy, WorkItem};
 use super::stats::QueueCounters;
 
 /// Offers an agent may miss in a row before being set away.
@@ -138,6 +138,8 @@ pub struct Router {
     out: VecDeque<Output>,
     /// The latest `now` seen, so self-timed changes already passed are not reported.
     last_now: Option<Instant>,
+    /// Per queue, the agent last offered an item (round robin).
+    last_offered: HashMap<String, Uuid>,
 }
 
 impl Router {
@@ -601,6 +603,7 @@ impl Router {
         let offer = Uuid::new_v4();
         w.offer = Some(offer);
         let item = w.item.clone();
+        self.last_offered.insert(item.queue.clone(), agent);
         self.offers.insert(
             offer,
             Offer {
@@ -622,7 +625,7 @@ impl Router {
     }
 
     /// The best of the `free` agents for `item`: the sticky agent if it can take it,
-    /// else the best skill fit, then the longest idle.
+    /// else the one the queue's strategy prefers.
     fn pick_agent(
         &self,
         item: &WorkItem,
@@ -642,20 +645,28 @@ impl Router {
         {
             return Some(pref);
         }
-        free.iter()
+        let able = free
+            .iter()
             .filter_map(|id| self.agents.get(id))
             .filter(|a| {
                 !rejected.contains(&a.profile.id)
                     && a.can_take(item, level, &self.offer_channels(a.profile.id))
-            })
-            .max_by_key(|a| {
-                (
-                    a.fit(item),
-                    std::cmp::Reverse(a.idle_since()),
-                    std::cmp::Reverse(a.profile.id),
-                )
-            })
-            .map(|a| a.profile.id)
+            });
+        let idle = |a: &AgentState| std::cmp::Reverse(a.idle_since());
+        let id = |a: &AgentState| std::cmp::Reverse(a.profile.id);
+        let chosen = match q.strategy {
+            Strategy::BestFit => able.max_by_key(|a| (a.fit(item), idle(a), id(a))),
+            Strategy::LongestIdle => able.max_by_key(|a| (idle(a), id(a))),
+            Strategy::LeastOccupied => {
+                able.max_by_key(|a| (std::cmp::Reverse(a.active.len()), idle(a), id(a)))
+            }
+            Strategy::RoundRobin => {
+                let last = self.last_offered.get(&item.queue).copied();
+                // The next id after the last one offered, wrapping around.
+                able.min_by_key(|a| (last.is_some_and(|l| a.profile.id <= l), a.profile.id))
+            }
+        };
+        chosen.map(|a| a.profile.id)
     }
 
     fn next_relax(&self, item: &WorkItem) -> Option<Instant> {

@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
+use proptest::strategy::Strategy;
 use uuid::Uuid;
 
 use super::*;
-use crate::routing::model::Capacity;
+use crate::routing::model::{Capacity, Strategy as Pick};
 
 fn agent(n: u128, skills: &[(&str, u8)], voice: u8, chat: u8) -> AgentProfile {
     AgentProfile {
@@ -403,5 +404,75 @@ proptest! {
         let waiting = r.waiting_in("support").len();
         let offered = r.offers.len();
         prop_assert!(waiting == 0 || offered > 0 || r.agents.values().all(|a| !a.active.is_empty() || a.wrap_until.is_some() || a.presence != Presence::Available));
+    }
+}
+
+fn setup_with(t0: Instant, strategy: Pick, agents: &[AgentProfile]) -> Router {
+    let mut r = setup(t0, agents);
+    let mut q = QueueConfig::named("support");
+    q.wrap_up_seconds = 0;
+    q.strategy = strategy;
+    r.handle(t0, Input::UpsertQueue(q)).unwrap();
+    drain(&mut r);
+    r
+}
+
+/// Enqueues chat `n` at `at`, has its offer accepted, returns the agent.
+fn chat_taken(r: &mut Router, n: u128, at: Instant) -> Uuid {
+    r.handle(at, Input::Enqueue(item(n, Channel::Chat, at, &[])))
+        .unwrap();
+    let (offer, _, agent) = offers(&drain(r))[0];
+    r.handle(at, Input::Accept { offer, agent }).unwrap();
+    drain(r);
+    agent
+}
+
+#[test]
+fn round_robin_offers_each_agent_in_turn() {
+    let t0 = Instant::now();
+    let agents = [
+        agent(1, &[], 1, 4),
+        agent(2, &[], 1, 4),
+        agent(3, &[], 1, 4),
+    ];
+    let mut r = setup_with(t0, Pick::RoundRobin, &agents);
+    let order: Vec<u128> = (1..=6)
+        .map(|n| chat_taken(&mut r, n, t0 + Duration::from_secs(n as u64)).as_u128())
+        .collect();
+    assert_eq!(order, [1, 2, 3, 1, 2, 3]);
+}
+
+#[test]
+fn least_occupied_beats_longest_idle_for_chats() {
+    let t0 = Instant::now();
+    let at = |s: u64| t0 + Duration::from_secs(s);
+    let agents = [agent(1, &[], 1, 4), agent(2, &[], 1, 4)];
+    for (strategy, expected) in [(Pick::LeastOccupied, 1), (Pick::LongestIdle, 2)] {
+        let mut r = setup_with(t0, strategy, &agents);
+        // Agent 1 takes two chats, agent 2 one; then agent 1 finishes both:
+        // agent 1 has none in hand but was busy last, agent 2 has one.
+        let mut by = BTreeMap::new();
+        for n in 1..=3 {
+            let a = chat_taken(&mut r, n, at(n as u64));
+            by.entry(a.as_u128()).or_insert_with(Vec::new).push(n);
+        }
+        let (busy, other) = if by.get(&1).map(Vec::len) == Some(2) {
+            (1, 2)
+        } else {
+            (2, 1)
+        };
+        for n in by[&busy].clone() {
+            r.handle(
+                at(10 + n as u64),
+                Input::Finish {
+                    item: Uuid::from_u128(1000 + n),
+                },
+            )
+            .unwrap();
+        }
+        drain(&mut r);
+        let next = chat_taken(&mut r, 9, at(20)).as_u128();
+        let want = if expected == 1 { busy } else { other };
+        assert_eq!(next, want, "{strategy:?}");
     }
 }

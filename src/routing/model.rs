@@ -28,10 +28,28 @@ pub struct WorkItem {
     pub sticky_until: Option<Instant>,
 }
 
+/// How a queue chooses among the agents free to take an item (after the
+/// customer's sticky agent, and always within the skill requirements).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Highest proficiency in the required skills, then longest idle.
+    #[default]
+    BestFit,
+    /// Longest idle since the last assignment.
+    LongestIdle,
+    /// Fewest items in hand (chat load balancing), then longest idle.
+    LeastOccupied,
+    /// Each agent in turn (by id), starting after the last one offered.
+    RoundRobin,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueConfig {
     pub name: String,
+    #[serde(default)]
+    pub strategy: Strategy,
     /// Target: this share of items answered within `sl_seconds`.
     #[serde(default = "default_sl_percent")]
     pub sl_percent: u8,
@@ -81,6 +99,7 @@ impl QueueConfig {
         serde_json::from_value(serde_json::json!({ "name": name })).unwrap_or_else(|_| {
             QueueConfig {
                 name: name.into(),
+                strategy: Strategy::BestFit,
                 sl_percent: 80,
                 sl_seconds: 20,
                 offer_seconds: 20,
