@@ -27,7 +27,6 @@ async fn an_accepted_call_rings_the_agents_phone_and_is_bridged() {
         .await;
     let agent_id = agent["id"].as_str().unwrap().to_string();
     let token = server.cli(&["token", "create", "ann"], "");
-    server.cli(&["sip-user", "add", "ann"], "ann-phone-secret\n");
     let res = http
         .put(server.url(&format!("/api/v1/agents/{agent_id}/state")))
         .bearer_auth(&token)
@@ -38,67 +37,7 @@ async fn an_accepted_call_rings_the_agents_phone_and_is_bridged() {
     assert_eq!(res.status(), 200);
 
     let phone_log = server.dir.path().join("phone.log");
-    let log_file = std::fs::File::create(&phone_log).unwrap();
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    let mut phone = std::process::Command::new("sipp")
-        .args([
-            "-nostdin",
-            "-timeout",
-            "60",
-            "-timeout_error",
-            "-mp",
-            "0",
-            "-p",
-            &port,
-            "-sf",
-            "agent_phone.xml",
-            "-m",
-            "1",
-        ])
-        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp"))
-        .stdout(log_file)
-        .spawn()
-        .unwrap();
-    let reg = server
-        .sipp(&[
-            "-sf",
-            "register_as.xml",
-            "-s",
-            "ann",
-            "-au",
-            "ann",
-            "-ap",
-            "ann-phone-secret",
-            "-key",
-            "uas_port",
-            &port,
-            "-m",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        reg.status.success(),
-        "{}",
-        String::from_utf8_lossy(&reg.stdout)
-    );
-    let mut registered = false;
-    for _ in 0..100 {
-        let r: Value = server
-            .get_json("/api/v1/registrations?user=ann", &admin)
-            .await;
-        if r.as_array().is_some_and(|a| !a.is_empty()) {
-            registered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(registered, "the phone registered");
+    let mut phone = server.desk_phone("ann", &admin).await;
 
     let mut caller = server
         .sipp(&[

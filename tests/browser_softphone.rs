@@ -103,6 +103,44 @@ fn start_browser(
     }
 }
 
+static ONE_CALL_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// What a browser script for ann needs: the server, her password, her voice.
+fn ann_env(server: &Server, voice: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("SWITCHBOARD_URL", format!("http://{}", server.http)),
+        ("AGENT_NAME", "ann".into()),
+        ("AGENT_PASSWORD", "password-of-ann".into()),
+        ("AGENT_VOICE_WAV", voice),
+    ]
+}
+
+/// What a browser script for ann and bob needs.
+fn ann_and_bob_env(server: &Server, voice: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("SWITCHBOARD_URL", format!("http://{}", server.http)),
+        ("ANN_PASSWORD", "password-of-ann".into()),
+        ("BOB_PASSWORD", "password-of-bob".into()),
+        ("AGENT_VOICE_WAV", voice),
+    ]
+}
+
+/// Runs a browser script (agents' pages) while sipp makes one call with `sipp`
+/// arguments; panics if either fails.
+async fn call_while(server: &Server, script: &str, env: &[(&str, String)], sipp: &[&str]) {
+    // One call at a time: Chromium, the relay and live transcription share two
+    // cores, and a starved transcriber would show the words too late.
+    let _turn = ONE_CALL_AT_A_TIME.lock().await;
+    let browser = start_browser(script, env);
+    let caller = server
+        .sipp(sipp)
+        .stdout(Stdio::null())
+        .status()
+        .expect("sipp");
+    finish_browser(script, browser).await;
+    assert!(caller.success(), "the caller's call did not go through");
+}
+
 /// Waits for a browser script to end; panics with its output if it failed.
 async fn finish_browser(
     script: &str,
@@ -132,22 +170,13 @@ async fn finish_browser(
 async fn an_agent_transfers_a_call_to_a_queue_and_another_agent_answers() {
     let server = Server::hotline_with_agents(&["ann", "bob"]).await;
     let voice = agent_voice(server.dir.path());
-    let browser = start_browser(
+    call_while(
+        &server,
         "transfer.mjs",
-        &[
-            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
-            ("ANN_PASSWORD", "password-of-ann".into()),
-            ("BOB_PASSWORD", "password-of-bob".into()),
-            ("AGENT_VOICE_WAV", voice),
-        ],
-    );
-    let caller = server
-        .sipp(&["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("sipp");
-    finish_browser("transfer.mjs", browser).await;
-    assert!(caller.success(), "the caller's call did not go through");
+        &ann_and_bob_env(&server, voice),
+        &["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"],
+    )
+    .await;
     let token = server.token_for("sup", "supervisor");
     let items = server.phone_timeline("+8613912345678", &token).await;
     let answered: Vec<&str> = items
@@ -169,22 +198,13 @@ async fn an_agent_transfers_a_call_to_a_queue_and_another_agent_answers() {
 async fn a_call_is_answered_in_the_browser_softphone_with_audio_both_ways() {
     let server = Server::hotline_with_agents(&["ann"]).await;
     let voice = agent_voice(server.dir.path());
-    let browser = start_browser(
+    call_while(
+        &server,
         "softphone.mjs",
-        &[
-            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
-            ("AGENT_NAME", "ann".into()),
-            ("AGENT_PASSWORD", "password-of-ann".into()),
-            ("AGENT_VOICE_WAV", voice),
-        ],
-    );
-    let caller = server
-        .sipp(&["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("sipp");
-    finish_browser("softphone.mjs", browser).await;
-    assert!(caller.success(), "the caller's call did not go through");
+        &ann_env(&server, voice),
+        &["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"],
+    )
+    .await;
 
     let token = server.token_for("sup", "supervisor");
     let mut recording = None;
@@ -235,62 +255,31 @@ async fn the_agent_reads_the_live_transcript_of_both_sides_during_the_call() {
         "en-us",
         "I want to check the status of my order please",
     );
-    let scenario = std::fs::read_to_string(common::repo("tests/sipp/caller_talks.xml"))
-        .unwrap()
-        .replace(
-            "/usr/share/sip-tester/g711a.pcap",
-            &pcap.display().to_string(),
-        );
-    let scenario_path = server.dir.path().join("caller_talks_words.xml");
-    std::fs::write(&scenario_path, scenario).unwrap();
-    let browser = start_browser(
-        "live_transcript.mjs",
-        &[
-            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
-            ("AGENT_NAME", "ann".into()),
-            ("AGENT_PASSWORD", "password-of-ann".into()),
-            ("AGENT_VOICE_WAV", voice),
-        ],
+    let pcap = pcap.display().to_string();
+    let scenario = server.scenario(
+        "caller_talks.xml",
+        &[("/usr/share/sip-tester/g711a.pcap", &pcap)],
     );
-    let caller = server
-        .sipp(&[
-            "-sf",
-            &scenario_path.display().to_string(),
-            "-s",
-            "4000",
-            "-m",
-            "1",
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .expect("sipp");
-    finish_browser("live_transcript.mjs", browser).await;
-    assert!(caller.success(), "the caller's call did not go through");
+    call_while(
+        &server,
+        "live_transcript.mjs",
+        &ann_env(&server, voice),
+        &["-sf", &scenario, "-s", "4000", "-m", "1"],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_call_whose_browser_is_lost_goes_back_to_the_front_of_the_queue() {
     let server = Server::hotline_with_agents(&["ann", "bob"]).await;
     let voice = agent_voice(server.dir.path());
-    let browser = start_browser(
+    call_while(
+        &server,
         "lost_browser.mjs",
-        &[
-            ("SWITCHBOARD_URL", format!("http://{}", server.http)),
-            ("ANN_PASSWORD", "password-of-ann".into()),
-            ("BOB_PASSWORD", "password-of-bob".into()),
-            ("AGENT_VOICE_WAV", voice),
-        ],
-    );
-    let caller = server
-        .sipp(&["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("sipp");
-    finish_browser("lost_browser.mjs", browser).await;
-    assert!(
-        caller.success(),
-        "the caller stayed on the line and hung up normally"
-    );
+        &ann_and_bob_env(&server, voice),
+        &["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"],
+    )
+    .await;
     let token = server.token_for("sup", "supervisor");
     let items = server.phone_timeline("+8613912345678", &token).await;
     let answered: Vec<&str> = items

@@ -67,6 +67,9 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
         .unwrap();
     assert_eq!(res.status(), 200);
 
+    // Ann takes calls on her desk phone.
+    let mut phone = server.desk_phone("ann", &admin).await;
+
     // The caller goes through the IVR to support and waits there 6 s.
     let mut sipp = server
         .sipp(&[
@@ -112,6 +115,11 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "sipp call failed");
+    let phone_done = tokio::task::spawn_blocking(move || phone.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(phone_done.success(), "ann's phone answered and was hung up");
     let chat_offer = wait_offer(&server, &agent_id, &token, "chat").await;
     assert_eq!(chat_offer["conversation"], chat["id"]);
     let conv: Value = server

@@ -51,29 +51,16 @@ async fn say_in_the_queue(
     text: &str,
 ) -> (Vec<serde_json::Value>, bool) {
     let pcap = speech_pcap(server.dir.path(), voice, text);
-    let scenario = std::fs::read_to_string(common::repo("tests/sipp/ivr_audio.xml"))
-        .unwrap()
-        .replacen("dtmf_2833_2.pcap", &format!("dtmf_2833_{key}.pcap"), 1)
-        .replace(
-            "/usr/share/sip-tester/g711a.pcap",
-            &pcap.display().to_string(),
-        );
-    let scenario_path = server.dir.path().join("caller_says.xml");
-    std::fs::write(&scenario_path, scenario).unwrap();
-    let mut sipp = server
-        .sipp(&[
-            "-sf",
-            &scenario_path.display().to_string(),
-            "-s",
-            "4000",
-            "-m",
-            "1",
-            "-d",
-            "15000",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("sipp");
+    let pcap = pcap.display().to_string();
+    let key_pcap = format!("dtmf_2833_{key}.pcap");
+    let scenario = server.scenario(
+        "ivr_audio.xml",
+        &[
+            ("1:dtmf_2833_2.pcap", &key_pcap),
+            ("/usr/share/sip-tester/g711a.pcap", &pcap),
+        ],
+    );
+    let mut sipp = server.spawn_call(&scenario, 15000);
     let token = server.token_for("ann", "agent");
     let mut heard = Vec::new();
     let mut during_call = false;
@@ -223,26 +210,12 @@ async fn tell_the_ivr(key: char, voice: &str, text: &str) -> (Vec<serde_json::Va
     let _turn = ONE_AT_A_TIME.lock().await;
     let server = speech_server(&[]).await;
     let pcap = speech_pcap(server.dir.path(), voice, text);
-    let scenario = std::fs::read_to_string(common::repo("tests/sipp/caller_speaks.xml"))
-        .unwrap()
-        .replace("LANGUAGE_KEY", &key.to_string())
-        .replace("SPEECH_PCAP", &pcap.display().to_string());
-    let scenario_path = server.dir.path().join("caller_speaks.xml");
-    std::fs::write(&scenario_path, scenario).unwrap();
-    let mut sipp = server
-        .sipp(&[
-            "-sf",
-            &scenario_path.display().to_string(),
-            "-s",
-            "4000",
-            "-m",
-            "1",
-            "-d",
-            "20000",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("sipp");
+    let (key, pcap) = (key.to_string(), pcap.display().to_string());
+    let scenario = server.scenario(
+        "caller_speaks.xml",
+        &[("LANGUAGE_KEY", &key), ("SPEECH_PCAP", &pcap)],
+    );
+    let mut sipp = server.spawn_call(&scenario, 20000);
     let token = server.token_for("ann", "agent");
     let mut heard = Vec::new();
     let mut steps = Vec::new();

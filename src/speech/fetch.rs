@@ -85,22 +85,11 @@ impl Drop for TempDir {
 
 /// Checks size and sha256, drawing a bar while hashing.
 fn verify(dir: &Path, spec: &ModelSpec) -> Result<(PathBuf, &'static ModelSpec), ModelError> {
-    let path = dir.join(spec.file);
-    let meta = std::fs::metadata(&path).map_err(|_| ModelError::Missing(path.clone()))?;
-    if meta.len() != spec.size {
-        return Err(ModelError::WrongSize {
-            path,
-            found: meta.len(),
-            expected: spec.size,
-        });
-    }
     let mut bar = Bar::new(format!("verifying {}", spec.file));
-    let hash = model::sha256_file(&path, &mut |done, total| bar.show(done, total))?;
+    let verified =
+        model::verified_path_with(dir, spec.name, &mut |done, total| bar.show(done, total));
     bar.end();
-    if hash != spec.sha256 {
-        return Err(ModelError::WrongHash(path));
-    }
-    model::spec(spec.name).map(|s| (path, s))
+    verified
 }
 
 /// A one-line progress bar on standard error (a terminal), redrawn at each

@@ -63,6 +63,15 @@ pub fn spec(name: &str) -> Result<&'static ModelSpec, ModelError> {
 
 /// Finds `name`'s file in `dir` and checks its size and hash.
 pub fn verified_path(dir: &Path, name: &str) -> Result<(PathBuf, &'static ModelSpec), ModelError> {
+    verified_path_with(dir, name, &mut |_, _| {})
+}
+
+/// `verified_path`, telling `progress(done, total)` how far the hashing is.
+pub fn verified_path_with(
+    dir: &Path,
+    name: &str,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(PathBuf, &'static ModelSpec), ModelError> {
     let spec = spec(name)?;
     let path = dir.join(spec.file);
     let meta = std::fs::metadata(&path).map_err(|_| ModelError::Missing(path.clone()))?;
@@ -73,7 +82,7 @@ pub fn verified_path(dir: &Path, name: &str) -> Result<(PathBuf, &'static ModelS
             expected: spec.size,
         });
     }
-    if sha256_file(&path, &mut |_, _| {})? != spec.sha256 {
+    if sha256_file(&path, progress)? != spec.sha256 {
         return Err(ModelError::WrongHash(path));
     }
     Ok((path, spec))

@@ -388,7 +388,10 @@ impl Call {
                     queue = to;
                     (Back::Transfer, caller_rtp)
                 }
-                AgentEnd::Lost { reason, caller_rtp } => (Back::Lost(reason), caller_rtp),
+                AgentEnd::Lost { reason, caller_rtp } => {
+                    self.pause_agent(agent, reason).await;
+                    (Back::Lost(reason), caller_rtp)
+                }
             };
             match self
                 .requeue(why, &queue, caller_rtp, caller, recorder.clone(), rx)
@@ -401,6 +404,23 @@ impl Call {
                 Requeued::Ended(cause) => return cause,
             }
         }
+    }
+
+    /// An agent who could not be reached is set away (`unreachable`), so the call
+    /// they lost is not offered to them again until they say they are back.
+    async fn pause_agent(&self, agent: Uuid, reason: &str) {
+        let away = crate::routing::model::Presence::Away {
+            reason: "unreachable".into(),
+        };
+        tracing::warn!(%agent, reason, "agent unreachable; set away and the call re-queued");
+        if let Err(e) = self.ctx.routing.store.save_presence(agent, &away).await {
+            tracing::error!(error = %e, "away state of an unreachable agent not stored");
+        }
+        self.routing_input(crate::routing::engine::Input::SetPresence {
+            agent,
+            presence: away,
+        })
+        .await;
     }
 
     /// Tells routing about this call; an item routing no longer knows is fine.

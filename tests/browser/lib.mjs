@@ -32,3 +32,46 @@ export function need(name) {
 export function check(cond, message) {
   if (!cond) throw new Error(`check failed: ${message}`);
 }
+
+/** Signs `name` in to the workspace in a fresh context (microphone allowed) and
+ * sets their presence (`available` or `away:<reason>`); returns the page. */
+export async function signIn(browser, base, name, password, presence = "available") {
+  const ctx = await browser.newContext({ locale: "en-US" });
+  await ctx.grantPermissions(["microphone"], { origin: base });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => { console.error(`${name} page error:`, e); process.exitCode = 1; });
+  await page.goto(base + "/");
+  await page.fill("#login input[name=name]", name);
+  await page.fill("#login input[name=password]", password);
+  await page.click("#login button[type=submit]");
+  await page.waitForSelector("#agentbar:not([hidden])");
+  await page.selectOption("#presence", presence);
+  await page.waitForSelector(`#status[data-state=${presence.split(":")[0]}]`);
+  return page;
+}
+
+/** Accepts the voice offer ringing on `page` and waits until the softphone is connected. */
+export async function answer(page) {
+  const offer = page.locator("#offers li.offer.voice");
+  await offer.waitFor({ timeout: 45000 });
+  await offer.locator("button.accept").click();
+  await page.locator("#calls .call[data-connected=true]").waitFor({ timeout: 15000 });
+}
+
+/** Audio packets the softphone on `page` has received. */
+export async function received(page) {
+  return page.evaluate(async () => {
+    let n = 0;
+    for (const c of window.switchboard.softphone.calls.values()) {
+      (await c.pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "audio") n += s.packetsReceived; });
+    }
+    return n;
+  });
+}
+
+/** Waits up to 10 s for more than `min` packets of the caller's audio on `page`. */
+export async function hears(page, min) {
+  let n = 0;
+  for (let i = 0; i < 50 && n <= min; i++) { await page.waitForTimeout(200); n = await received(page); }
+  return n;
+}

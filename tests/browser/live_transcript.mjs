@@ -1,28 +1,15 @@
 // The agent talks with a caller in the softphone and reads the live transcript:
 // the caller's words and the agent's own appear in the call panel while the call
 // goes on.
-import { launch, artifacts, need, check } from "./lib.mjs";
+import { launch, artifacts, need, check, signIn, answer } from "./lib.mjs";
 
 const base = need("SWITCHBOARD_URL");
 const browser = await launch([`--use-file-for-fake-audio-capture=${need("AGENT_VOICE_WAV")}`]);
 try {
-  const ctx = await browser.newContext({ locale: "en-US" });
-  await ctx.grantPermissions(["microphone"], { origin: base });
-  const page = await ctx.newPage();
-  page.on("pageerror", (e) => { console.error("agent page error:", e); process.exitCode = 1; });
-  await page.goto(base + "/");
-  await page.fill("#login input[name=name]", need("AGENT_NAME"));
-  await page.fill("#login input[name=password]", need("AGENT_PASSWORD"));
-  await page.click("#login button[type=submit]");
-  await page.waitForSelector("#agentbar:not([hidden])");
-  await page.selectOption("#presence", "available");
-  await page.waitForSelector("#status[data-state=available]");
+  const page = await signIn(browser, base, need("AGENT_NAME"), need("AGENT_PASSWORD"));
   console.log("READY");
 
-  const offer = page.locator("#offers li.offer.voice");
-  await offer.waitFor({ timeout: 45000 });
-  await offer.locator("button.accept").click();
-  await page.locator("#calls .call[data-connected=true]").waitFor({ timeout: 15000 });
+  await answer(page);
   const connected = Date.now();
   const caller = page.locator("#calls .call .transcript li.caller", { hasText: /order/i });
   const agent = page.locator("#calls .call .transcript li.agent", { hasText: /help/i });

@@ -1,30 +1,15 @@
 // The agent answers a phone call in the workspace's softphone: the voice offer
 // rings in the inbox, the agent accepts, the page answers the server's WebRTC
 // offer with its (fake) microphone, audio flows both ways, and the caller hangs up.
-import { launch, artifacts, need, check } from "./lib.mjs";
+import { launch, artifacts, need, check, signIn, answer } from "./lib.mjs";
 
 const base = need("SWITCHBOARD_URL");
 const browser = await launch([`--use-file-for-fake-audio-capture=${need("AGENT_VOICE_WAV")}`]);
 try {
-  const ctx = await browser.newContext({ locale: "en-US" });
-  await ctx.grantPermissions(["microphone"], { origin: base });
-  const page = await ctx.newPage();
-  page.on("pageerror", (e) => { console.error("agent page error:", e); process.exitCode = 1; });
-  await page.goto(base + "/");
-  await page.fill("#login input[name=name]", need("AGENT_NAME"));
-  await page.fill("#login input[name=password]", need("AGENT_PASSWORD"));
-  await page.click("#login button[type=submit]");
-  await page.waitForSelector("#agentbar:not([hidden])");
-  await page.selectOption("#presence", "available");
-  await page.waitForSelector("#status[data-state=available]");
+  const page = await signIn(browser, base, need("AGENT_NAME"), need("AGENT_PASSWORD"));
   console.log("READY");
 
-  const offer = page.locator("#offers li.offer.voice");
-  await offer.waitFor({ timeout: 45000 });
-  await offer.locator("button.accept").click();
-  const call = page.locator("#calls .call");
-  await call.waitFor({ timeout: 15000 });
-  await page.locator("#calls .call[data-connected=true]").waitFor({ timeout: 15000 });
+  await answer(page);
   await page.waitForTimeout(3000);
   await page.screenshot({ path: `${artifacts()}/workspace-call.png`, fullPage: true });
   const stats = await page.evaluate(async () => {

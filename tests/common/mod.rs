@@ -141,6 +141,99 @@ impl Server {
         c
     }
 
+    /// Writes a copy of the sipp scenario `tests/sipp/<template>` with each
+    /// `(from, to)` replaced (the first occurrence only when `from` starts with
+    /// `1:`), into this server's folder; returns its path.
+    pub fn scenario(&self, template: &str, replacements: &[(&str, &str)]) -> String {
+        let mut text = std::fs::read_to_string(repo(&format!("tests/sipp/{template}")))
+            .expect("scenario template");
+        for (from, to) in replacements {
+            text = match from.strip_prefix("1:") {
+                Some(first) => text.replacen(first, to, 1),
+                None => text.replace(from, to),
+            };
+        }
+        let path = self.dir.path().join(format!("custom-{template}"));
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    /// Starts one sipp call to the hotline (4000) with `scenario`, whose bare
+    /// `<pause/>` lasts `pause_ms`.
+    pub fn spawn_call(&self, scenario: &str, pause_ms: u32) -> Child {
+        self.sipp(&[
+            "-sf",
+            scenario,
+            "-s",
+            "4000",
+            "-m",
+            "1",
+            "-d",
+            &pause_ms.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp (scripts/test installs it)")
+    }
+
+    /// A desk phone for agent `name`: a SIP account, then sipp's `agent_phone.xml`
+    /// (answers one call, hangs up on BYE) registered as `name`; waits until the
+    /// registrar lists it. Returns the phone's process (its log goes to `phone.log`).
+    pub async fn desk_phone(&self, name: &str, admin: &str) -> Child {
+        self.cli(&["sip-user", "add", name], "desk-phone-secret\n");
+        let log = std::fs::File::create(self.dir.path().join("phone.log")).unwrap();
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .to_string();
+        let phone = Command::new("sipp")
+            .args([
+                "-nostdin",
+                "-timeout",
+                "60",
+                "-timeout_error",
+                "-mp",
+                "0",
+                "-p",
+                &port,
+            ])
+            .args(["-sf", "agent_phone.xml", "-m", "1"])
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp"))
+            .stdout(log)
+            .spawn()
+            .expect("sipp (scripts/test installs it)");
+        let reg = self
+            .sipp(&["-sf", "register_as.xml", "-s", name, "-au", name])
+            .args([
+                "-ap",
+                "desk-phone-secret",
+                "-key",
+                "uas_port",
+                &port,
+                "-m",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            reg.status.success(),
+            "{}",
+            String::from_utf8_lossy(&reg.stdout)
+        );
+        for _ in 0..100 {
+            let r = self
+                .get_json(&format!("/api/v1/registrations?user={name}"), admin)
+                .await;
+            if r.as_array().is_some_and(|a| !a.is_empty()) {
+                return phone;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{name}'s phone did not register");
+    }
+
     /// A server whose demo hotline is always open, with these agents in the
     /// `support` queue (password `password-of-<name>`, one call and two chats).
     pub async fn hotline_with_agents(names: &[&str]) -> Server {
