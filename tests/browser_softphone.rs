@@ -8,12 +8,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Server, node_script, speech_env, speech_pcap};
+use common::{BrowserRun, Server, speech_env, speech_pcap};
 
 /// A voice for the agent's fake microphone: a 600 Hz tone (Chromium loops it).
 fn agent_voice(dir: &Path) -> String {
@@ -71,38 +70,6 @@ fn bridged_levels(path: &str) -> (f64, f64, usize) {
     ((l2 / n1).sqrt(), (r2 / n1).sqrt(), n / 160)
 }
 
-/// Starts a browser script and waits until it prints `READY`. The child is
-/// returned to `finish_browser`, which waits for it.
-#[allow(clippy::zombie_processes)]
-fn start_browser(
-    script: &str,
-    env: &[(&str, String)],
-) -> (
-    std::process::Child,
-    BufReader<std::process::ChildStdout>,
-    String,
-) {
-    let mut browser = node_script(script, env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node (scripts/test installs it)");
-    let mut out = BufReader::new(browser.stdout.take().unwrap());
-    let mut log = String::new();
-    loop {
-        let mut line = String::new();
-        let n = out.read_line(&mut line).unwrap();
-        log.push_str(&line);
-        if n == 0 {
-            let _ = browser.wait();
-            panic!("{script} ended before it was ready:\n{log}");
-        }
-        if line.trim() == "READY" {
-            return (browser, out, log);
-        }
-    }
-}
-
 static ONE_CALL_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// What a browser script for ann needs: the server, her password, her voice.
@@ -131,39 +98,14 @@ async fn call_while(server: &Server, script: &str, env: &[(&str, String)], sipp:
     // One call at a time: Chromium, the relay and live transcription share two
     // cores, and a starved transcriber would show the words too late.
     let _turn = ONE_CALL_AT_A_TIME.lock().await;
-    let browser = start_browser(script, env);
+    let browser = BrowserRun::start(script, env);
     let caller = server
         .sipp(sipp)
         .stdout(Stdio::null())
         .status()
         .expect("sipp");
-    finish_browser(script, browser).await;
+    browser.finish().await;
     assert!(caller.success(), "the caller's call did not go through");
-}
-
-/// Waits for a browser script to end; panics with its output if it failed.
-async fn finish_browser(
-    script: &str,
-    (mut browser, mut out, log): (
-        std::process::Child,
-        BufReader<std::process::ChildStdout>,
-        String,
-    ),
-) {
-    let done = tokio::task::spawn_blocking(move || {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut out, &mut rest).ok();
-        let mut err = String::new();
-        if let Some(mut e) = browser.stderr.take() {
-            std::io::Read::read_to_string(&mut e, &mut err).ok();
-        }
-        (browser.wait().unwrap(), format!("{log}{rest}{err}"))
-    });
-    let (status, text) = tokio::time::timeout(Duration::from_secs(90), done)
-        .await
-        .expect("browser script finishes")
-        .unwrap();
-    assert!(status.success(), "{script} failed:\n{text}");
 }
 
 #[tokio::test]

@@ -3,8 +3,9 @@
 // with a comment, read its history with diffs, and roll back. Plain ES module, no
 // build step; text goes through textContent only.
 
-const $ = (sel) => document.querySelector(sel);
-const TEXT = {
+import { $, api, languages } from "/ui/page.js";
+
+const L = languages({
   en: { workspace: "Workspace", dialplans: "Dialplans", admins_only: "This page is for administrators.",
         sign_in: "Sign in on the workspace", in_force: "Version {v} in force", new_name: "new-plan-name",
         new_plan: "New", check: "Check", save: "Save", reload: "Reload", comment: "What changed? (optional)",
@@ -29,28 +30,11 @@ const TEXT = {
         confirm_discard: "放弃未保存的修改？", same_as_disk: "与磁盘上的文件相同。",
         diff_title: "从此版本到磁盘上文件的改动", no_history: "还没有保存过的版本。",
         new_file: "新文件", default_plan: "默认", warning: "警告", unsaved: "有未保存的修改" },
-};
-let lang = localStorage.getItem("lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
-const t = (k, vars = {}) => Object.entries(vars).reduce((s, [name, v]) => s.replace(`{${name}}`, v),
-  (TEXT[lang] && TEXT[lang][k]) || TEXT.en[k] || k);
+});
+const t = L.t;
 
 // The plan being edited: its name, file, and the sha256 and text it was opened at.
 let plan = null;
-
-function applyLanguage() {
-  document.documentElement.lang = lang;
-  $("#lang").value = lang;
-  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
-  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
-}
-
-async function api(method, path, body) {
-  const res = await fetch(path, { method, headers: body ? { "content-type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined, credentials: "same-origin" });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw Object.assign(new Error(data?.error?.message || res.statusText), { status: res.status, data });
-  return data;
-}
 
 function say(text, kind = "") {
   $("#message").textContent = text;
@@ -173,7 +157,7 @@ async function loadVersions() {
   const list = await api("GET", `/api/v1/dialplans/${name}/versions`).catch(() => []);
   if (plan?.name !== name) return;
   const items = list.map((v) => {
-    const when = new Date(v.created_at).toLocaleString(lang);
+    const when = new Date(v.created_at).toLocaleString(L.lang);
     const li = item(`${when} · ${v.author}${v.comment ? " · " + v.comment : ""} · ${v.sha256.slice(0, 8)}`);
     li.dataset.version = v.id;
     li.onclick = () => showVersion(v.id);
@@ -219,10 +203,10 @@ $("#rollback").onclick = rollback;
 $("#reload").onclick = () => { if (!dirty() || confirm(t("confirm_discard"))) openPlan(plan.name, true); };
 $("#text").oninput = () => { $("#plan-name").textContent = plan.name + (dirty() ? ` · ${t("unsaved")}` : ""); };
 $("#new-plan").onsubmit = (ev) => { ev.preventDefault(); newPlan(new FormData(ev.target).get("name")); ev.target.reset(); };
-$("#lang").onchange = (ev) => { lang = ev.target.value; localStorage.setItem("lang", lang); applyLanguage(); loadPlans(); if (plan) loadVersions(); };
+$("#lang").onchange = (ev) => { L.set(ev.target.value); loadPlans(); if (plan) loadVersions(); };
 window.addEventListener("beforeunload", (ev) => { if (dirty()) ev.preventDefault(); });
 
-applyLanguage();
+L.apply();
 api("GET", "/api/v1/auth/me").then((user) => {
   $("#who").textContent = `${user.name} (${user.role})`;
   if (user.role !== "admin") { $("#denied").hidden = false; return; }

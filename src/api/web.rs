@@ -42,6 +42,21 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../web/dialplans.js"),
     ),
     (
+        "page.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/page.js"),
+    ),
+    (
+        "supervisor.html",
+        "text/html; charset=utf-8",
+        include_str!("../../web/supervisor.html"),
+    ),
+    (
+        "supervisor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/supervisor.js"),
+    ),
+    (
         "demo-chat.html",
         "text/html; charset=utf-8",
         include_str!("../../web/demo-chat.html"),

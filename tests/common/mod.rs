@@ -437,6 +437,70 @@ pub fn node_script(script: &str, env: &[(&str, String)]) -> Command {
     c
 }
 
+/// A browser script (`tests/browser/*.mjs`) that has printed `READY`.
+pub struct BrowserRun {
+    script: String,
+    child: Child,
+    out: BufReader<std::process::ChildStdout>,
+    log: String,
+}
+
+impl BrowserRun {
+    /// Starts `script` and waits until it prints `READY`; panics with its output
+    /// if it ends first.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(script: &str, env: &[(&str, String)]) -> BrowserRun {
+        let mut child = node_script(script, env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("node (scripts/test installs it)");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut log = String::new();
+        loop {
+            let mut line = String::new();
+            let n = out.read_line(&mut line).unwrap();
+            log.push_str(&line);
+            if n == 0 {
+                let _ = child.wait();
+                panic!("{script} ended before it was ready:\n{log}");
+            }
+            if line.trim() == "READY" {
+                return BrowserRun {
+                    script: script.into(),
+                    child,
+                    out,
+                    log,
+                };
+            }
+        }
+    }
+
+    /// Waits (90 s at most) for the script to end; panics with its output if it failed.
+    pub async fn finish(self) {
+        let BrowserRun {
+            script,
+            mut child,
+            mut out,
+            log,
+        } = self;
+        let done = tokio::task::spawn_blocking(move || {
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut out, &mut rest).ok();
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut e, &mut err).ok();
+            }
+            (child.wait().unwrap(), format!("{log}{rest}{err}"))
+        });
+        let (status, text) = tokio::time::timeout(Duration::from_secs(90), done)
+            .await
+            .expect("browser script finishes")
+            .unwrap();
+        assert!(status.success(), "{script} failed:\n{text}");
+    }
+}
+
 /// Environment that turns speech recognition on with the `base` model that
 /// `scripts/test` converts and verifies (`scripts/fetch-model`), found through
 /// `SWITCHBOARD_MODEL_DIR`.
