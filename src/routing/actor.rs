@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::agent::AgentStatus;
 use super::engine::{Input, Output, Router, RoutingError, WithdrawReason};
 use super::model::{Channel, Presence, QueueConfig, WorkItem};
-use super::stats::QueueStats;
+use super::stats::{Place, QueueStats};
 use super::store::{RoutingStore, StoreError};
 use crate::timeline::TimelineStore;
 use crate::timeline::model::ConversationStatus;
@@ -63,6 +63,7 @@ enum Command {
     QueueNames(oneshot::Sender<Vec<String>>),
     Offers(Uuid, oneshot::Sender<Vec<RoutingEvent>>),
     Status(Uuid, oneshot::Sender<Option<AgentStatus>>),
+    Place(Uuid, oneshot::Sender<Option<Place>>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +178,11 @@ impl RoutingService {
         self.ask(|r| Command::Status(agent, r)).await
     }
 
+    /// Where a waiting conversation stands in its queue; `None` once it is not waiting.
+    pub async fn place(&self, conversation: Uuid) -> Result<Option<Place>, ServiceError> {
+        self.ask(|r| Command::Place(conversation, r)).await
+    }
+
     /// Puts a conversation in its queue now.
     pub async fn enqueue(
         &self,
@@ -271,6 +277,9 @@ fn command(router: &mut Router, cmd: Command) {
         }
         Command::Status(agent, reply) => {
             let _ = reply.send(router.agent(agent).map(|(_, s)| s));
+        }
+        Command::Place(item, reply) => {
+            let _ = reply.send(router.place(item, now));
         }
     }
 }

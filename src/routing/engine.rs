@@ -681,6 +681,11 @@ impl Router {
         next.filter(|_| !item.skills.is_empty() || item.language.is_some())
     }
 
+    /// An item still waiting (offered or not).
+    pub fn waiting_item(&self, id: Uuid) -> Option<&WorkItem> {
+        self.waiting.get(&id).map(|w| &w.item)
+    }
+
     /// Items waiting in `queue` (offered or not).
     pub fn waiting_in(&self, queue: &str) -> Vec<&WorkItem> {
         self.waiting
@@ -773,7 +778,7 @@ fn need_of(item: &WorkItem, level: super::agent::Relax) -> Need {
 
 /// Priority with aging: each second of waiting adds one point; a priority step is
 /// worth 60 s of waiting, so low priority is never starved.
-fn score(item: &WorkItem, now: Instant) -> i64 {
+pub(super) fn score(item: &WorkItem, now: Instant) -> i64 {
     i64::from(item.priority) * 60 + now.saturating_duration_since(item.enqueued_at).as_secs() as i64
 }
 

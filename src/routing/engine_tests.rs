@@ -476,3 +476,53 @@ fn least_occupied_beats_longest_idle_for_chats() {
         assert_eq!(next, want, "{strategy:?}");
     }
 }
+
+#[test]
+fn place_counts_items_ahead_and_estimates_the_wait() {
+    let t0 = Instant::now();
+    let mut r = setup(t0, &[agent(1, &[], 1, 1), agent(2, &[], 1, 1)]);
+    for n in 1..=2 {
+        r.handle(
+            t0,
+            Input::SetPresence {
+                agent: Uuid::from_u128(n),
+                presence: Presence::Away { reason: "x".into() },
+            },
+        )
+        .unwrap();
+    }
+    for n in 1..=3 {
+        let at = t0 + Duration::from_secs(n as u64);
+        r.handle(at, Input::Enqueue(item(n, Channel::Voice, at, &[])))
+            .unwrap();
+    }
+    let mut urgent = item(4, Channel::Voice, t0 + Duration::from_secs(4), &[]);
+    urgent.priority = 5;
+    r.handle(t0 + Duration::from_secs(4), Input::Enqueue(urgent))
+        .unwrap();
+    drain(&mut r);
+    let now = t0 + Duration::from_secs(5);
+    let place = |r: &Router, n: u128| r.place(Uuid::from_u128(1000 + n), now).unwrap();
+    assert_eq!(place(&r, 4).position, 1, "higher priority goes first");
+    assert_eq!(place(&r, 1).position, 2);
+    assert_eq!(place(&r, 3).position, 4);
+    assert_eq!(
+        place(&r, 3).estimated_wait_seconds,
+        None,
+        "nobody staffs the queue"
+    );
+    r.handle(
+        now,
+        Input::SetPresence {
+            agent: Uuid::from_u128(1),
+            presence: Presence::Available,
+        },
+    )
+    .unwrap();
+    drain(&mut r);
+    // Agent 1 staffs the queue (the first item is offered to them), agent 2 is
+    // away; before any answer each item counts 30 s.
+    let p = place(&r, 3);
+    assert_eq!(p.estimated_wait_seconds, Some(p.position as u64 * 30));
+    assert!(r.place(Uuid::from_u128(999), now).is_none());
+}

@@ -7,8 +7,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use uuid::Uuid;
+
 use super::agent::AgentStatus;
-use super::engine::Router;
+use super::engine::{Router, score};
+use super::model::WorkItem;
 
 /// Counters since the start of the day (or of the process).
 #[derive(Debug, Clone, Default)]
@@ -57,16 +60,7 @@ impl Router {
             .max()
             .unwrap_or(0);
         let mut agents = BTreeMap::new();
-        let mut staffed = 0usize;
-        for a in self
-            .agents
-            .values()
-            .filter(|a| a.profile.queues.iter().any(|q| q == queue))
-        {
-            let (_, status) = self.agent(a.profile.id)?;
-            if !matches!(status, AgentStatus::Offline | AgentStatus::Away { .. }) {
-                staffed += 1;
-            }
+        for status in self.statuses_in(queue) {
             let key = match status {
                 AgentStatus::Offline => "offline",
                 AgentStatus::Available => "available",
@@ -78,13 +72,10 @@ impl Router {
             *agents.entry(key.to_string()).or_insert(0) += 1;
         }
         let c = self.counters.get(queue).cloned().unwrap_or_default();
-        let per_item = if c.answered > 0 {
-            c.avg_wait.max(1.0)
-        } else {
-            30.0
-        };
-        let estimated =
-            ((waiting.len() as f64 + 1.0) * per_item / staffed.max(1) as f64).round() as u64;
+        let estimated = self.estimate(queue, waiting.len() + 1).unwrap_or_else(|| {
+            // Nobody staffed: as if one agent were.
+            ((waiting.len() as f64 + 1.0) * seconds_per_item(&c)).round() as u64
+        });
         Some(QueueStats {
             queue: queue.to_string(),
             waiting: waiting.len(),
@@ -98,4 +89,61 @@ impl Router {
                 .then(|| 100.0 * c.answered_in_sl as f64 / c.answered as f64),
         })
     }
+
+    /// A waiting item's place in its queue and its estimated wait; `None` when
+    /// the item is not waiting.
+    pub fn place(&self, item: Uuid, now: Instant) -> Option<Place> {
+        let mine = self.waiting_item(item)?;
+        let key = |w: &WorkItem| (std::cmp::Reverse(score(w, now)), w.enqueued_at, w.id);
+        let ahead = self
+            .waiting_in(&mine.queue)
+            .into_iter()
+            .filter(|w| key(w) < key(mine))
+            .count();
+        let position = ahead + 1;
+        Some(Place {
+            position,
+            estimated_wait_seconds: self.estimate(&mine.queue, position),
+        })
+    }
+
+    /// Seconds until the item at `position` is answered, from recent waits and
+    /// the agents staffing the queue; `None` when nobody staffs it.
+    fn estimate(&self, queue: &str, position: usize) -> Option<u64> {
+        let staffed = self
+            .statuses_in(queue)
+            .filter(|s| !matches!(s, AgentStatus::Offline | AgentStatus::Away { .. }))
+            .count();
+        if staffed == 0 {
+            return None;
+        }
+        let c = self.counters.get(queue).cloned().unwrap_or_default();
+        Some((position as f64 * seconds_per_item(&c) / staffed as f64).round() as u64)
+    }
+
+    /// The states of the agents who serve `queue`.
+    fn statuses_in<'a>(&'a self, queue: &'a str) -> impl Iterator<Item = AgentStatus> + 'a {
+        self.agents
+            .values()
+            .filter(move |a| a.profile.queues.iter().any(|q| q == queue))
+            .filter_map(|a| self.agent(a.profile.id).map(|(_, s)| s))
+    }
+}
+
+/// Seconds each waiting item adds to the wait: the recent average wait of
+/// answered items, or 30 s before the first answer.
+fn seconds_per_item(c: &QueueCounters) -> f64 {
+    if c.answered > 0 {
+        c.avg_wait.max(1.0)
+    } else {
+        30.0
+    }
+}
+
+/// Where a waiting item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// 1 is next.
+    pub position: usize,
+    pub estimated_wait_seconds: Option<u64>,
 }
