@@ -35,6 +35,59 @@ say zh cmn-latn-pinyin order_number "qing3 shu1 ru4 nin2 de ding4 dan1 hao4, yi3
 say zh cmn-latn-pinyin order_received "xie4 xie4. ke4 fu2 jiang1 wei4 nin2 cha2 xun2 ding4 dan1."
 say zh cmn-latn-pinyin closed "xian4 zai4 shi4 fei1 gong1 zuo4 shi2 jian1, qing3 zai4 gong1 zuo4 shi2 jian1 zai4 lai2 dian4. zai4 jian4."
 
+# Snippets for saying values (digits, numbers, money, dates): sounds/<lang>/say/.
+# The names are those of `dialplan::say::all_snippets`.
+mkdir -p "$out/en/say" "$out/zh/say"
+snippet() { # lang voice name text
+  local lang=$1 voice=$2 name=$3 text=$4
+  espeak-ng -v "$voice" -s 160 -w "$tmp/s.raw.wav" "$text"
+  sox "$tmp/s.raw.wav" -r 8000 -c 1 -b 16 "$out/$lang/say/$name.wav" norm -3 silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse pad 0 0.06
+}
+en_words=(zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen)
+for n in $(seq 0 19); do snippet en en-us "$n" "${en_words[$n]}"; done
+for n in $(seq 0 9); do snippet en en-us "digit_$n" "${en_words[$n]}"; done
+tens=(x x twenty thirty forty fifty sixty seventy eighty ninety)
+for t in $(seq 2 9); do snippet en en-us "$((t * 10))" "${tens[$t]}"; done
+for w in hundred thousand million billion minus point and star; do snippet en en-us "$w" "$w"; done
+snippet en en-us pound "pound"
+snippet en en-us cny "yuan"; snippet en en-us cny_minor "fen"
+snippet en en-us usd "dollars"; snippet en en-us usd_minor "cents"
+months=(x January February March April May June July August September October November December)
+for m in $(seq 1 12); do snippet en en-us "month_$m" "${months[$m]}"; done
+ordinals=(x first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth "twenty first" "twenty second" "twenty third" "twenty fourth" "twenty fifth" "twenty sixth" "twenty seventh" "twenty eighth" "twenty ninth" thirtieth "thirty first")
+for d in $(seq 1 31); do snippet en en-us "ordinal_$d" "${ordinals[$d]}"; done
+
+zh_numbers=(ling2 yi1 er4 san1 si4 wu3 liu4 qi1 ba1 jiu3 shi2)
+for n in $(seq 0 10); do snippet zh cmn-latn-pinyin "$n" "${zh_numbers[$n]}"; done
+# Digit by digit, one is yao1 as in phone numbers.
+zh_digits=(ling2 yao1 er4 san1 si4 wu3 liu4 qi1 ba1 jiu3)
+for n in $(seq 0 9); do snippet zh cmn-latn-pinyin "digit_$n" "${zh_digits[$n]}"; done
+snippet zh cmn-latn-pinyin hundred bai3; snippet zh cmn-latn-pinyin thousand qian1
+snippet zh cmn-latn-pinyin ten_thousand wan4; snippet zh cmn-latn-pinyin hundred_million yi4
+snippet zh cmn-latn-pinyin minus fu4; snippet zh cmn-latn-pinyin point dian3
+snippet zh cmn-latn-pinyin star "xing1 hao4"; snippet zh cmn-latn-pinyin pound "jing3 hao4"
+snippet zh cmn-latn-pinyin month yue4; snippet zh cmn-latn-pinyin day ri4
+snippet zh cmn-latn-pinyin yuan yuan2; snippet zh cmn-latn-pinyin jiao jiao3; snippet zh cmn-latn-pinyin fen fen1
+snippet zh cmn-latn-pinyin usd "mei3 yuan2"; snippet zh cmn-latn-pinyin usd_minor "mei3 fen1"
+
+# The place in queue and estimated wait: "You are number" N "in line." …
+say en en-us queue_place "You are number"
+say en en-us queue_place_end "in line."
+say en en-us queue_wait "Your estimated wait is about"
+say en en-us minutes "minutes."
+say en en-us queue_wait_short "Your estimated wait is about one minute."
+say zh cmn-latn-pinyin queue_place "nin2 xian4 zai4 pai2 zai4 di4"
+say zh cmn-latn-pinyin queue_place_end "wei4."
+say zh cmn-latn-pinyin queue_wait "yu4 ji4 deng3 dai4 da4 yue1"
+say zh cmn-latn-pinyin minutes "fen1 zhong1."
+say zh cmn-latn-pinyin queue_wait_short "yu4 ji4 deng3 dai4 yi1 fen1 zhong1 zuo3 you4."
+say en en-us order_entered "You entered order number"
+say zh cmn-latn-pinyin order_entered "nin2 shu1 ru4 de ding4 dan1 hao4 shi4"
+say en en-us survey "Before you go, please rate our service today. Press one for poor, up to five for excellent."
+say en en-us survey_thanks "Thank you for your rating. Goodbye."
+say zh cmn-latn-pinyin survey "gua4 ji1 qian2, qing3 nin2 wei4 ben3 ci4 fu2 wu4 da3 fen1. yi1 fen1 zui4 di1, wu3 fen1 zui4 gao1."
+say zh cmn-latn-pinyin survey_thanks "xie4 xie4 nin2 de ping2 jia4. zai4 jian4."
+
 # Music on hold: a calm repeating chord, 8 seconds.
 sox -n -r 8000 -c 1 -b 16 "$out/moh.wav" synth 2 sine 392 sine 494 sine 587 synth 2 sine 440 sine 523 sine 659 : synth 2 sine 349 sine 440 sine 523 : synth 2 sine 392 sine 494 sine 587 remix - fade 0.1 8 0.1 vol 0.3 2>/dev/null || \
   sox -n -r 8000 -c 1 -b 16 "$out/moh.wav" synth 8 sine 440 vol 0.2

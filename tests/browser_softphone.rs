@@ -238,3 +238,64 @@ async fn a_call_whose_browser_is_lost_goes_back_to_the_front_of_the_queue() {
     assert_eq!(requeued["payload"]["detail"]["reason"], "agent_leg_lost");
     assert_eq!(requeued["payload"]["detail"]["queue"], "support");
 }
+
+#[tokio::test]
+async fn when_the_agent_hangs_up_first_the_caller_rates_the_call() {
+    let server = Server::hotline_with_agents(&["ann"]).await;
+    let voice = agent_voice(server.dir.path());
+    call_while(
+        &server,
+        "survey.mjs",
+        &ann_env(&server, voice),
+        &[
+            "-sf",
+            "caller_rates.xml",
+            "-s",
+            "4000",
+            "-m",
+            "1",
+            "-timeout",
+            "90",
+            "-timeout_error",
+        ],
+    )
+    .await;
+    let token = server.token_for("sup", "supervisor");
+    let mut items = Vec::new();
+    for _ in 0..100 {
+        items = server.phone_timeline("+8613912345678", &token).await;
+        if items.iter().any(|e| e["payload"]["type"] == "call_ended") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let kinds: Vec<&str> = items
+        .iter()
+        .rev()
+        .filter_map(|e| {
+            e["payload"]["step"]
+                .as_str()
+                .or(e["payload"]["type"].as_str())
+        })
+        .collect();
+    let csat: Vec<&serde_json::Value> = items
+        .iter()
+        .filter(|e| e["payload"]["type"] == "csat")
+        .collect();
+    assert_eq!(csat.len(), 1, "one rating: {kinds:?}");
+    assert_eq!(csat[0]["payload"]["score"], 4);
+    let answered = kinds.iter().position(|k| *k == "call_answered");
+    let survey = kinds.iter().position(|k| *k == "survey");
+    assert!(
+        answered.is_some() && survey > answered,
+        "the survey comes after the agent: {kinds:?}"
+    );
+    let ended = items
+        .iter()
+        .find(|e| e["payload"]["type"] == "call_ended")
+        .expect("the call ended");
+    assert_eq!(
+        ended["payload"]["cause"], "dialplan_hangup",
+        "the dialplan said goodbye"
+    );
+}

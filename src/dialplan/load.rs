@@ -140,12 +140,14 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
     for (name, step) in &plan.steps {
         let actions = action_count(&step.value);
         if actions != 1 {
-            c.at(step, format!("step `{name}` must have exactly one action (answer, play, menu, collect, listen, lookup, set, branch, language, queue, hangup, goto), found {actions}"));
+            c.at(step, format!("step `{name}` must have exactly one action (answer, play, say, menu, collect, listen, lookup, set, branch, language, queue, survey, hangup, goto), found {actions}"));
         }
         for r in targets(&step.value) {
             refs(c, r);
         }
         let finishes = step.value.answer.is_some()
+            || step.value.say.is_some()
+            || step.value.survey.is_some()
             || step.value.lookup.is_some()
             || step.value.play.is_some()
             || step.value.set.is_some()
@@ -165,6 +167,7 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
             }
         }
         check_patterns(c, &step.value);
+        check_say(c, step, &languages);
     }
     check_reachability(c, plan);
     check_input_loops(c, plan);
@@ -174,6 +177,7 @@ fn action_count(s: &Step) -> usize {
     [
         s.answer.is_some(),
         s.play.is_some(),
+        s.say.is_some(),
         s.menu.is_some(),
         s.collect.is_some(),
         s.listen.is_some(),
@@ -182,6 +186,7 @@ fn action_count(s: &Step) -> usize {
         s.branch.is_some(),
         s.language.is_some(),
         s.queue.is_some(),
+        s.survey.is_some(),
         s.hangup.is_some(),
         s.goto.is_some(),
     ]
@@ -232,6 +237,11 @@ fn prompts(s: &Step) -> Vec<&Spanned<String>> {
         out.extend(l.prompts.iter());
         out.extend(l.retry_prompt.iter());
     }
+    if let Some(v) = &s.survey {
+        out.extend(v.prompts.iter());
+        out.extend(v.invalid_prompt.iter());
+        out.extend(v.thanks.iter());
+    }
     out
 }
 
@@ -244,6 +254,12 @@ fn languages_of(plan: &DialplanFile) -> BTreeSet<String> {
 fn check_patterns(c: &mut Checker<'_>, s: &Step) {
     check_listen(c, s);
     check_lookup(c, s);
+    if let Some(v) = &s.survey
+        && !(2..=9).contains(&v.scale)
+        && let Some(p) = v.prompts.first()
+    {
+        c.at(p, "`scale` must be between 2 and 9");
+    }
     if let Some(p) = s.collect.as_ref().and_then(|c| c.pattern.as_ref())
         && let Err(e) = regex::Regex::new(&p.value)
     {
@@ -273,6 +289,99 @@ fn check_patterns(c: &mut Checker<'_>, s: &Step) {
                 );
             }
         }
+    }
+}
+
+/// A `say` step's parts, and what a step that speaks values needs on disk: the
+/// snippets of each language (and the announcement prompts of a queue).
+fn check_say(c: &mut Checker<'_>, step: &Spanned<Step>, languages: &BTreeSet<String>) {
+    let s = &step.value;
+    let announces = s.queue.as_ref().is_some_and(|q| q.announce_every > 0);
+    if s.say.is_none() && !announces {
+        return;
+    }
+    for part in s.say.iter().flatten() {
+        check_say_part(c, step, part, languages);
+    }
+    for lang in languages {
+        let lang_dir = if super::say::LANGUAGES.contains(&lang.as_str()) {
+            lang.as_str()
+        } else {
+            "en"
+        };
+        let missing = super::say::all_snippets(lang_dir).into_iter().find(|n| {
+            !c.sounds
+                .join(lang_dir)
+                .join("say")
+                .join(format!("{n}.wav"))
+                .is_file()
+        });
+        if let Some(n) = missing {
+            let file = c.sounds.join(lang_dir).join("say").join(format!("{n}.wav"));
+            c.at(
+                step,
+                format!(
+                    "snippet `{n}` for saying values is missing: {}",
+                    file.display()
+                ),
+            );
+        }
+        if announces {
+            for p in super::vm::PLACE_PROMPTS {
+                let file = c.sounds.join(lang).join(format!("{p}.wav"));
+                if !file.is_file() {
+                    c.at(
+                        step,
+                        format!("announcement prompt `{p}` is missing: {}", file.display()),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_say_part(
+    c: &mut Checker<'_>,
+    step: &Spanned<Step>,
+    part: &super::schema::SayPart,
+    languages: &BTreeSet<String>,
+) {
+    if part.kinds() != 1 {
+        c.at(
+            step,
+            "each part of `say` needs exactly one of prompt, digits, number, amount, date",
+        );
+        return;
+    }
+    let currency = part.currency.as_ref().map_or("cny", |c| c.value.as_str());
+    if let Some(cur) = &part.currency
+        && !super::say::CURRENCIES.contains(&cur.value.as_str())
+    {
+        c.at(
+            cur,
+            format!("unknown currency `{}` (known: cny, usd)", cur.value),
+        );
+    }
+    if let Some(p) = &part.prompt {
+        if p.value.contains('{') {
+            return;
+        }
+        for lang in languages {
+            let file = c.sounds.join(lang).join(format!("{}.wav", p.value));
+            if !file.is_file() {
+                c.at(
+                    p,
+                    format!("prompt `{}` is missing: {}", p.value, file.display()),
+                );
+            }
+        }
+        return;
+    }
+    if let Some((kind, value)) = part.value()
+        && !value.value.contains('{')
+        && let Err(e) = super::say::snippets("en", kind, &value.value, currency)
+    {
+        c.at(value, e.to_string());
     }
 }
 
@@ -352,8 +461,10 @@ fn check_input_loops(c: &mut Checker<'_>, plan: &DialplanFile) {
             || s.listen.is_some()
             || s.lookup.is_some()
             || s.queue.is_some()
+            || s.survey.is_some()
             || s.hangup.is_some()
             || s.play.is_some()
+            || s.say.is_some()
     };
     let edges: BTreeMap<&str, Vec<&str>> = plan
         .steps

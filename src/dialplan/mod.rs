@@ -10,6 +10,7 @@ pub mod hours;
 pub mod intent;
 pub mod load;
 pub mod registry;
+pub mod say;
 pub mod schema;
 pub mod vm;
 

@@ -50,6 +50,7 @@ pub struct Match {
 pub struct Step {
     pub answer: Option<Empty>,
     pub play: Option<Play>,
+    pub say: Option<Vec<SayPart>>,
     pub menu: Option<Menu>,
     pub collect: Option<Collect>,
     pub listen: Option<Listen>,
@@ -58,9 +59,11 @@ pub struct Step {
     pub branch: Option<Vec<Rule>>,
     pub language: Option<String>,
     pub queue: Option<QueueStep>,
+    pub survey: Option<Survey>,
     pub hangup: Option<Empty>,
     pub goto: Option<Spanned<String>>,
-    /// The step after this one, for actions that finish (answer, play, set, language, collect).
+    /// The step after this one, for actions that finish (answer, play, say, set,
+    /// language, collect, lookup), and after a queued call's agent hangs up.
     pub next: Option<Spanned<String>>,
 }
 
@@ -80,6 +83,50 @@ pub struct Play {
 
 fn yes() -> bool {
     true
+}
+
+/// One part of a `say` step: a prompt, or a value said with the language's
+/// snippets (`sounds/<language>/say/`). Values may use `{variable}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SayPart {
+    /// A prompt name; `{variable}` picks one at run time (e.g. `status_{order.status}`).
+    pub prompt: Option<Spanned<String>>,
+    pub digits: Option<Spanned<String>>,
+    pub number: Option<Spanned<String>>,
+    pub amount: Option<Spanned<String>>,
+    /// `YYYY-MM-DD`, said as month and day.
+    pub date: Option<Spanned<String>>,
+    /// Currency of an `amount`: `cny` (default) or `usd`.
+    #[serde(default)]
+    pub currency: Option<Spanned<String>>,
+}
+
+impl SayPart {
+    /// The value to say and how, or `None` for a prompt.
+    pub fn value(&self) -> Option<(crate::dialplan::say::Kind, &Spanned<String>)> {
+        use crate::dialplan::say::Kind;
+        self.digits
+            .as_ref()
+            .map(|v| (Kind::Digits, v))
+            .or(self.number.as_ref().map(|v| (Kind::Number, v)))
+            .or(self.amount.as_ref().map(|v| (Kind::Amount, v)))
+            .or(self.date.as_ref().map(|v| (Kind::Date, v)))
+    }
+
+    /// How many of prompt/digits/number/amount/date are set (must be one).
+    pub fn kinds(&self) -> usize {
+        [
+            self.prompt.is_some(),
+            self.digits.is_some(),
+            self.number.is_some(),
+            self.amount.is_some(),
+            self.date.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,6 +263,37 @@ pub struct Condition {
     pub caller: Option<Spanned<String>>,
 }
 
+/// A satisfaction survey: the caller rates with one key from 1 to `scale`; the
+/// score goes into the timeline as CSAT. Then `next`, rated or not.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Survey {
+    pub prompts: Vec<Spanned<String>>,
+    /// Highest score (keys 1 to `scale`), 2 to 9.
+    #[serde(default = "default_scale")]
+    pub scale: u8,
+    #[serde(default = "default_timeout")]
+    pub timeout: u32,
+    #[serde(default = "default_survey_retries")]
+    pub retries: u32,
+    /// Prompt played after a key out of range, before asking again.
+    #[serde(default)]
+    pub invalid_prompt: Option<Spanned<String>>,
+    /// Prompt played after a score.
+    #[serde(default)]
+    pub thanks: Option<Spanned<String>>,
+}
+
+fn default_scale() -> u8 {
+    5
+}
+
+fn default_survey_retries() -> u32 {
+    1
+}
+
+/// A queue; with `next`, the caller goes on there when the agent hangs up
+/// (e.g. to a survey) instead of being hung up on.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueStep {
@@ -225,6 +303,10 @@ pub struct QueueStep {
     /// Prompt looped while waiting.
     #[serde(default = "default_music")]
     pub music: String,
+    /// Seconds between telling the caller their place in the queue and the
+    /// estimated wait; 0 never does.
+    #[serde(default)]
+    pub announce_every: u32,
 }
 
 fn default_music() -> String {

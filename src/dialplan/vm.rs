@@ -30,6 +30,14 @@ pub enum Event {
     SpeechUnavailable,
     /// The answer to a `Lookup`: the JSON object's fields, or why it failed.
     LookupDone(Result<BTreeMap<String, String>, String>),
+    /// The answer to `AskPlace`: the call's place in its queue (1 is next) and
+    /// the estimated wait, if known.
+    QueuePlace {
+        position: usize,
+        wait_seconds: Option<u64>,
+    },
+    /// Routing could not say where the call stands; try again next time.
+    PlaceUnknown,
 }
 
 /// Time allowed beyond a lookup's own timeout before the VM gives up on it.
@@ -67,6 +75,11 @@ pub enum Command {
         priority: i32,
         music: PathBuf,
     },
+    /// Ask routing where the queued call stands; answer with `Event::QueuePlace`
+    /// or `Event::PlaceUnknown`.
+    AskPlace,
+    /// Loop this file again (music on hold after an announcement).
+    Music(PathBuf),
     Hangup {
         cause: String,
     },
@@ -93,7 +106,10 @@ enum Wait {
     },
     /// A lookup step waiting for its answer.
     Lookup,
-    Queued,
+    /// In a queue; `announcing` while the place in queue is being said.
+    Queued {
+        announcing: bool,
+    },
     Done,
 }
 
@@ -224,12 +240,25 @@ impl Vm {
             ) => self.heard(now, attempt, &text),
             (Event::SpeechUnavailable, Wait::Listen { .. }) => self.speech_unavailable(now),
             (Event::LookupDone(result), Wait::Lookup) => self.lookup_done(now, result),
+            (
+                Event::QueuePlace {
+                    position,
+                    wait_seconds,
+                },
+                Wait::Queued { announcing: false },
+            ) => self.announce_place(position, wait_seconds),
+            (Event::PlaybackDone, Wait::Queued { announcing: true }) => self.announced(now),
+            (Event::PlaceUnknown, Wait::Queued { announcing: false }) => {
+                self.schedule_announcement(now)
+            }
             (Event::Digit(d), _) => self.record_digit(d),
             (
                 Event::PlaybackDone
                 | Event::Heard(_)
                 | Event::SpeechUnavailable
-                | Event::LookupDone(_),
+                | Event::LookupDone(_)
+                | Event::QueuePlace { .. }
+                | Event::PlaceUnknown,
                 _,
             ) => {}
         }
@@ -240,6 +269,10 @@ impl Vm {
             return;
         }
         self.deadline = None;
+        if let Wait::Queued { .. } = self.wait {
+            self.out.push_back(Command::AskPlace);
+            return;
+        }
         if self.wait == Wait::Lookup {
             self.lookup_done(now, Err("timeout".into()));
             return;
@@ -275,6 +308,7 @@ impl Vm {
                     .as_ref()
                     .map(|m| m.timeout)
                     .or(s.collect.as_ref().map(|c| c.timeout))
+                    .or(s.survey.as_ref().map(|v| v.timeout))
                     .unwrap_or(5)
             })
             .unwrap_or(5);
@@ -367,7 +401,11 @@ impl Vm {
             };
             return None;
         }
-        if step.menu.is_some() || step.collect.is_some() {
+        if let Some(parts) = &step.say {
+            self.run_say(name, parts, next);
+            return None;
+        }
+        if step.menu.is_some() || step.collect.is_some() || step.survey.is_some() {
             self.timeline_step(name, json!({}));
             self.prompt_input(now, 0, None);
             return None;
@@ -388,7 +426,8 @@ impl Vm {
                 priority: q.priority,
                 music: PathBuf::from(format!("{}.wav", q.music)),
             });
-            self.wait = Wait::Queued;
+            self.wait = Wait::Queued { announcing: false };
+            self.schedule_announcement(now);
             return None;
         }
         if step.hangup.is_some() {
@@ -426,6 +465,7 @@ impl Vm {
             .as_ref()
             .map(|m| m.prompts.clone())
             .or(step.collect.as_ref().map(|c| c.prompts.clone()))
+            .or(step.survey.as_ref().map(|v| v.prompts.clone()))
             .unwrap_or_default();
         let prompts: Vec<Spanned<String>> = lead.into_iter().chain(prompts).collect();
         self.wait = Wait::Input {
@@ -451,6 +491,10 @@ impl Vm {
         let Some(step) = self.current().cloned() else {
             return;
         };
+        if step.survey.is_some() {
+            self.take_score(now, attempt);
+            return;
+        }
         if let Some(menu) = &step.menu {
             let key: String = self.digits.drain(..1.min(self.digits.len())).collect();
             let name = self.step.clone();
@@ -515,13 +559,15 @@ impl Vm {
             .as_ref()
             .map(|m| m.retries)
             .or(step.collect.as_ref().map(|c| c.retries))
+            .or(step.survey.as_ref().map(|v| v.retries))
             .unwrap_or(0);
         if attempt >= retries {
             let fail = step
                 .menu
                 .as_ref()
                 .map(|m| m.on_fail.value.clone())
-                .or(step.collect.as_ref().map(|c| c.on_fail.value.clone()));
+                .or(step.collect.as_ref().map(|c| c.on_fail.value.clone()))
+                .or(self.unrated(&step));
             match fail {
                 Some(f) => {
                     self.hops = 0;
@@ -531,7 +577,11 @@ impl Vm {
             }
             return;
         }
-        let invalid = step.menu.as_ref().and_then(|m| m.invalid_prompt.clone());
+        let invalid = step
+            .menu
+            .as_ref()
+            .and_then(|m| m.invalid_prompt.clone())
+            .or(step.survey.as_ref().and_then(|v| v.invalid_prompt.clone()));
         self.prompt_input(now, attempt + 1, invalid);
     }
 
@@ -636,6 +686,12 @@ impl Vm {
     /// `{name}` in `text` replaced by the variable `name`, percent-encoded
     /// (everything but RFC 3986 unreserved characters).
     fn expand(&self, text: &str) -> String {
+        self.expand_with(text, true)
+    }
+
+    /// `{name}` in `text` replaced by the variable `name` (empty if unset),
+    /// percent-encoded if `encode`.
+    fn expand_with(&self, text: &str, encode: bool) -> String {
         let mut out = String::new();
         let mut rest = text;
         while let Some(open) = rest.find('{') {
@@ -645,6 +701,11 @@ impl Vm {
             out.push_str(&rest[..open]);
             let key = &rest[open + 1..open + close];
             let value = self.vars.get(key).map(String::as_str).unwrap_or("");
+            if !encode {
+                out.push_str(value);
+                rest = &rest[open + close + 1..];
+                continue;
+            }
             for b in value.bytes() {
                 if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
                     out.push(char::from(b));
@@ -693,6 +754,12 @@ impl Vm {
         });
     }
 }
+
+#[path = "vm_speak.rs"]
+mod speak;
+#[path = "vm_survey.rs"]
+mod survey;
+pub use speak::PLACE_PROMPTS;
 
 #[cfg(test)]
 #[path = "vm_tests.rs"]

@@ -138,8 +138,13 @@ fn collect_validates_and_stores_the_order_number() {
     assert!(out.iter().any(|c| matches!(c, Command::Timeline(EventPayload::IvrStep { detail, .. }) if detail["collected"] == "12345")), "{out:?}");
     assert_eq!(
         plays(&out).last().map(String::as_str),
-        Some("zh/order_received.wav")
+        Some(
+            "zh/order_entered.wav+zh/say/digit_1.wav+zh/say/digit_2.wav+zh/say/digit_3.wav+zh/say/digit_4.wav+zh/say/digit_5.wav"
+        ),
+        "the number is read back"
     );
+    vm.handle(t0, Event::PlaybackDone);
+    assert_eq!(plays(&drain(&mut vm)), ["zh/order_received.wav"]);
 }
 
 #[test]
@@ -463,4 +468,247 @@ fn a_failed_or_silent_lookup_takes_on_fail() {
     );
     vm.handle(deadline, Event::LookupDone(Ok(BTreeMap::new())));
     assert!(drain(&mut vm).is_empty(), "a late answer is ignored");
+}
+
+fn say_plan(parts: &str) -> Arc<Dialplan> {
+    plan(&format!(
+        "name: t\nlanguage: en\nstart: s\nsteps:\n  s:\n    say:\n{parts}\n    next: z\n  z:\n    language: zh\n    next: s2\n  s2:\n    say:\n{parts}\n    next: bye\n  bye:\n    hangup: {{}}\n"
+    ))
+}
+
+#[test]
+fn say_speaks_values_in_the_current_language() {
+    let t0 = Instant::now();
+    let p =
+        say_plan("      - number: \"{n}\"\n      - amount: \"12.5\"\n      - date: \"2026-11-30\"");
+    let vars = BTreeMap::from([("n".to_string(), "115".to_string())]);
+    let mut vm = Vm::with_variables(p, "x", "1", &vars, t0, open_hours());
+    let out = drain(&mut vm);
+    assert_eq!(
+        plays(&out),
+        [
+            "en/say/1.wav+en/say/hundred.wav+en/say/15.wav+en/say/12.wav+en/say/cny.wav+en/say/and.wav+en/say/50.wav+en/say/cny_minor.wav+en/say/month_11.wav+en/say/ordinal_30.wav"
+        ]
+    );
+    assert_eq!(
+        details(&out, "s")[0]["say"],
+        json!(["115", "12.5", "2026-11-30"])
+    );
+    vm.handle(t0, Event::PlaybackDone);
+    assert_eq!(
+        plays(&drain(&mut vm)),
+        [
+            "zh/say/1.wav+zh/say/hundred.wav+zh/say/1.wav+zh/say/10.wav+zh/say/5.wav+zh/say/10.wav+zh/say/2.wav+zh/say/yuan.wav+zh/say/5.wav+zh/say/jiao.wav+zh/say/10.wav+zh/say/1.wav+zh/say/month.wav+zh/say/3.wav+zh/say/10.wav+zh/say/day.wav"
+        ]
+    );
+}
+
+#[test]
+fn a_value_that_cannot_be_said_is_left_out_and_noted() {
+    let t0 = Instant::now();
+    let p = say_plan("      - prompt: \"{p}\"\n      - number: \"{n}\"\n      - digits: \"42\"");
+    let vars = BTreeMap::from([
+        ("n".to_string(), "shipped".to_string()),
+        ("p".to_string(), "../../etc/passwd".to_string()),
+    ]);
+    let mut vm = Vm::with_variables(p, "x", "1", &vars, t0, open_hours());
+    let out = drain(&mut vm);
+    assert_eq!(plays(&out), ["en/say/digit_4.wav+en/say/digit_2.wav"]);
+    let errors = &details(&out, "s")[0]["errors"];
+    assert_eq!(errors.as_array().map(Vec::len), Some(2), "{errors}");
+    vm.handle(t0, Event::PlaybackDone);
+    vm.handle(t0, Event::PlaybackDone);
+    assert!(vm.is_done(), "the call goes on to its end");
+}
+
+#[test]
+fn say_steps_are_validated() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bad = "name: t\nstart: s\nsteps:\n  s:\n    say:\n      - number: \"12x\"\n      - amount: \"3\"\n        currency: eur\n      - prompt: nope\n      - {}\n      - digits: \"1\"\n        date: \"2026-01-01\"\n    next: b\n  b:\n    hangup: {}\n";
+    let errs = parse(Path::new("t.yaml"), bad, &root.join("sounds")).unwrap_err();
+    let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+    let all = text.join("\n");
+    assert!(all.contains("t.yaml:6:"), "{all}");
+    assert!(all.contains("cannot be said as number"), "{all}");
+    assert!(all.contains("unknown currency `eur`"), "{all}");
+    assert!(all.contains("prompt `nope` is missing"), "{all}");
+    assert_eq!(all.matches("exactly one of prompt").count(), 2, "{all}");
+    let no_snippets = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(no_snippets.path().join("en")).unwrap();
+    let q = "name: t\nstart: q\nsteps:\n  q:\n    queue: { name: support, announce_every: 20 }\n";
+    let all: Vec<String> = parse(Path::new("t.yaml"), q, no_snippets.path())
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        all.iter().any(|e| e.contains("snippet `digit_0`")),
+        "{all:?}"
+    );
+    assert!(
+        all.iter().any(|e| e.contains("`queue_place` is missing")),
+        "{all:?}"
+    );
+}
+
+fn queued(t0: Instant) -> Vm {
+    let mut vm = Vm::new(hotline(), "x", "4000", t0, open_hours());
+    vm.handle(t0, Event::Digit('2'));
+    vm.handle(t0, Event::Digit('2'));
+    let out = drain(&mut vm);
+    assert!(
+        out.iter()
+            .any(|c| matches!(c, Command::Enqueue { queue, .. } if queue == "support"))
+    );
+    vm
+}
+
+#[test]
+fn a_queued_caller_hears_place_and_wait_between_music() {
+    let t0 = Instant::now();
+    let mut vm = queued(t0);
+    assert_eq!(vm.poll_timeout(), Some(t0 + Duration::from_secs(30)));
+    vm.handle_timeout(t0 + Duration::from_secs(30));
+    assert_eq!(drain(&mut vm), [Command::AskPlace]);
+    assert_eq!(vm.poll_timeout(), None, "no timer while routing answers");
+    vm.handle(
+        t0 + Duration::from_secs(30),
+        Event::QueuePlace {
+            position: 3,
+            wait_seconds: Some(130),
+        },
+    );
+    let out = drain(&mut vm);
+    assert_eq!(
+        plays(&out),
+        [
+            "en/queue_place.wav+en/say/3.wav+en/queue_place_end.wav+en/queue_wait.wav+en/say/3.wav+en/minutes.wav"
+        ]
+    );
+    assert_eq!(
+        details(&out, "support")[0]["announce"],
+        json!({ "position": 3, "wait_minutes": 3 })
+    );
+    vm.handle(t0 + Duration::from_secs(34), Event::PlaybackDone);
+    assert_eq!(drain(&mut vm), [Command::Music("moh.wav".into())]);
+    assert_eq!(vm.poll_timeout(), Some(t0 + Duration::from_secs(64)));
+    vm.handle_timeout(t0 + Duration::from_secs(64));
+    drain(&mut vm);
+    vm.handle(
+        t0 + Duration::from_secs(64),
+        Event::QueuePlace {
+            position: 1,
+            wait_seconds: Some(20),
+        },
+    );
+    assert_eq!(
+        plays(&drain(&mut vm)),
+        ["en/queue_place.wav+en/say/1.wav+en/queue_place_end.wav+en/queue_wait_short.wav"]
+    );
+    vm.handle(t0 + Duration::from_secs(66), Event::PlaybackDone);
+    drain(&mut vm);
+    vm.handle_timeout(t0 + Duration::from_secs(96));
+    drain(&mut vm);
+    vm.handle(
+        t0 + Duration::from_secs(96),
+        Event::QueuePlace {
+            position: 2,
+            wait_seconds: None,
+        },
+    );
+    assert_eq!(
+        plays(&drain(&mut vm)),
+        ["en/queue_place.wav+en/say/2.wav+en/queue_place_end.wav"],
+        "no estimate when nobody staffs the queue"
+    );
+}
+
+#[test]
+fn a_place_that_comes_late_or_twice_is_ignored() {
+    let t0 = Instant::now();
+    let mut vm = queued(t0);
+    let place = Event::QueuePlace {
+        position: 1,
+        wait_seconds: None,
+    };
+    vm.handle_timeout(t0 + Duration::from_secs(30));
+    drain(&mut vm);
+    vm.handle(t0 + Duration::from_secs(30), place.clone());
+    assert_eq!(plays(&drain(&mut vm)).len(), 1);
+    vm.handle(t0 + Duration::from_secs(31), place);
+    assert!(
+        plays(&drain(&mut vm)).is_empty(),
+        "one announcement at a time"
+    );
+}
+
+#[test]
+fn an_unknown_place_waits_for_the_next_turn() {
+    let t0 = Instant::now();
+    let mut vm = queued(t0);
+    vm.handle_timeout(t0 + Duration::from_secs(30));
+    drain(&mut vm);
+    vm.handle(t0 + Duration::from_secs(30), Event::PlaceUnknown);
+    assert!(drain(&mut vm).is_empty());
+    assert_eq!(vm.poll_timeout(), Some(t0 + Duration::from_secs(60)));
+}
+
+#[test]
+fn after_the_agent_the_caller_rates_the_call() {
+    let t0 = Instant::now();
+    let mut vm = queued(t0);
+    assert!(vm.agent_left(t0 + Duration::from_secs(90)));
+    let out = drain(&mut vm);
+    assert_eq!(plays(&out), ["en/survey.wav"]);
+    assert_eq!(details(&out, "support")[0]["agent_left"], true);
+    vm.handle(t0 + Duration::from_secs(91), Event::Digit('7'));
+    let out = drain(&mut vm);
+    assert_eq!(
+        plays(&out),
+        ["en/invalid.wav+en/survey.wav"],
+        "out of range: asked again"
+    );
+    vm.handle(t0 + Duration::from_secs(92), Event::Digit('4'));
+    let out = drain(&mut vm);
+    assert!(out.contains(&Command::Timeline(EventPayload::Csat { score: 4 })));
+    assert_eq!(plays(&out), ["en/survey_thanks.wav"]);
+    vm.handle(t0 + Duration::from_secs(95), Event::PlaybackDone);
+    assert!(
+        matches!(drain(&mut vm).last(), Some(Command::Hangup { cause }) if cause == "dialplan_hangup")
+    );
+}
+
+#[test]
+fn an_unanswered_survey_goes_on_unrated() {
+    let t0 = Instant::now();
+    let mut vm = queued(t0);
+    vm.agent_left(t0);
+    drain(&mut vm);
+    let mut at = t0;
+    for _ in 0..2 {
+        vm.handle(at, Event::PlaybackDone);
+        at += Duration::from_secs(6);
+        vm.handle_timeout(at);
+    }
+    let out = drain(&mut vm);
+    assert!(
+        !out.iter()
+            .any(|c| matches!(c, Command::Timeline(EventPayload::Csat { .. })))
+    );
+    assert!(
+        details(&out, "survey").iter().any(|d| d["unrated"] == true),
+        "{out:?}"
+    );
+    assert!(vm.is_done());
+}
+
+#[test]
+fn without_next_the_call_ends_with_the_agent() {
+    let t0 = Instant::now();
+    let p = plan("name: t\nstart: q\nsteps:\n  q:\n    queue: { name: support }\n");
+    let mut vm = Vm::new(p, "x", "1", t0, open_hours());
+    drain(&mut vm);
+    assert!(!vm.agent_left(t0));
+    let mut vm = Vm::new(hotline(), "x", "4000", t0, open_hours());
+    assert!(!vm.agent_left(t0), "not queued yet");
 }

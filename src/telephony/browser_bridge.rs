@@ -36,11 +36,15 @@ enum Ending {
     LegLost(UdpSocket),
     /// The agent transferred the caller to this queue.
     Transfer(String, UdpSocket),
+    /// The agent hung up; the caller is still on the line.
+    AgentLeft(UdpSocket),
 }
 
 /// How the bridged part ended.
 enum Bridged {
     Over(String),
+    /// The agent hung up; what happens to the caller is the dialplan's call.
+    AgentLeft,
     Lost,
     Transfer(String),
 }
@@ -71,6 +75,10 @@ impl Call {
             Ok(Ending::Transfer(queue, caller_rtp)) => {
                 phones.notify(&leg, ended("transferred"));
                 AgentEnd::Transfer { queue, caller_rtp }
+            }
+            Ok(Ending::AgentLeft(caller_rtp)) => {
+                phones.notify(&leg, ended("agent_hangup"));
+                AgentEnd::AgentLeft { caller_rtp }
             }
             Ok(Ending::LegLost(sock)) => {
                 phones.notify(&leg, ended("agent_leg_lost"));
@@ -169,6 +177,11 @@ impl Call {
             (Bridged::Over(cause), _) => Ok(Ending::Cause(cause)),
             (Bridged::Lost, Ok(sock)) => Ok(Ending::LegLost(sock)),
             (Bridged::Transfer(queue), Ok(sock)) => Ok(Ending::Transfer(queue, sock)),
+            (Bridged::AgentLeft, Ok(sock)) => Ok(Ending::AgentLeft(sock)),
+            (Bridged::AgentLeft, Err(_)) => {
+                self.send_bye().await;
+                Ok(Ending::Cause("agent_hangup".into()))
+            }
             (_, Err(_)) => Ok(Ending::Cause("media_error".into())),
         }
     }
@@ -224,10 +237,7 @@ impl Call {
                     }
                 },
                 reply = replies.recv() => match reply {
-                    Some(FromBrowser::Hangup) => {
-                        self.send_bye().await;
-                        return Bridged::Over("agent_hangup".into());
-                    }
+                    Some(FromBrowser::Hangup) => return Bridged::AgentLeft,
                     Some(FromBrowser::PageGone { page: p }) if p == page => return Bridged::Lost,
                     Some(FromBrowser::Transfer { queue }) => return Bridged::Transfer(queue),
                     Some(FromBrowser::Dtmf(d)) => self.agent_key(bridged, d).await,

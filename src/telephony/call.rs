@@ -4,7 +4,6 @@
 //! channels: inputs in, `CallCommand`s out.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,12 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::echo::{self, EchoParams, MediaEvent};
 use super::guard;
-use super::ivr_call::{IvrCall, IvrOutcome};
-use super::ivr_media::{self, IvrMediaParams};
-use super::recording;
 use super::rtp_port;
 use super::timeline_writer::{CallRecord, TimelineWriter};
-use super::transfer::{AgentEnd, Back, Requeued};
 use crate::config::Config;
 use crate::dialplan::registry::Registry;
 use crate::media::prompts::PromptCache;
@@ -29,7 +24,6 @@ use crate::sip::dialog::{Dialog, new_branch, random_token};
 use crate::sip::message::reason_phrase;
 use crate::sip::transaction::TxKey;
 use crate::sip::{Message, Method};
-use crate::speech::service::{Job, Stretch, SubmitError};
 use uuid::Uuid;
 
 /// The echo test extension.
@@ -103,11 +97,11 @@ pub struct CallContext {
 
 pub struct Call {
     pub(super) ctx: Arc<CallContext>,
-    conversation: Uuid,
+    pub(super) conversation: Uuid,
     pub(super) out: mpsc::Sender<CallCommand>,
     pub(super) dialog: Dialog,
     pub(super) invite_key: TxKey,
-    invite: Message,
+    pub(super) invite: Message,
     pub(super) local_ip: IpAddr,
     pub(super) answered_at: Option<Instant>,
     pub(super) media_stop: CancellationToken,
@@ -243,186 +237,6 @@ impl Call {
         self.ctx.timeline.send(r);
     }
 
-    /// Answers and runs the dialplan with IVR media.
-    async fn run_ivr(
-        &mut self,
-        plan: Arc<crate::dialplan::Dialplan>,
-        caller: &str,
-        dialed: &str,
-        rx: &mut mpsc::Receiver<CallInput>,
-    ) -> String {
-        let invite = self.invite.clone();
-        let (socket, negotiated) = match self.negotiate(&invite).await {
-            Ok(x) => x,
-            Err(code) => return format!("rejected_{code}"),
-        };
-        self.send_ok(&invite, &negotiated).await;
-        let media = &self.ctx.config.media;
-        // The call's language for transcription: the dialplan's, as it changes.
-        let (language_tx, language_rx) = tokio::sync::watch::channel(None);
-        let recording = media.record_calls.then(|| {
-            let path = recording::path_for(&self.ctx.config.data_dir, self.conversation);
-            let speech = &self.ctx.speech;
-            let live = (speech.is_on() && self.ctx.config.speech.live_transcripts)
-                .then(|| recording::LiveTap::new(speech.clone(), self.conversation, language_rx));
-            let (tx, task) = recording::start(path.clone(), live);
-            (tx, task, path)
-        });
-        let params = IvrMediaParams {
-            recorder: recording.as_ref().map(|(tx, _, _)| tx.clone()),
-            remote: negotiated.1.remote,
-            payload_type: negotiated.1.payload_type,
-            dtmf_payload_type: negotiated.1.dtmf_payload_type,
-            symmetric: media.symmetric_rtp,
-            timeout: Duration::from_secs(media.media_timeout_secs),
-        };
-        let (cmd_tx, cmd_rx) = mpsc::channel(16);
-        let (ev_tx, mut ev_rx) = mpsc::channel(64);
-        let ivr_stop = self.media_stop.child_token();
-        let media_task = tokio::spawn(ivr_media::run(
-            socket,
-            params,
-            self.ctx.prompts.clone(),
-            cmd_rx,
-            ev_tx,
-            ivr_stop.clone(),
-        ));
-        let conversation = self.conversation;
-        let mut ivr = IvrCall {
-            call: self,
-            conversation,
-            media: cmd_tx,
-            queued_in: None,
-            listen_language: None,
-            hearing: None,
-            lookup: None,
-            language: language_tx,
-        };
-        let outcome = ivr.run(plan, caller, dialed, rx, &mut ev_rx).await;
-        let queued_in = ivr.queued_in.clone();
-        let was_queued = queued_in.is_some();
-        let cause = match outcome {
-            IvrOutcome::Ended(cause) => {
-                if was_queued {
-                    self.routing_input(crate::routing::engine::Input::Cancel {
-                        item: conversation,
-                    })
-                    .await;
-                }
-                cause
-            }
-            IvrOutcome::Assigned(agent) => {
-                ivr_stop.cancel();
-                let caller_rtp = media_task.await.ok();
-                let recorder = recording.as_ref().map(|(tx, _, _)| tx.clone());
-                let queue = queued_in.unwrap_or_default();
-                let cause = match caller_rtp {
-                    Some(sock) => {
-                        self.serve_with_agents(agent, sock, queue, &negotiated.1, recorder, rx)
-                            .await
-                    }
-                    None => "media_error".into(),
-                };
-                // Done with the agent: wrap-up starts (or the item is simply gone).
-                self.routing_input(crate::routing::engine::Input::Finish { item: conversation })
-                    .await;
-                cause
-            }
-        };
-        self.media_stop.cancel();
-        if let Some((tx, task, path)) = recording {
-            drop(tx);
-            if let Ok(Ok(Some(done))) = tokio::time::timeout(Duration::from_secs(5), task).await {
-                let payload = crate::timeline::model::EventPayload::Recording {
-                    path: path.display().to_string(),
-                    duration_ms: done.duration_ms,
-                };
-                self.record(CallRecord::Event {
-                    call_id: self.call_id(),
-                    payload,
-                });
-                self.transcribe_rest(path, done.untranscribed);
-            }
-        }
-        cause
-    }
-
-    /// After the call: the recording, or the parts live transcription missed.
-    fn transcribe_rest(&self, path: PathBuf, untranscribed: Option<Vec<Stretch>>) {
-        if untranscribed.as_ref().is_some_and(Vec::is_empty) {
-            return;
-        }
-        let job = Job::Recording {
-            conversation: self.conversation,
-            path,
-            only: untranscribed,
-        };
-        match self.ctx.speech.submit(job) {
-            Ok(()) | Err(SubmitError::Off) => {}
-            Err(e) => tracing::warn!(error = %e, "recording left untranscribed"),
-        }
-    }
-
-    /// Bridges the call to the assigned agent, and again to the next one each time
-    /// an agent transfers it to a queue; returns the hang-up cause.
-    #[allow(clippy::too_many_arguments)]
-    async fn serve_with_agents(
-        &mut self,
-        mut agent: Uuid,
-        mut sock: tokio::net::UdpSocket,
-        mut queue: String,
-        caller: &sdp::Negotiated,
-        recorder: Option<mpsc::Sender<recording::Frame>>,
-        rx: &mut mpsc::Receiver<CallInput>,
-    ) -> String {
-        loop {
-            let end = self
-                .bridge_to_agent(agent, sock, caller, recorder.clone(), rx)
-                .await;
-            let (why, caller_rtp) = match end {
-                AgentEnd::Ended(cause) => return cause,
-                AgentEnd::Transfer {
-                    queue: to,
-                    caller_rtp,
-                } => {
-                    queue = to;
-                    (Back::Transfer, caller_rtp)
-                }
-                AgentEnd::Lost { reason, caller_rtp } => {
-                    self.pause_agent(agent, reason).await;
-                    (Back::Lost(reason), caller_rtp)
-                }
-            };
-            match self
-                .requeue(why, &queue, caller_rtp, caller, recorder.clone(), rx)
-                .await
-            {
-                Requeued::Assigned {
-                    agent: next,
-                    caller_rtp,
-                } => (agent, sock) = (next, caller_rtp),
-                Requeued::Ended(cause) => return cause,
-            }
-        }
-    }
-
-    /// An agent who could not be reached is set away (`unreachable`), so the call
-    /// they lost is not offered to them again until they say they are back.
-    async fn pause_agent(&self, agent: Uuid, reason: &str) {
-        let away = crate::routing::model::Presence::Away {
-            reason: "unreachable".into(),
-        };
-        tracing::warn!(%agent, reason, "agent unreachable; set away and the call re-queued");
-        if let Err(e) = self.ctx.routing.store.save_presence(agent, &away).await {
-            tracing::error!(error = %e, "away state of an unreachable agent not stored");
-        }
-        self.routing_input(crate::routing::engine::Input::SetPresence {
-            agent,
-            presence: away,
-        })
-        .await;
-    }
-
     /// Tells routing about this call; an item routing no longer knows is fine.
     pub(super) async fn routing_input(&self, input: crate::routing::engine::Input) {
         if let Err(e) = self.ctx.routing.apply(input).await {
@@ -431,7 +245,7 @@ impl Call {
     }
 
     /// Binds an RTP socket and builds the SDP answer; answers 488/503 itself on failure.
-    async fn negotiate(
+    pub(super) async fn negotiate(
         &mut self,
         invite: &Message,
     ) -> Result<(tokio::net::UdpSocket, (SessionDescription, sdp::Negotiated)), u16> {
@@ -467,7 +281,7 @@ impl Call {
         }
     }
 
-    async fn send_ok(
+    pub(super) async fn send_ok(
         &mut self,
         invite: &Message,
         negotiated: &(SessionDescription, sdp::Negotiated),

@@ -4,7 +4,6 @@
 //! the call into the routing engine with music on hold. The VM's timeline entries
 //! go to the timeline writer.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
@@ -13,7 +12,6 @@ use uuid::Uuid;
 use super::call::CallInput;
 use super::ivr_media::{IvrMediaEvent, MediaCommand};
 use super::timeline_writer::CallRecord;
-use crate::dialplan::Dialplan;
 use crate::dialplan::vm::{Command, Event, Vm};
 use crate::routing::actor::RoutingEvent;
 use crate::routing::model::Channel;
@@ -44,7 +42,7 @@ pub struct IvrCall<'a> {
     /// A lookup step's HTTP request in flight.
     pub lookup: Option<LookupFuture>,
     /// The caller's language as the dialplan sets it, for live transcription.
-    pub language: tokio::sync::watch::Sender<Option<String>>,
+    pub language: &'a tokio::sync::watch::Sender<Option<String>>,
 }
 
 impl IvrCall<'_> {
@@ -52,18 +50,13 @@ impl IvrCall<'_> {
     /// queued call to an agent.
     pub async fn run(
         &mut self,
-        plan: Arc<Dialplan>,
-        caller: &str,
-        did: &str,
+        vm: &mut Vm,
         rx: &mut mpsc::Receiver<CallInput>,
         media_events: &mut mpsc::Receiver<IvrMediaEvent>,
     ) -> IvrOutcome {
         let mut routing = self.call.ctx.routing.events.subscribe();
-        let vars = self.call.ctx.config.dialplans.variables.clone();
-        let mut vm =
-            Vm::with_variables(plan, caller, did, &vars, Instant::now(), chrono::Utc::now());
         loop {
-            if let Some(cause) = self.apply(&mut vm).await {
+            if let Some(cause) = self.apply(vm).await {
                 return IvrOutcome::Ended(cause);
             }
             self.language.send_if_modified(|l| {
@@ -78,7 +71,7 @@ impl IvrCall<'_> {
                 ev = media_events.recv() => match ev {
                     Some(IvrMediaEvent::Digit(d)) => vm.handle(Instant::now(), Event::Digit(d)),
                     Some(IvrMediaEvent::PlaybackDone) => vm.handle(Instant::now(), Event::PlaybackDone),
-                    Some(IvrMediaEvent::Utterance(samples)) => self.hear(&mut vm, samples),
+                    Some(IvrMediaEvent::Utterance(samples)) => self.hear(vm, samples),
                     Some(IvrMediaEvent::Timeout) | None => {
                         self.call.send_bye().await;
                         return IvrOutcome::Ended("media_timeout".into());
@@ -177,6 +170,21 @@ impl IvrCall<'_> {
                     }
                     self.queued_in = Some(queue);
                 }
+                Command::AskPlace => match self.call.ctx.routing.place(self.conversation).await {
+                    Ok(Some(place)) => vm.handle(
+                        Instant::now(),
+                        Event::QueuePlace {
+                            position: place.position,
+                            wait_seconds: place.estimated_wait_seconds,
+                        },
+                    ),
+                    Ok(None) => vm.handle(Instant::now(), Event::PlaceUnknown),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "place in queue unknown; not announced this time");
+                        vm.handle(Instant::now(), Event::PlaceUnknown);
+                    }
+                },
+                Command::Music(file) => self.media(MediaCommand::Loop(file)).await,
                 Command::Hangup { cause } => {
                     self.call.send_bye().await;
                     return Some(cause);

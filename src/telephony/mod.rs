@@ -7,6 +7,7 @@ pub mod bridge;
 pub mod browser_bridge;
 pub mod browser_relay;
 pub mod call;
+pub mod call_flow;
 pub mod echo;
 pub mod guard;
 pub mod ivr_call;

@@ -32,6 +32,8 @@ pub enum AgentEnd {
         queue: String,
         caller_rtp: UdpSocket,
     },
+    /// The agent hung up first; the caller is still on the line.
+    AgentLeft { caller_rtp: UdpSocket },
     /// The agent's leg was lost or never answered (`reason`); the caller waits.
     Lost {
         reason: &'static str,

@@ -1,0 +1,303 @@
+//! A call's way through the server once its dialplan is chosen: answered with
+//! IVR media, the dialplan VM runs; a `queue` step hands it to routing; agents
+//! serve it (again after transfers or lost legs); when the agent hangs up first
+//! and the queue step has a `next`, the caller goes back to the same VM (e.g.
+//! for a survey). The recording and its live transcription span all of it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+use uuid::Uuid;
+
+use super::call::{Call, CallInput};
+use super::ivr_call::{IvrCall, IvrOutcome};
+use super::ivr_media::{self, IvrMediaParams};
+use super::recording::{self, Frame};
+use super::timeline_writer::CallRecord;
+use super::transfer::{AgentEnd, Back, Requeued};
+use crate::dialplan::vm::Vm;
+use crate::routing::engine::Input;
+use crate::sdp::Negotiated;
+use crate::speech::service::{Job, Stretch, SubmitError};
+
+/// The recording of a call: its frames' sender, its writer task, its file.
+type Recording = (
+    mpsc::Sender<Frame>,
+    tokio::task::JoinHandle<Option<recording::Finished>>,
+    PathBuf,
+);
+
+/// How a stretch in the IVR ended.
+enum Phase {
+    Ended(String),
+    /// Routing assigned the call; here is the caller's RTP socket back.
+    Assigned {
+        agent: Uuid,
+        queue: String,
+        caller_rtp: UdpSocket,
+    },
+}
+
+/// How the agents' part of a call ended.
+enum Served {
+    Ended(String),
+    /// The agent hung up first; the caller is still there.
+    AgentLeft(UdpSocket),
+}
+
+impl Call {
+    /// Answers and runs the dialplan with IVR media; returns the hang-up cause.
+    pub(super) async fn run_ivr(
+        &mut self,
+        plan: Arc<crate::dialplan::Dialplan>,
+        caller: &str,
+        dialed: &str,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> String {
+        let invite = self.invite.clone();
+        let (socket, negotiated) = match self.negotiate(&invite).await {
+            Ok(x) => x,
+            Err(code) => return format!("rejected_{code}"),
+        };
+        self.send_ok(&invite, &negotiated).await;
+        // The call's language for transcription: the dialplan's, as it changes.
+        let (language_tx, language_rx) = watch::channel(None);
+        let recording = self.start_recording(language_rx);
+        let recorder = recording.as_ref().map(|(tx, _, _)| tx.clone());
+        let vars = self.ctx.config.dialplans.variables.clone();
+        let mut vm = Vm::with_variables(
+            plan,
+            caller,
+            dialed,
+            &vars,
+            Instant::now(),
+            chrono::Utc::now(),
+        );
+        let cause = self
+            .ivr_and_agents(&mut vm, socket, &negotiated.1, recorder, &language_tx, rx)
+            .await;
+        self.media_stop.cancel();
+        self.finish_recording(recording).await;
+        cause
+    }
+
+    /// The IVR, then the agents, and back to the IVR as often as the dialplan
+    /// says; returns the hang-up cause.
+    async fn ivr_and_agents(
+        &mut self,
+        vm: &mut Vm,
+        mut socket: UdpSocket,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        language: &watch::Sender<Option<String>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> String {
+        loop {
+            let phase = self
+                .ivr_phase(vm, socket, caller, recorder.clone(), language, rx)
+                .await;
+            let (agent, queue, caller_rtp) = match phase {
+                Phase::Ended(cause) => return cause,
+                Phase::Assigned {
+                    agent,
+                    queue,
+                    caller_rtp,
+                } => (agent, queue, caller_rtp),
+            };
+            let served = self
+                .serve_with_agents(agent, caller_rtp, queue, caller, recorder.clone(), rx)
+                .await;
+            // Done with the agent: wrap-up starts (or the item is simply gone).
+            self.routing_input(Input::Finish {
+                item: self.conversation,
+            })
+            .await;
+            match served {
+                Served::Ended(cause) => return cause,
+                Served::AgentLeft(caller_rtp) if vm.agent_left(Instant::now()) => {
+                    socket = caller_rtp;
+                }
+                Served::AgentLeft(_) => {
+                    self.send_bye().await;
+                    return "agent_hangup".into();
+                }
+            }
+        }
+    }
+
+    /// One stretch in the IVR with its own media task on the caller's socket,
+    /// until the VM hangs up, the call ends, or routing assigns an agent.
+    async fn ivr_phase(
+        &mut self,
+        vm: &mut Vm,
+        socket: UdpSocket,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        language: &watch::Sender<Option<String>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> Phase {
+        let media = &self.ctx.config.media;
+        let params = IvrMediaParams {
+            recorder,
+            remote: caller.remote,
+            payload_type: caller.payload_type,
+            dtmf_payload_type: caller.dtmf_payload_type,
+            symmetric: media.symmetric_rtp,
+            timeout: Duration::from_secs(media.media_timeout_secs),
+        };
+        let (cmd_tx, cmd_rx) = mpsc::channel(16);
+        let (ev_tx, mut ev_rx) = mpsc::channel(64);
+        let stop = self.media_stop.child_token();
+        let media_task = tokio::spawn(ivr_media::run(
+            socket,
+            params,
+            self.ctx.prompts.clone(),
+            cmd_rx,
+            ev_tx,
+            stop.clone(),
+        ));
+        let conversation = self.conversation;
+        let mut ivr = IvrCall {
+            call: self,
+            conversation,
+            media: cmd_tx,
+            queued_in: None,
+            listen_language: None,
+            hearing: None,
+            lookup: None,
+            language,
+        };
+        let outcome = ivr.run(vm, rx, &mut ev_rx).await;
+        let queued_in = ivr.queued_in.take();
+        match outcome {
+            IvrOutcome::Ended(cause) => {
+                if queued_in.is_some() {
+                    self.routing_input(Input::Cancel { item: conversation })
+                        .await;
+                }
+                Phase::Ended(cause)
+            }
+            IvrOutcome::Assigned(agent) => {
+                stop.cancel();
+                match media_task.await {
+                    Ok(caller_rtp) => Phase::Assigned {
+                        agent,
+                        queue: queued_in.unwrap_or_default(),
+                        caller_rtp,
+                    },
+                    Err(_) => Phase::Ended("media_error".into()),
+                }
+            }
+        }
+    }
+
+    fn start_recording(&self, language: watch::Receiver<Option<String>>) -> Option<Recording> {
+        self.ctx.config.media.record_calls.then(|| {
+            let path = recording::path_for(&self.ctx.config.data_dir, self.conversation);
+            let speech = &self.ctx.speech;
+            let live = (speech.is_on() && self.ctx.config.speech.live_transcripts)
+                .then(|| recording::LiveTap::new(speech.clone(), self.conversation, language));
+            let (tx, task) = recording::start(path.clone(), live);
+            (tx, task, path)
+        })
+    }
+
+    /// Closes the recording, notes it in the timeline, and transcribes what live
+    /// transcription did not.
+    async fn finish_recording(&self, recording: Option<Recording>) {
+        let Some((tx, task, path)) = recording else {
+            return;
+        };
+        drop(tx);
+        if let Ok(Ok(Some(done))) = tokio::time::timeout(Duration::from_secs(5), task).await {
+            let payload = crate::timeline::model::EventPayload::Recording {
+                path: path.display().to_string(),
+                duration_ms: done.duration_ms,
+            };
+            self.record(CallRecord::Event {
+                call_id: self.call_id(),
+                payload,
+            });
+            self.transcribe_rest(path, done.untranscribed);
+        }
+    }
+
+    /// After the call: the recording, or the parts live transcription missed.
+    fn transcribe_rest(&self, path: PathBuf, untranscribed: Option<Vec<Stretch>>) {
+        if untranscribed.as_ref().is_some_and(Vec::is_empty) {
+            return;
+        }
+        let job = Job::Recording {
+            conversation: self.conversation,
+            path,
+            only: untranscribed,
+        };
+        match self.ctx.speech.submit(job) {
+            Ok(()) | Err(SubmitError::Off) => {}
+            Err(e) => tracing::warn!(error = %e, "recording left untranscribed"),
+        }
+    }
+
+    /// Bridges the call to the assigned agent, and again to the next one each time
+    /// an agent transfers it to a queue or is lost.
+    async fn serve_with_agents(
+        &mut self,
+        mut agent: Uuid,
+        mut sock: UdpSocket,
+        mut queue: String,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> Served {
+        loop {
+            let end = self
+                .bridge_to_agent(agent, sock, caller, recorder.clone(), rx)
+                .await;
+            let (why, caller_rtp) = match end {
+                AgentEnd::Ended(cause) => return Served::Ended(cause),
+                AgentEnd::AgentLeft { caller_rtp } => return Served::AgentLeft(caller_rtp),
+                AgentEnd::Transfer {
+                    queue: to,
+                    caller_rtp,
+                } => {
+                    queue = to;
+                    (Back::Transfer, caller_rtp)
+                }
+                AgentEnd::Lost { reason, caller_rtp } => {
+                    self.pause_agent(agent, reason).await;
+                    (Back::Lost(reason), caller_rtp)
+                }
+            };
+            match self
+                .requeue(why, &queue, caller_rtp, caller, recorder.clone(), rx)
+                .await
+            {
+                Requeued::Assigned {
+                    agent: next,
+                    caller_rtp,
+                } => (agent, sock) = (next, caller_rtp),
+                Requeued::Ended(cause) => return Served::Ended(cause),
+            }
+        }
+    }
+
+    /// An agent who could not be reached is set away (`unreachable`), so the call
+    /// they lost is not offered to them again until they say they are back.
+    async fn pause_agent(&self, agent: Uuid, reason: &str) {
+        let away = crate::routing::model::Presence::Away {
+            reason: "unreachable".into(),
+        };
+        tracing::warn!(%agent, reason, "agent unreachable; set away and the call re-queued");
+        if let Err(e) = self.ctx.routing.store.save_presence(agent, &away).await {
+            tracing::error!(error = %e, "away state of an unreachable agent not stored");
+        }
+        self.routing_input(Input::SetPresence {
+            agent,
+            presence: away,
+        })
+        .await;
+    }
+}
