@@ -121,8 +121,15 @@ pub async fn run(
                 break;
             }
             cmd = commands.recv() => match cmd {
-                Some(MediaCommand::Play { files, barge_in }) => playing = Some(playback(&prompts, &files, barge_in, false)),
-                Some(MediaCommand::Loop(file)) => playing = Some(playback(&prompts, &[file], false, true)),
+                // RFC 3551 §4.1: the marker marks the first packet of each prompt.
+                Some(MediaCommand::Play { files, barge_in }) => {
+                    playing = Some(playback(&prompts, &files, barge_in, false));
+                    marker = true;
+                }
+                Some(MediaCommand::Loop(file)) => {
+                    playing = Some(playback(&prompts, &[file], false, true));
+                    marker = true;
+                }
                 Some(MediaCommand::Stop) => playing = None,
                 Some(MediaCommand::Listen { timeout, max }) => listening = Some(Endpointer::new(timeout, max)),
                 None => break,
@@ -331,5 +338,52 @@ mod tests {
             assert!(looped.next_frame(&mut f));
             assert!(f.iter().all(|s| *s == 3));
         }
+    }
+
+    #[tokio::test]
+    async fn marker_on_the_first_packet_of_each_prompt() {
+        let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let params = IvrMediaParams {
+            recorder: None,
+            remote: phone.local_addr().unwrap(),
+            payload_type: 0,
+            dtmf_payload_type: None,
+            symmetric: false,
+            timeout: Duration::from_secs(5),
+        };
+        let (commands, commands_rx) = mpsc::channel(4);
+        let (events, _events_rx) = mpsc::channel(4);
+        let stop = CancellationToken::new();
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let prompts = Arc::new(PromptCache::default());
+        tokio::spawn(run(
+            socket,
+            params,
+            prompts,
+            commands_rx,
+            events,
+            stop.clone(),
+        ));
+        let mut buf = [0u8; 1500];
+        let mut marker = async || {
+            let n = phone.recv(&mut buf).await.unwrap();
+            rtp::parse(&buf[..n]).unwrap().marker
+        };
+        assert_eq!(
+            (marker().await, marker().await, marker().await),
+            (true, false, false)
+        );
+        let play = MediaCommand::Play {
+            files: Vec::new(),
+            barge_in: false,
+        };
+        commands.send(play).await.unwrap();
+        let mut seen = Vec::new();
+        while seen.len() < 5 && !seen.contains(&true) {
+            seen.push(marker().await);
+        }
+        assert!(seen.contains(&true), "no marker after Play: {seen:?}");
+        assert!(!marker().await);
+        stop.cancel();
     }
 }
