@@ -103,12 +103,11 @@ impl IvrCall<'_> {
                     }
                 }
                 event = routing.recv() => {
-                    if let Ok(e) = event {
-                        if let RoutingEvent::Assigned { conversation, agent, .. } = &*e {
-                            if *conversation == self.conversation {
-                                return IvrOutcome::Assigned(*agent);
-                            }
-                        }
+                    if let Ok(e) = event
+                        && let RoutingEvent::Assigned { conversation, agent, .. } = &*e
+                        && *conversation == self.conversation
+                    {
+                        return IvrOutcome::Assigned(*agent);
                     }
                 }
             }
