@@ -37,9 +37,11 @@ pub fn offer(local: SocketAddr, pt: u8, codec: &str, dtmf: Option<u8>, session: 
     )
 }
 
-/// The INVITE to an agent's registered contact.
+/// The INVITE to an agent's registered contact, with `transport` in its Via
+/// (`UDP`, or `WS` for a phone registered over WebSocket).
 pub fn invite(
     target: &Uri,
+    transport: &str,
     local_sip: SocketAddr,
     call_id: &str,
     tag: &str,
@@ -49,7 +51,7 @@ pub fn invite(
 ) -> Message {
     let mut m = Message::request(Method::Invite, target.clone());
     m.headers
-        .push("Via", Via::new("UDP", local_sip, branch).to_string());
+        .push("Via", Via::new(transport, local_sip, branch).to_string());
     m.headers.push("Max-Forwards", "70");
     m.headers.push(
         "From",
@@ -128,6 +130,7 @@ mod tests {
         assert!(sdp.contains("m=audio 20000 RTP/AVP 8 101\r\n"));
         let inv = invite(
             &target,
+            "UDP",
             local,
             "leg-1",
             "t1",
