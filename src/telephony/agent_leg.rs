@@ -37,11 +37,9 @@ pub fn offer(local: SocketAddr, pt: u8, codec: &str, dtmf: Option<u8>, session: 
     )
 }
 
-/// The INVITE to an agent's registered contact, with `transport` in its Via
-/// (`UDP`, or `WS` for a phone registered over WebSocket).
+/// The INVITE to an agent's registered contact.
 pub fn invite(
     target: &Uri,
-    transport: &str,
     local_sip: SocketAddr,
     call_id: &str,
     tag: &str,
@@ -51,7 +49,7 @@ pub fn invite(
 ) -> Message {
     let mut m = Message::request(Method::Invite, target.clone());
     m.headers
-        .push("Via", Via::new(transport, local_sip, branch).to_string());
+        .push("Via", Via::new("UDP", local_sip, branch).to_string());
     m.headers.push("Max-Forwards", "70");
     m.headers.push(
         "From",
@@ -64,6 +62,16 @@ pub fn invite(
         .push("Contact", format!("<sip:switchboard@{local_sip}>"));
     m.set_body("application/sdp", Bytes::from(sdp));
     m
+}
+
+/// Our request with `WS` as the transport of its Via, for a phone registered
+/// over WebSocket (RFC 7118 §5).
+pub fn over_websocket(mut req: Message) -> Message {
+    if let Some(mut via) = req.top_via() {
+        via.transport = "WS".into();
+        req.headers.replace_first_element("Via", via.to_string());
+    }
+    req
 }
 
 /// The CANCEL for our pending INVITE (same Via branch, RFC 3261 §9.1).
@@ -130,7 +138,6 @@ mod tests {
         assert!(sdp.contains("m=audio 20000 RTP/AVP 8 101\r\n"));
         let inv = invite(
             &target,
-            "UDP",
             local,
             "leg-1",
             "t1",
@@ -142,6 +149,10 @@ mod tests {
         assert_eq!(
             parsed.request_uri().unwrap().to_string(),
             "sip:1001@127.0.0.1:5070"
+        );
+        assert_eq!(
+            over_websocket(parsed.clone()).top_via().unwrap().transport,
+            "WS"
         );
         let c = cancel(&parsed).unwrap();
         assert_eq!(c.top_via().unwrap().branch(), Some("z9hG4bKleg"));

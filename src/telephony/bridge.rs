@@ -100,9 +100,8 @@ impl Call {
             rand::random::<u32>().into(),
         );
         let caller_id = self.invite_caller();
-        let invite = agent_leg::invite(
+        let mut invite = agent_leg::invite(
             &target,
-            if phone.websocket { "WS" } else { "UDP" },
             sip_local,
             &leg_id,
             &random_token(),
@@ -110,6 +109,9 @@ impl Call {
             &caller_id,
             sdp,
         );
+        if phone.websocket {
+            invite = agent_leg::over_websocket(invite);
+        }
         let key = TxKey::for_sent_request(&invite);
         let _ = self
             .out
