@@ -148,6 +148,8 @@ pub struct SipConfig {
     pub realm: String,
     /// How long the echo test (9999) rings before answering.
     pub echo_ring_ms: u64,
+    /// SIP over WebSocket (RFC 7118) on the HTTP server's `/sip` route.
+    pub websocket: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -244,6 +246,7 @@ impl Default for SipConfig {
             user_agent: "Switchboard".into(),
             realm: "switchboard".into(),
             echo_ring_ms: 500,
+            websocket: true,
         }
     }
 }

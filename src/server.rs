@@ -114,6 +114,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         auth,
         metrics: Arc::new(Metrics::default()),
         config: config_arc,
+        sip_websocket: sip.websocket.clone(),
     };
     let http_addr = config.http_addr();
     let listener = TcpListener::bind(http_addr)
@@ -131,6 +132,8 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     }
     let app = api::router(state);
     let stop = shutdown.clone();
+    // The peer address keys SIP over WebSocket connections.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
@@ -189,6 +192,9 @@ fn print_banner(http: std::net::SocketAddr, sip: std::net::SocketAddr, config: &
     println!("  workspace  http://{http}/");
     println!("  api        http://{http}/api/v1  (OpenAPI: http://{http}/api/openapi.json)");
     println!("  sip        udp:{sip}  (echo test: extension 9999)");
+    if config.sip.websocket {
+        println!("  sip ws     ws://{http}/sip  (SIP over WebSocket, subprotocol sip)");
+    }
     println!("  database   {db}, data dir {}", config.data_dir.display());
     tracing::info!(%http, "listening");
 }

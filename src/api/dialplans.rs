@@ -68,6 +68,9 @@ pub struct Registration {
     pub user: String,
     pub contact: String,
     pub source: String,
+    /// Registered over WebSocket: reached only over that connection, and gone
+    /// when it closes.
+    pub websocket: bool,
 }
 
 /// Registered phones (admin): who can be reached on a SIP phone now.
@@ -87,6 +90,7 @@ pub async fn registrations(
             user: user.clone(),
             contact: b.contact,
             source: b.source.to_string(),
+            websocket: b.websocket,
         })
         .collect();
     Ok(Json(list))

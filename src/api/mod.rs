@@ -1,5 +1,6 @@
 //! The HTTP API (axum): JSON under `/api/v1`, role-checked on every route, plus
-//! health, metrics, the OpenAPI document and the live event WebSocket.
+//! health, metrics, the OpenAPI document, the live event WebSocket, and SIP over
+//! WebSocket on `/sip` (handled by `telephony::websocket`).
 
 pub mod agent_ws;
 pub mod conversations;
@@ -82,8 +83,11 @@ pub fn router(state: AppState) -> Router {
         .route("/dialplans/{name}/rollback", post(dialplan_edit::rollback))
         .route("/registrations", get(dialplans::registrations))
         .fallback(not_found);
-    Router::new()
-        .nest("/api/v1", api)
+    let mut app = Router::new();
+    if state.config.sip.websocket {
+        app = app.route("/sip", get(crate::telephony::websocket::upgrade));
+    }
+    app.nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi::document))
         .route("/", get(web::index))
         .route("/ui/{name}", get(web::asset))

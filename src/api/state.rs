@@ -24,4 +24,12 @@ pub struct AppState {
     pub softphones: crate::telephony::softphones::Softphones,
     /// Transcription (for its metrics).
     pub speech: crate::speech::SpeechService,
+    /// SIP over WebSocket: the route `/sip` hands connections to the SIP shell.
+    pub sip_websocket: crate::telephony::websocket::SipWebSocket,
+}
+
+impl axum::extract::FromRef<AppState> for crate::telephony::websocket::SipWebSocket {
+    fn from_ref(s: &AppState) -> Self {
+        s.sip_websocket.clone()
+    }
 }

@@ -64,6 +64,16 @@ pub fn invite(
     m
 }
 
+/// Our request with `WS` as the transport of its Via, for a phone registered
+/// over WebSocket (RFC 7118 §5).
+pub fn over_websocket(mut req: Message) -> Message {
+    if let Some(mut via) = req.top_via() {
+        via.transport = "WS".into();
+        req.headers.replace_first_element("Via", via.to_string());
+    }
+    req
+}
+
 /// The CANCEL for our pending INVITE (same Via branch, RFC 3261 §9.1).
 pub fn cancel(invite: &Message) -> Option<Message> {
     let uri = invite.request_uri()?.clone();
@@ -139,6 +149,10 @@ mod tests {
         assert_eq!(
             parsed.request_uri().unwrap().to_string(),
             "sip:1001@127.0.0.1:5070"
+        );
+        assert_eq!(
+            over_websocket(parsed.clone()).top_via().unwrap().transport,
+            "WS"
         );
         let c = cancel(&parsed).unwrap();
         assert_eq!(c.top_via().unwrap().branch(), Some("z9hG4bKleg"));

@@ -69,13 +69,18 @@ impl Call {
         let Ok(target) = crate::sip::uri::Uri::parse(&phone.contact) else {
             return AgentEnd::lost(caller_rtp, "agent_unreachable");
         };
-        // The contact's own address when it is one; else where the REGISTER came from.
-        let dest = target
-            .host
-            .trim_matches(['[', ']'])
-            .parse()
-            .map(|ip| SocketAddr::new(ip, target.port.unwrap_or(5060)))
-            .unwrap_or(phone.source);
+        // A WebSocket phone only over its connection (RFC 7118 §5); else the
+        // contact's own address when it is one, or where the REGISTER came from.
+        let dest = if phone.websocket {
+            phone.source
+        } else {
+            target
+                .host
+                .trim_matches(['[', ']'])
+                .parse()
+                .map(|ip| SocketAddr::new(ip, target.port.unwrap_or(5060)))
+                .unwrap_or(phone.source)
+        };
         let media = &self.ctx.config.media;
         let Ok(agent_rtp) =
             rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await
@@ -95,7 +100,7 @@ impl Call {
             rand::random::<u32>().into(),
         );
         let caller_id = self.invite_caller();
-        let invite = agent_leg::invite(
+        let mut invite = agent_leg::invite(
             &target,
             sip_local,
             &leg_id,
@@ -104,6 +109,9 @@ impl Call {
             &caller_id,
             sdp,
         );
+        if phone.websocket {
+            invite = agent_leg::over_websocket(invite);
+        }
         let key = TxKey::for_sent_request(&invite);
         let _ = self
             .out

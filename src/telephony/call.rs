@@ -182,10 +182,17 @@ impl Call {
     }
 
     fn contact(&self) -> String {
-        format!(
-            "<sip:{}>",
-            SocketAddr::new(self.local_ip, self.ctx.sip_local.port())
-        )
+        let at = SocketAddr::new(self.local_ip, self.ctx.sip_local.port());
+        // A caller over WebSocket reaches us only over its connection (RFC 7118 §5).
+        let over_ws = self
+            .invite
+            .top_via()
+            .is_some_and(|v| matches!(v.transport.as_str(), "WS" | "WSS"));
+        if over_ws {
+            format!("<sip:{at};transport=ws>")
+        } else {
+            format!("<sip:{at}>")
+        }
     }
 
     /// Answers the INVITE and runs the call; returns the hang-up cause.
@@ -311,6 +318,10 @@ impl Call {
                 .is_none_or(|c| !c.starts_with("application/sdp"))
         {
             (415, ("Accept", "application/sdp".to_string()))
+        } else if guard::webrtc_only_offer(invite) {
+            // Browser media (DTLS-SRTP, ICE) needs a WebRTC leg; SIP legs are plain RTP.
+            tracing::info!(call_id = %self.dialog.call_id, "offer of WebRTC media only refused with 488");
+            (488, ("Warning", guard::WEBRTC_MEDIA_WARNING.to_string()))
         } else {
             return None;
         };

@@ -1,6 +1,6 @@
 //! Cheap checks before a request reaches the transaction layer: known scanners
-//! are dropped silently, exhausted Max-Forwards gets 483, and option tags we do
-//! not support in Require get 420.
+//! are dropped silently, exhausted Max-Forwards gets 483, option tags we do not
+//! support in Require get 420, and an offer of WebRTC media only gets 488.
 
 use crate::sip::Message;
 
@@ -18,6 +18,10 @@ const SCANNERS: &[&str] = &[
 /// Option tags we implement.
 pub const SUPPORTED: &[&str] = &["replaces", "timer"];
 
+/// The Warning (RFC 3261 §20.43, code 302: incompatible transport protocol) on
+/// the 488 to an offer of WebRTC media only.
+pub const WEBRTC_MEDIA_WARNING: &str = "302 switchboard \"Incompatible transport protocol: WebRTC media (UDP/TLS/RTP/SAVPF) is not supported on SIP calls yet; offer RTP/AVP\"";
+
 pub fn is_scanner(msg: &Message) -> bool {
     msg.user_agent().is_some_and(|ua| {
         let ua = ua.to_ascii_lowercase();
@@ -32,6 +36,27 @@ pub fn unsupported_requirements(msg: &Message) -> Vec<String> {
         .filter(|t| !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(t)))
         .map(String::from)
         .collect()
+}
+
+/// True when the SDP offer's audio is only secure RTP (such as WebRTC's
+/// `UDP/TLS/RTP/SAVPF`), which our plain-RTP call legs cannot answer.
+pub fn webrtc_only_offer(msg: &Message) -> bool {
+    let Some(sdp) = std::str::from_utf8(&msg.body)
+        .ok()
+        .and_then(|t| crate::sdp::SessionDescription::parse(t).ok())
+    else {
+        return false;
+    };
+    let audio: Vec<&str> = sdp
+        .media
+        .iter()
+        .filter(|m| m.kind == "audio" && m.port != 0)
+        .map(|m| m.proto.as_str())
+        .collect();
+    !audio.is_empty()
+        && audio
+            .iter()
+            .all(|p| p.to_ascii_uppercase().contains("SAVP"))
 }
 
 #[cfg(test)]
@@ -55,5 +80,25 @@ mod tests {
             unsupported_requirements(&msg("Require: timer, 100rel, foo\r\n")),
             vec!["100rel", "foo"]
         );
+    }
+
+    #[test]
+    fn spots_offers_of_webrtc_media_only() {
+        let with_sdp = |media: &str| {
+            let mut m = msg("");
+            let sdp = format!(
+                "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n{media}"
+            );
+            m.set_body("application/sdp", Bytes::from(sdp));
+            m
+        };
+        assert!(webrtc_only_offer(&with_sdp(
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\n"
+        )));
+        assert!(!webrtc_only_offer(&with_sdp("m=audio 6000 RTP/AVP 0\r\n")));
+        assert!(!webrtc_only_offer(&with_sdp(
+            "m=audio 6000 RTP/AVP 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+        )));
+        assert!(!webrtc_only_offer(&msg("")));
     }
 }

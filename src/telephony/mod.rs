@@ -21,5 +21,6 @@ pub mod softphones;
 pub mod tcp;
 pub mod timeline_writer;
 pub mod transfer;
+pub mod websocket;
 
 pub use sip_server::{CallServices, SipServer, TelephonyError};

@@ -28,6 +28,10 @@ pub struct Binding {
     pub contact: String,
     pub source: SocketAddr,
     pub expires_us: i64,
+    /// Registered over a WebSocket connection (RFC 7118): requests to it go over
+    /// that connection (from `source`), and it ends when the connection closes.
+    /// Such bindings live in memory only: a restart closes their connections.
+    pub websocket: bool,
 }
 
 /// Current bindings by address-of-record user; read by whoever routes to agents.
@@ -44,6 +48,20 @@ impl Bindings {
             .unwrap_or_default()
     }
 
+    /// Drops the bindings registered over the WebSocket connection from `peer`,
+    /// which has closed; returns how many went.
+    pub fn drop_websocket(&self, peer: SocketAddr) -> usize {
+        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
+        let mut dropped = 0;
+        map.retain(|_, list| {
+            let before = list.len();
+            list.retain(|b| !(b.websocket && b.source == peer));
+            dropped += before - list.len();
+            !list.is_empty()
+        });
+        dropped
+    }
+
     fn set(&self, user: &str, list: Vec<Binding>) {
         let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
         if list.is_empty() {
@@ -58,6 +76,8 @@ pub struct RegisterRequest {
     pub key: TxKey,
     pub msg: Message,
     pub source: SocketAddr,
+    /// The request came over a WebSocket connection.
+    pub websocket: bool,
 }
 
 /// Creates or replaces a SIP account (stores only HA1 digests).
@@ -104,6 +124,7 @@ pub async fn start(
             contact: r.try_get("contact")?,
             source,
             expires_us: r.try_get("expires_us")?,
+            websocket: false,
         });
     }
     for (aor, list) in loaded {
@@ -164,7 +185,13 @@ async fn handle(
     };
     let challenge = |stale: bool| {
         let mut r = reply(401);
-        for c in auth.challenges(now_secs(), stale) {
+        // Browser SIP stacks speak MD5 only, and JsSIP keeps just the last
+        // WWW-Authenticate header: WebSocket clients get the MD5 challenge alone.
+        for c in auth
+            .challenges(now_secs(), stale)
+            .into_iter()
+            .filter(|c| !req.websocket || c.contains("algorithm=MD5"))
+        {
             r.headers.push("WWW-Authenticate", c);
         }
         r
@@ -242,6 +269,7 @@ async fn update_bindings(
                 contact,
                 source: req.source,
                 expires_us: now_us() + (expires as i64) * 1_000_000,
+                websocket: req.websocket,
             });
         }
     }
@@ -250,7 +278,7 @@ async fn update_bindings(
         .bind(user.to_string())
         .execute(&mut *tx)
         .await?;
-    for b in &list {
+    for b in list.iter().filter(|b| !b.websocket) {
         sqlx::query(
             "INSERT INTO registrations (aor, contact, source, expires_us) VALUES ($1, $2, $3, $4)",
         )

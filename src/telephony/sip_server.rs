@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::call::{self, ALLOW, CallCommand, CallContext, CallInput};
 use super::guard;
+use super::tcp::StreamKind;
 use super::timeline_writer::TimelineWriter;
 use crate::config::Config;
 use crate::sip::message::reason_phrase;
@@ -113,6 +114,8 @@ pub struct SipServer {
     pub bindings: super::registrar::Bindings,
     pub stats: Arc<SipStats>,
     pub task: JoinHandle<()>,
+    /// What the HTTP server's `/sip` WebSocket route needs to join the shell.
+    pub websocket: super::websocket::SipWebSocket,
 }
 
 impl SipServer {
@@ -146,11 +149,12 @@ impl SipServer {
                     reason: format!("TCP: {e}"),
                 })?;
         let connections = super::tcp::Connections::default();
-        let (tcp_tx, tcp_rx) = mpsc::channel(COMMAND_QUEUE);
+        // Whole messages from stream connections (TCP and WebSocket) to the shell.
+        let (stream_tx, stream_rx) = mpsc::channel(COMMAND_QUEUE);
         tokio::spawn(super::tcp::serve(
             tcp_listener,
             connections.clone(),
-            tcp_tx,
+            stream_tx.clone(),
             shutdown.clone(),
         ));
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
@@ -162,6 +166,12 @@ impl SipServer {
                     reason: format!("registrar: {e}"),
                 })?;
         let stats = Arc::new(SipStats::default());
+        let websocket = super::websocket::SipWebSocket {
+            connections: connections.clone(),
+            inbound: stream_tx,
+            bindings: bindings.clone(),
+            shutdown: shutdown.clone(),
+        };
         let shell = Shell {
             socket,
             layer: TransactionLayer::new(timers, config.sip.max_transactions),
@@ -184,12 +194,13 @@ impl SipServer {
             registrar,
             aliases: HashMap::new(),
         };
-        let task = tokio::spawn(shell.run(cmd_rx, tcp_rx, shutdown));
+        let task = tokio::spawn(shell.run(cmd_rx, stream_rx, shutdown));
         Ok(SipServer {
             local,
             stats,
             task,
             bindings,
+            websocket,
         })
     }
 }
@@ -204,7 +215,7 @@ struct Shell {
     ctx: Arc<CallContext>,
     cmd_tx: mpsc::Sender<CallCommand>,
     stats: Arc<SipStats>,
-    /// SIP over TCP: responses to these peers go over their connection.
+    /// SIP over TCP and WebSocket: messages to these peers go over their connection.
     connections: super::tcp::Connections,
     registrar: mpsc::Sender<super::registrar::RegisterRequest>,
     /// Other Call-IDs (agent legs) that belong to a call, by alias.
@@ -215,7 +226,7 @@ impl Shell {
     async fn run(
         mut self,
         mut cmd_rx: mpsc::Receiver<CallCommand>,
-        mut tcp_rx: mpsc::Receiver<(Bytes, SocketAddr)>,
+        mut stream_rx: mpsc::Receiver<(Bytes, SocketAddr)>,
         shutdown: CancellationToken,
     ) {
         let mut buf = vec![0u8; MAX_MESSAGE + 1];
@@ -238,7 +249,7 @@ impl Shell {
                     Err(e) => tracing::debug!(error = %e, "SIP socket receive error"),
                 },
                 Some(cmd) = cmd_rx.recv() => self.command(cmd),
-                Some((data, from)) = tcp_rx.recv() => self.datagram(data, from, true),
+                Some((data, from)) = stream_rx.recv() => self.datagram(data, from, true),
                 _ = tokio::time::sleep_until(timer.unwrap_or_else(tokio::time::Instant::now)), if timer.is_some() => {
                     self.layer.handle_timeout(Instant::now());
                 }
@@ -311,7 +322,10 @@ impl Shell {
                 }
             }
             CallCommand::Request { call_id, msg, dest } => {
-                match self.layer.send_request(now, msg, dest, false) {
+                // A WebSocket peer is reached only over its connection: reliable,
+                // so no retransmissions (RFC 7118 §5).
+                let reliable = self.connections.kind(dest) == Some(StreamKind::WebSocket);
+                match self.layer.send_request(now, msg, dest, reliable) {
                     Ok(key) => {
                         self.owners.insert(key, call_id);
                     }
@@ -339,7 +353,7 @@ impl Shell {
                 Output::Transmit { to, data } => match self.connections.send(to, data.clone()) {
                     Some(true) => {}
                     Some(false) => {
-                        tracing::warn!(%to, "SIP TCP connection is full; message dropped")
+                        tracing::warn!(%to, "SIP stream connection is full; message dropped")
                     }
                     None => {
                         if let Err(e) = self.socket.send_to(&data, to).await {
@@ -402,6 +416,7 @@ impl Shell {
                     key: key.clone(),
                     msg: msg.clone(),
                     source,
+                    websocket: self.connections.kind(source) == Some(StreamKind::WebSocket),
                 };
                 if self.registrar.try_send(req).is_err() {
                     let mut r = msg.response(503, reason_phrase(503), None);

@@ -15,30 +15,51 @@ use tokio_util::sync::CancellationToken;
 
 use crate::sip::framing::{Frame, SipCodec};
 
-/// Open connections by peer address. A std mutex: held only to look up or
-/// insert a sender, never across an await.
+/// The stream transport a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    Tcp,
+    /// SIP over WebSocket (RFC 7118): the peer cannot be reached any other way.
+    WebSocket,
+}
+
+struct Peer {
+    tx: mpsc::Sender<Bytes>,
+    kind: StreamKind,
+}
+
+/// Open connections (TCP and WebSocket) by peer address. A std mutex: held only
+/// to look up or insert a sender, never across an await.
 #[derive(Clone, Default)]
-pub struct Connections(Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Bytes>>>>);
+pub struct Connections(Arc<Mutex<HashMap<SocketAddr, Peer>>>);
 
 impl Connections {
     /// Queues `data` for the connection to `to`; false when there is none (or it is full).
     pub fn send(&self, to: SocketAddr, data: Bytes) -> Option<bool> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&to).map(|tx| tx.try_send(data).is_ok())
+        map.get(&to).map(|p| p.tx.try_send(data).is_ok())
     }
 
-    fn insert(&self, peer: SocketAddr, tx: mpsc::Sender<Bytes>) {
+    /// The transport of the open connection to `peer`, if there is one.
+    pub fn kind(&self, peer: SocketAddr) -> Option<StreamKind> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&peer).map(|p| p.kind)
+    }
+
+    pub(crate) fn insert(&self, peer: SocketAddr, tx: mpsc::Sender<Bytes>, kind: StreamKind) {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(peer, tx);
+            .insert(peer, Peer { tx, kind });
     }
 
-    fn remove(&self, peer: SocketAddr) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&peer);
+    /// Forgets the connection to `peer` if `tx` is still its sender (a newer
+    /// connection from the same address keeps its entry).
+    pub(crate) fn remove(&self, peer: SocketAddr, tx: &mpsc::Sender<Bytes>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(&peer).is_some_and(|p| p.tx.same_channel(tx)) {
+            map.remove(&peer);
+        }
     }
 }
 
@@ -55,8 +76,8 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let (tx, rx) = mpsc::channel(256);
-                    connections.insert(peer, tx);
-                    tokio::spawn(connection(Framed::new(stream, SipCodec), peer, rx, inbound.clone(), connections.clone(), shutdown.clone()));
+                    connections.insert(peer, tx.clone(), StreamKind::Tcp);
+                    tokio::spawn(connection(Framed::new(stream, SipCodec), peer, (tx, rx), inbound.clone(), connections.clone(), shutdown.clone()));
                 }
                 Err(e) => tracing::warn!(error = %e, "SIP TCP accept failed"),
             }
@@ -67,7 +88,7 @@ pub async fn serve(
 async fn connection(
     mut framed: Framed<tokio::net::TcpStream, SipCodec>,
     peer: SocketAddr,
-    mut outbound: mpsc::Receiver<Bytes>,
+    (me, mut outbound): (mpsc::Sender<Bytes>, mpsc::Receiver<Bytes>),
     inbound: mpsc::Sender<(Bytes, SocketAddr)>,
     connections: Connections,
     shutdown: CancellationToken,
@@ -90,5 +111,5 @@ async fn connection(
             },
         }
     }
-    connections.remove(peer);
+    connections.remove(peer, &me);
 }
