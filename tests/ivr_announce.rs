@@ -2,7 +2,8 @@
 //! number, an amount and a date in one playback; two callers wait in a queue with
 //! nobody staffing it and each hears their own place every two seconds (no wait
 //! estimate, since nobody could answer), between stretches of music. The
-//! announcements are in each caller's timeline.
+//! announcements are in each caller's timeline, and `/metrics` counts them
+//! waiting in the queue.
 
 mod common;
 
@@ -73,6 +74,25 @@ async fn callers_hear_values_and_their_own_place_in_the_queue() {
     let mut first = call_from(&server, "+8613700000011", 22000);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let mut second = call_from(&server, "+8613700000012", 17000);
+    // Both wait: the queue's gauges say so.
+    let mut metrics = String::new();
+    for _ in 0..150 {
+        metrics = reqwest::get(server.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("switchboard_queue_waiting{queue=\"support\"} 2\n") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        metrics.contains("switchboard_queue_waiting{queue=\"support\"} 2\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("switchboard_queue_waiting{queue=\"sales\"} 0\n"));
     assert!(
         first.wait().unwrap().success(),
         "the first call went through"

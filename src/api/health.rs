@@ -22,5 +22,29 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let mut text = s.metrics.render();
     text.push_str(&s.sip_stats.render());
     text.push_str(&s.speech.render_metrics());
+    text.push_str(&queue_metrics(&s).await);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// The routing actor's per-queue figures; empty (and logged) if it has stopped.
+async fn queue_metrics(s: &AppState) -> String {
+    let mut stats = Vec::new();
+    let names = match s.routing.queue_names().await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "queue metrics left out");
+            return String::new();
+        }
+    };
+    for q in names {
+        match s.routing.stats(&q).await {
+            Ok(Some(st)) => stats.push(st),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "queue metrics left out");
+                return String::new();
+            }
+        }
+    }
+    crate::routing::stats::render_prometheus(&stats)
 }

@@ -147,3 +147,114 @@ pub struct Place {
     pub position: usize,
     pub estimated_wait_seconds: Option<u64>,
 }
+
+/// Per-queue gauges in the Prometheus text format: waiting items, longest and
+/// estimated wait, agents by state, today's offered/answered/abandoned and
+/// service level (0–1, absent before the first answer).
+pub fn render_prometheus(stats: &[QueueStats]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let gauges: [(&str, &str, fn(&QueueStats) -> Option<f64>); 7] = [
+        (
+            "switchboard_queue_waiting",
+            "Items waiting in the queue",
+            |s| Some(s.waiting as f64),
+        ),
+        (
+            "switchboard_queue_longest_wait_seconds",
+            "Wait of the oldest waiting item",
+            |s| Some(s.longest_wait_seconds as f64),
+        ),
+        (
+            "switchboard_queue_estimated_wait_seconds",
+            "Estimated wait of a new item",
+            |s| Some(s.estimated_wait_seconds as f64),
+        ),
+        (
+            "switchboard_queue_offered_today",
+            "Items offered today",
+            |s| Some(s.offered_today as f64),
+        ),
+        (
+            "switchboard_queue_answered_today",
+            "Items answered today",
+            |s| Some(s.answered_today as f64),
+        ),
+        (
+            "switchboard_queue_abandoned_today",
+            "Items abandoned today",
+            |s| Some(s.abandoned_today as f64),
+        ),
+        (
+            "switchboard_queue_service_level_ratio",
+            "Share answered within the target today",
+            |s| s.service_level.map(|p| p / 100.0),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for s in stats {
+            if let Some(v) = value(s) {
+                let _ = writeln!(out, "{name}{{queue=\"{}\"}} {v}", label(&s.queue));
+            }
+        }
+    }
+    let name = "switchboard_queue_agents";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Agents serving the queue, by state\n# TYPE {name} gauge"
+    );
+    for s in stats {
+        for (state, n) in &s.agents {
+            let _ = writeln!(
+                out,
+                "{name}{{queue=\"{}\",state=\"{state}\"}} {n}",
+                label(&s.queue)
+            );
+        }
+    }
+    out
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_gauges_render_with_escaped_labels() {
+        let s = QueueStats {
+            queue: "vip \"gold\"".into(),
+            waiting: 2,
+            longest_wait_seconds: 40,
+            estimated_wait_seconds: 60,
+            agents: BTreeMap::from([("available".to_string(), 1), ("busy".to_string(), 3)]),
+            offered_today: 9,
+            answered_today: 7,
+            abandoned_today: 1,
+            service_level: Some(85.0),
+        };
+        let text = render_prometheus(&[s]);
+        assert!(
+            text.contains("switchboard_queue_waiting{queue=\"vip \\\"gold\\\"\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "switchboard_queue_service_level_ratio{queue=\"vip \\\"gold\\\"\"} 0.85\n"
+            )
+        );
+        assert!(
+            text.contains(
+                "switchboard_queue_agents{queue=\"vip \\\"gold\\\"\",state=\"busy\"} 3\n"
+            )
+        );
+        assert!(text.contains("# TYPE switchboard_queue_abandoned_today gauge\n"));
+    }
+}
