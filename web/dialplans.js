@@ -17,7 +17,8 @@ const L = languages({
         rolled_back: "Rolled back. Version {v} is in force.", confirm_rollback: "Save this version again and put it in force?",
         confirm_discard: "Discard your unsaved changes?", same_as_disk: "Same as the file on disk.",
         diff_title: "Changes from this version to the file on disk", no_history: "No saved versions yet.",
-        new_file: "new file", default_plan: "default", warning: "warning", unsaved: "unsaved changes" },
+        new_file: "new file", default_plan: "default", warning: "warning", unsaved: "unsaved changes",
+        flow: "Flow" },
   zh: { workspace: "工作台", dialplans: "拨号方案", admins_only: "此页面仅供管理员使用。",
         sign_in: "请在工作台登录", in_force: "生效版本 {v}", new_name: "新方案名称",
         new_plan: "新建", check: "检查", save: "保存", reload: "重新加载", comment: "修改说明（可选）",
@@ -29,7 +30,8 @@ const L = languages({
         rolled_back: "已回滚，生效版本 {v}。", confirm_rollback: "重新保存此版本并使其生效？",
         confirm_discard: "放弃未保存的修改？", same_as_disk: "与磁盘上的文件相同。",
         diff_title: "从此版本到磁盘上文件的改动", no_history: "还没有保存过的版本。",
-        new_file: "新文件", default_plan: "默认", warning: "警告", unsaved: "有未保存的修改" },
+        new_file: "新文件", default_plan: "默认", warning: "警告", unsaved: "有未保存的修改",
+        flow: "流程图" },
 });
 const t = L.t;
 
@@ -63,6 +65,7 @@ async function openPlan(name, force = false) {
   if (!force && dirty() && !confirm(t("confirm_discard"))) return;
   const src = await api("GET", `/api/v1/dialplans/${encodeURIComponent(name)}/source`);
   edit({ name: src.name, file: src.file, sha256: src.sha256, text: src.text });
+  drawFlow(src.flow);
 }
 
 function newPlan(name) {
@@ -71,6 +74,7 @@ function newPlan(name) {
   const text = `name: ${name}\nmatch:\n  dids: []\nlanguage: en\ntimezone: UTC\nstart: bye\nsteps:\n  bye:\n    hangup: {}\n`;
   edit({ name, file: null, sha256: null, text: "" });
   $("#text").value = text;
+  drawFlow(null);
 }
 
 function edit(p) {
@@ -118,9 +122,76 @@ async function check() {
     .catch((e) => { say(e.message, "error"); return null; });
   if (!report) return;
   showProblems(report.problems);
+  drawFlow(report.flow);
   const errors = report.problems.filter((p) => !p.warning).length;
   if (report.ok) say(report.problems.length ? t("warnings_only") : t("ok"), "ok");
   else say(t("n_problems", { n: errors }), "error");
+}
+
+// ---- The flow: steps as boxes in columns by distance from the start, ways out
+// as arrows with their labels. Read-only; a click on a box selects its line.
+const SVG = "http://www.w3.org/2000/svg";
+const BOX = { w: 150, h: 44, gx: 90, gy: 26 };
+
+function svg(name, attrs = {}, text) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// Breadth-first distance of each step from the start; unreachable steps go last.
+function columns(flow) {
+  const byName = new Map(flow.steps.map((s) => [s.name, s]));
+  const depth = new Map([[flow.start, 0]]);
+  const todo = [flow.start];
+  while (todo.length) {
+    const n = todo.shift();
+    for (const e of byName.get(n)?.edges || []) {
+      if (byName.has(e.to) && !depth.has(e.to)) { depth.set(e.to, depth.get(n) + 1); todo.push(e.to); }
+    }
+  }
+  const last = Math.max(0, ...depth.values()) + 1;
+  const cols = [];
+  for (const s of flow.steps) (cols[depth.get(s.name) ?? last] ||= []).push(s);
+  return cols.filter(Boolean);
+}
+
+function drawFlow(flow) {
+  if (!flow) { $("#flow").replaceChildren(); return; }
+  const cols = columns(flow);
+  const at = new Map();
+  cols.forEach((col, x) => col.forEach((s, y) =>
+    at.set(s.name, { x: 10 + x * (BOX.w + BOX.gx), y: 10 + y * (BOX.h + BOX.gy) })));
+  const width = 20 + cols.length * (BOX.w + BOX.gx) - BOX.gx;
+  const height = 20 + Math.max(...cols.map((c) => c.length)) * (BOX.h + BOX.gy) - BOX.gy;
+  const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": t("flow") });
+  const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto" });
+  marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow-head" }));
+  root.append(svg("defs"));
+  root.firstChild.append(marker);
+  for (const s of flow.steps) for (const e of s.edges) if (at.has(e.to)) root.append(edge(at.get(s.name), at.get(e.to), s.name, e));
+  for (const s of flow.steps) root.append(stepBox(s, at.get(s.name), s.name === flow.start));
+  $("#flow").replaceChildren(root);
+}
+
+function edge(from, to, name, e) {
+  const [x1, y1, x2, y2] = [from.x + BOX.w, from.y + BOX.h / 2, to.x, to.y + BOX.h / 2];
+  const bend = Math.max(40, Math.abs(x2 - x1) / 2);
+  const g = svg("g", { class: "edge", "data-from": name, "data-to": e.to, "data-label": e.label });
+  g.append(svg("path", { d: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`, "marker-end": "url(#arrow)" }));
+  if (e.label) g.append(svg("text", { x: x1 + 6, y: y1 - 4 + (y2 > y1 ? 12 : 0) }, e.label.slice(0, 18)));
+  return g;
+}
+
+function stepBox(s, p, start) {
+  const g = svg("g", { class: start ? "step start" : "step", "data-step": s.name, transform: `translate(${p.x},${p.y})` });
+  g.append(svg("rect", { width: BOX.w, height: BOX.h, rx: 6 }));
+  g.append(svg("text", { x: 8, y: 17, class: "name" }, s.name));
+  const info = s.detail ? `${s.action} · ${s.detail}` : s.action;
+  g.append(svg("text", { x: 8, y: 35, class: "info" }, info.length > 24 ? info.slice(0, 23) + "…" : info));
+  g.onclick = () => goTo(s.line, 1);
+  return g;
 }
 
 // ---- Saving -----------------------------------------------------------------
@@ -188,6 +259,7 @@ async function rollback() {
     const saved = await api("POST", `/api/v1/dialplans/${plan.name}/rollback`, { version: id });
     const src = await api("GET", `/api/v1/dialplans/${plan.name}/source`);
     edit({ name: src.name, file: src.file, sha256: src.sha256, text: src.text });
+    drawFlow(src.flow);
     showProblems(saved.warnings);
     say(t("rolled_back", { v: saved.version }), "ok");
     await loadPlans();

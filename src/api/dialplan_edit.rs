@@ -17,6 +17,7 @@ use crate::auth::Role;
 use crate::db::DbError;
 use crate::dialplan::Diagnostic;
 use crate::dialplan::edit::{self, EditError, Save, Saved};
+use crate::dialplan::flow::{self, Flow};
 use crate::dialplan::history::{History, HistoryError, VersionInfo};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -26,6 +27,8 @@ pub struct PlanSource {
     pub text: String,
     /// sha256 (hex) of `text`: send it back as `base_sha256` when saving.
     pub sha256: String,
+    /// Steps and their ways out, for drawing.
+    pub flow: Option<Flow>,
 }
 
 /// One finding of the checks, at a line and column of `file`.
@@ -66,6 +69,8 @@ pub struct CheckReport {
     /// True when the text could be saved (no errors; warnings allowed).
     pub ok: bool,
     pub problems: Vec<Problem>,
+    /// The candidate's steps and ways out, when it parses (even with problems).
+    pub flow: Option<Flow>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -187,6 +192,7 @@ pub async fn source(
     Ok(Json(PlanSource {
         name: src.name,
         file: src.path.display().to_string(),
+        flow: flow::of_text(&src.text),
         text: src.text,
         sha256: src.sha256,
     }))
@@ -206,6 +212,7 @@ pub async fn check(
     Ok(Json(CheckReport {
         ok: diags.iter().all(|d| d.warning),
         problems: problems(&diags),
+        flow: flow::of_text(&req.text),
     }))
 }
 

@@ -5,6 +5,7 @@
 //! interpreter one call runs (`vm`).
 
 pub mod edit;
+pub mod flow;
 pub mod history;
 pub mod hours;
 pub mod intent;

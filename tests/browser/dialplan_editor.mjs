@@ -1,4 +1,5 @@
-// An admin edits the demo hotline in the dialplan editor: a broken edit is refused
+// An admin edits the demo hotline in the dialplan editor: the flow is drawn as
+// boxes and labelled arrows, a broken edit is refused
 // with its problem at line:col (clicking it selects the line), the fixed edit is
 // saved and in force, the history shows the original and the edit with a diff,
 // and a rollback restores the original.
@@ -21,6 +22,21 @@ try {
   const area = page.locator("#text");
   await page.waitForFunction(() => document.querySelector("#text").value.includes("name: hotline"));
   const original = await area.inputValue();
+
+  // The flow is drawn: the start step, the menu's key 2 to the support queue, and
+  // what follows the agent; clicking a box selects its line.
+  await page.locator("#flow g.step.start[data-step=welcome]").waitFor({ timeout: 10000 });
+  const edges = page.locator('#flow g.edge[data-from=main][data-to=support][data-label="2"]');
+  check(await edges.count() === 1, "an arrow from the main menu to support, labelled 2");
+  check(await page.locator('#flow g.edge[data-from=support][data-to=survey][data-label="after agent"]').count() === 1,
+    "after the agent, the survey");
+  await page.locator("#flow g.step[data-step=survey]").click();
+  const picked = await page.evaluate(() => {
+    const a = document.querySelector("#text");
+    return a.value.slice(a.selectionStart, a.selectionEnd);
+  });
+  check(picked.trim() === "survey:", `a click on a box selects its line: ${JSON.stringify(picked)}`);
+  await page.screenshot({ path: `${artifacts()}/dialplan-editor-flow.png`, fullPage: true });
 
   // A reference to a step that does not exist: refused, with its place.
   await area.fill(original.replace("on_fail: operator", "on_fail: nowhere"));
