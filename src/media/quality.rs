@@ -1,7 +1,9 @@
 //! Reception statistics of one RTP source as RFC 3550 keeps them (§6.4.1,
 //! Appendix A.1, A.3, A.8): extended highest sequence number, expected and
 //! received packets, cumulative and fractional loss, and interarrival jitter.
-//! Sans-IO: the caller passes the arrival instant of every packet.
+//! Sans-IO: the caller passes the arrival instant of every packet. Duplicates
+//! count as received in report blocks, as the RFC says, and are also counted
+//! apart (within the last 64 sequence numbers) so a summary can leave them out.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,8 @@ pub struct BlockFigures {
 pub struct Totals {
     pub expected: u64,
     pub received: u64,
+    /// Of `received`, packets seen before.
+    pub duplicates: u64,
 }
 
 /// Statistics of the source with one SSRC.
@@ -41,6 +45,9 @@ pub struct ReceiveStats {
     cycles: u32,
     bad_seq: Option<u16>,
     received: u64,
+    duplicates: u64,
+    /// Bit i: `max_seq - i` was received.
+    window: u64,
     expected_prior: u64,
     received_prior: u64,
     /// Totals of the earlier runs of this source, before a resynchronisation.
@@ -65,6 +72,8 @@ impl ReceiveStats {
             cycles: 0,
             bad_seq: None,
             received: 0,
+            duplicates: 0,
+            window: 0,
             expected_prior: 0,
             received_prior: 0,
             earlier: Totals::default(),
@@ -85,6 +94,8 @@ impl ReceiveStats {
                 self.cycles = self.cycles.wrapping_add(SEQ_MOD);
             }
             self.max_seq = seq;
+            self.window = self.window.checked_shl(u32::from(udelta)).unwrap_or(0);
+            self.mark(0);
         } else if u32::from(udelta) <= SEQ_MOD - u32::from(MAX_MISORDER) {
             if self.bad_seq != Some(seq) {
                 self.bad_seq = Some(seq.wrapping_add(1));
@@ -92,13 +103,27 @@ impl ReceiveStats {
             }
             // Two sequential packets after a jump: the source restarted.
             self.resync(seq);
+            self.mark(0);
+        } else {
+            // A duplicate or reordered packet: counted, max unchanged.
+            self.mark(self.max_seq.wrapping_sub(seq));
         }
-        // Otherwise a duplicate or reordered packet: counted, max unchanged.
         self.received += 1;
         if jitter {
             self.update_jitter(now, ts);
         }
         true
+    }
+
+    /// Notes `max_seq - back` as received; a second time is a duplicate.
+    fn mark(&mut self, back: u16) {
+        let Some(bit) = 1u64.checked_shl(u32::from(back)) else {
+            return;
+        };
+        if self.window & bit != 0 {
+            self.duplicates += 1;
+        }
+        self.window |= bit;
     }
 
     fn resync(&mut self, seq: u16) {
@@ -141,6 +166,7 @@ impl ReceiveStats {
         Totals {
             expected: self.earlier.expected + self.expected(),
             received: self.earlier.received + self.received,
+            duplicates: self.earlier.duplicates + self.duplicates,
         }
     }
 
@@ -219,7 +245,8 @@ mod tests {
             s.totals(),
             Totals {
                 expected: 20,
-                received: 18
+                received: 18,
+                duplicates: 0,
             }
         );
         let r = s.report();
@@ -257,7 +284,26 @@ mod tests {
             s.totals(),
             Totals {
                 expected: 5,
-                received: 5
+                received: 5,
+                duplicates: 0,
+            }
+        );
+    }
+
+    #[test]
+    fn duplicates_are_counted_apart() {
+        let t0 = Instant::now();
+        let mut s = ReceiveStats::new(1, 8042, 8000, t0);
+        // A telephone-event capture: its end packet three times, played twice.
+        let event = [8042, 8043, 8044, 8045, 8046, 8047, 8048, 8049, 8049, 8049];
+        feed(&mut s, t0, &event);
+        feed(&mut s, t0, &event);
+        assert_eq!(
+            s.totals(),
+            Totals {
+                expected: 8,
+                received: 20,
+                duplicates: 12,
             }
         );
     }

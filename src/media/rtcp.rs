@@ -28,6 +28,8 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(5);
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 /// SRs we remember to match the LSR of the peer's report blocks.
 const SENT_SR_MEMORY: usize = 8;
+/// Sources of the peer kept apart at once (interleaved streams, a new SSRC).
+const MAX_SOURCES: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -58,9 +60,10 @@ pub struct SessionConfig {
 pub struct QualitySummary {
     pub packets_sent: u64,
     pub octets_sent: u64,
+    /// Distinct packets received (duplicates left out).
     pub packets_received: u64,
     pub packets_expected: u64,
-    /// Expected minus received; negative with duplicates.
+    /// Expected minus received.
     pub packets_lost: i64,
     pub loss_percent: f64,
     pub jitter_mean_ms: f64,
@@ -97,8 +100,9 @@ struct RttStats {
 pub struct RtcpSession {
     cfg: SessionConfig,
     rng: StdRng,
-    source: Option<ReceiveStats>,
-    /// Counts of sources the peer has replaced (a new SSRC).
+    /// The peer's sources, the one heard last at the end.
+    sources: Vec<ReceiveStats>,
+    /// Counts of sources dropped to make room for newer ones.
     earlier: Totals,
     /// Jitter figures of replaced sources: (sum of means × packets, packets, max).
     earlier_jitter: (f64, u64, f64),
@@ -121,7 +125,7 @@ impl RtcpSession {
         RtcpSession {
             cfg,
             rng,
-            source: None,
+            sources: Vec::with_capacity(MAX_SOURCES),
             earlier: Totals::default(),
             earlier_jitter: (0.0, 0, 0.0),
             sent: SendCounters::default(),
@@ -138,15 +142,26 @@ impl RtcpSession {
         self.cfg.ssrc
     }
 
-    /// Accounts a received RTP packet; a new SSRC starts a new source.
+    /// Accounts a received RTP packet under its source (SSRC).
     pub fn handle_rtp(&mut self, now: Instant, h: &rtp::Header) {
-        if self.source.as_ref().is_some_and(|s| s.ssrc != h.ssrc) {
-            self.retire_source();
+        match self.sources.iter().position(|s| s.ssrc == h.ssrc) {
+            Some(i) if i + 1 == self.sources.len() => {}
+            Some(i) => {
+                let s = self.sources.remove(i);
+                self.sources.push(s);
+            }
+            None => {
+                if self.sources.len() == MAX_SOURCES {
+                    self.retire_oldest();
+                }
+                let rate = self.cfg.clock_rate;
+                self.sources
+                    .push(ReceiveStats::new(h.ssrc, h.sequence, rate, now));
+            }
         }
-        let rate = self.cfg.clock_rate;
-        let s = self
-            .source
-            .get_or_insert_with(|| ReceiveStats::new(h.ssrc, h.sequence, rate, now));
+        let Some(s) = self.sources.last_mut() else {
+            return;
+        };
         s.update(
             now,
             h.sequence,
@@ -155,13 +170,15 @@ impl RtcpSession {
         );
     }
 
-    fn retire_source(&mut self) {
-        let Some(old) = self.source.take() else {
+    fn retire_oldest(&mut self) {
+        if self.sources.is_empty() {
             return;
-        };
+        }
+        let old = self.sources.remove(0);
         let t = old.totals();
         self.earlier.expected += t.expected;
         self.earlier.received += t.received;
+        self.earlier.duplicates += t.duplicates;
         let (mean, max) = old.jitter_mean_max_ms();
         let (sum, n, m) = self.earlier_jitter;
         self.earlier_jitter = (sum + mean * t.received as f64, n + t.received, m.max(max));
@@ -253,7 +270,7 @@ impl RtcpSession {
     }
 
     fn report_block(&mut self, now: Instant) -> Option<ReceptionReport> {
-        let s = self.source.as_mut()?;
+        let s = self.sources.last_mut()?;
         let f = s.report();
         let (lsr, dlsr) = match self.peer_sr {
             Some((lsr, at)) => (lsr, to_1_65536(now.saturating_duration_since(at))),
@@ -328,9 +345,15 @@ impl RtcpSession {
 
     /// The leg's quality so far.
     pub fn summary(&self) -> QualitySummary {
-        let current = self.source.as_ref().map(ReceiveStats::totals);
-        let received = self.earlier.received + current.map_or(0, |t| t.received);
-        let expected = self.earlier.expected + current.map_or(0, |t| t.expected);
+        // Duplicates are left out: lost is what never came.
+        let (mut received, mut expected) = (
+            self.earlier.received - self.earlier.duplicates,
+            self.earlier.expected,
+        );
+        for t in self.sources.iter().map(ReceiveStats::totals) {
+            received += t.received - t.duplicates;
+            expected += t.expected;
+        }
         let lost = expected as i64 - received as i64;
         let (jitter_mean_ms, jitter_max_ms) = self.jitter_summary();
         let rtt = (self.rtt.count > 0).then_some(self.rtt);
@@ -357,7 +380,7 @@ impl RtcpSession {
     /// Mean (weighted by packets) and maximum jitter over every source.
     fn jitter_summary(&self) -> (f64, f64) {
         let (mut sum, mut n, mut max) = self.earlier_jitter;
-        if let Some(s) = &self.source {
+        for s in &self.sources {
             let (mean, m) = s.jitter_mean_max_ms();
             let k = s.totals().received;
             sum += mean * k as f64;

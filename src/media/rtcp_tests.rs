@@ -190,6 +190,30 @@ fn summary_counts_loss_over_a_change_of_source() {
 }
 
 #[test]
+fn interleaved_sources_are_counted_apart() {
+    let t0 = Instant::now();
+    let mut s = session(t0);
+    let mut other = rtp(7000, 0);
+    other.ssrc = 0x3333_3333;
+    for q in (0..60u16).filter(|q| *q != 30) {
+        s.handle_rtp(t0, &rtp(q, 160 * u32::from(q)));
+        if q % 3 == 0 {
+            other.sequence += 1;
+            s.handle_rtp(t0, &other);
+        }
+    }
+    let q = s.summary();
+    assert_eq!((q.packets_received, q.packets_lost), (59 + 19, 1));
+    // The report block is about the source heard last.
+    let (_, packets) = next_report(&mut s);
+    let rr = packets[0]
+        .as_any()
+        .downcast_ref::<ReceiverReport>()
+        .unwrap();
+    assert_eq!(rr.reports[0].ssrc, PEER);
+}
+
+#[test]
 fn malformed_rtcp_is_dropped_without_panic() {
     let t0 = Instant::now();
     let mut s = session(t0);
