@@ -100,6 +100,8 @@ pub struct CallContext {
     pub softphones: super::softphones::Softphones,
     /// Transcribes recordings after the call.
     pub speech: crate::speech::SpeechService,
+    /// The SIP shell's counters (call quality histograms).
+    pub stats: Arc<super::sip_server::SipStats>,
 }
 
 pub struct Call {

@@ -220,6 +220,8 @@ impl Call {
             self.leg_ended(CallLeg::Caller, rtcp).await;
         }
         for q in std::mem::take(&mut self.ended_legs) {
+            self.ctx.stats.call_loss_percent.observe(q.loss_percent);
+            self.ctx.stats.call_jitter_ms.observe(q.jitter_mean_ms);
             self.record(CallRecord::Event {
                 call_id: self.call_id(),
                 payload: EventPayload::CallQuality(q),
