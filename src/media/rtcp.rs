@@ -208,22 +208,19 @@ impl RtcpSession {
 
     /// The compound report to send now, if one is due; `wall` is the wall
     /// clock as time since the Unix epoch, for the SR's NTP timestamp.
-    pub fn poll_transmit(&mut self, now: Instant, wall: Duration) -> Option<Bytes> {
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        wall: Duration,
+    ) -> Result<Option<Bytes>, RtcpError> {
         if now < self.next_report {
-            return None;
+            return Ok(None);
         }
         let interval = randomised(&mut self.rng, self.cfg.interval);
         self.next_report = now + interval;
-        match self.build_report(now, wall) {
-            Ok(b) => {
-                self.rtcp_sent += 1;
-                Some(b)
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "RTCP report skipped");
-                None
-            }
-        }
+        let report = self.build_report(now, wall)?;
+        self.rtcp_sent += 1;
+        Ok(Some(report))
     }
 
     fn build_report(&mut self, now: Instant, wall: Duration) -> Result<Bytes, RtcpError> {

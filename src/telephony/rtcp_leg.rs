@@ -182,9 +182,14 @@ async fn run(socket: UdpSocket, tap: QualityTap, mut peer: Peer, stop: Cancellat
                     let mut s = tap.lock();
                     (s.session.poll_transmit(Instant::now(), wall_clock()), peer.dest(s.rtp_peer))
                 };
-                if let Some(bytes) = report {
+                match report {
                     // Like RTP: a report that cannot go out now is not retried.
-                    let _ = socket.send_to(&bytes, to).await;
+                    Ok(Some(bytes)) => { let _ = socket.send_to(&bytes, to).await; }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "RTCP stopped on this leg; RTP goes on");
+                        break;
+                    }
                 }
             }
             r = socket.recv_from(&mut buf) => {
