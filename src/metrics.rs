@@ -66,9 +66,72 @@ impl Metrics {
     }
 }
 
+/// A Prometheus histogram over fixed bucket bounds; plain atomics.
+#[derive(Debug)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    /// One per bound, then +Inf; not cumulative (summed when rendered).
+    counts: Vec<AtomicU64>,
+    /// Sum of observations, in millionths.
+    sum_micro: AtomicU64,
+}
+
+impl Histogram {
+    pub fn new(bounds: &'static [f64]) -> Histogram {
+        Histogram {
+            bounds,
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum_micro: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, v: f64) {
+        let v = v.max(0.0);
+        let i = self.bounds.iter().position(|b| v <= *b);
+        let slot = &self.counts[i.unwrap_or(self.bounds.len())];
+        slot.fetch_add(1, Ordering::Relaxed);
+        self.sum_micro
+            .fetch_add((v * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// The exposition of this histogram under `name`.
+    pub fn render(&self, name: &str, help: &str, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}
+# TYPE {name} histogram"
+        );
+        let mut total = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            total += c.load(Ordering::Relaxed);
+            let le = self
+                .bounds
+                .get(i)
+                .map_or("+Inf".to_string(), f64::to_string);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {total}");
+        }
+        let sum = self.sum_micro.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {total}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let h = Histogram::new(&[1.0, 5.0]);
+        for v in [0.5, 2.0, 3.0, 9.0] {
+            h.observe(v);
+        }
+        let mut text = String::new();
+        h.render("x", "test", &mut text);
+        assert!(
+            text.contains("x_bucket{le=\"1\"} 1\nx_bucket{le=\"5\"} 3\nx_bucket{le=\"+Inf\"} 4\n")
+        );
+        assert!(text.contains("x_sum 14.5\nx_count 4\n"), "{text}");
+    }
 
     #[test]
     fn renders_prometheus_text() {

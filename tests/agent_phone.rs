@@ -93,6 +93,7 @@ async fn an_accepted_call_rings_the_agents_phone_and_is_bridged() {
 
     let conv = offer["conversation"].as_str().unwrap();
     let mut answered = false;
+    let mut legs = Vec::new();
     for _ in 0..100 {
         let c: Value = server
             .get_json(&format!("/api/v1/conversations/{conv}"), &token)
@@ -113,6 +114,11 @@ async fn an_accepted_call_rings_the_agents_phone_and_is_bridged() {
             && items.iter().any(|e| e["payload"]["type"] == "call_ended")
         {
             answered = true;
+            legs = items
+                .iter()
+                .filter(|e| e["payload"]["type"] == "call_quality")
+                .map(|e| e["payload"]["leg"].as_str().unwrap_or("").to_string())
+                .collect();
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -121,4 +127,6 @@ async fn an_accepted_call_rings_the_agents_phone_and_is_bridged() {
         answered,
         "the timeline shows the agent answered and the call ended"
     );
+    legs.sort();
+    assert_eq!(legs, ["agent", "caller"], "one quality event per SIP leg");
 }

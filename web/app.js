@@ -208,12 +208,20 @@ function describe(p) {
     case "call_queued": return `⏳ ${p.queue}`;
     case "call_answered": return `✅ ${p.agent}`;
     case "call_ended": return `☎ ${p.cause} (${Math.round(p.duration_ms / 1000)} s)`;
+    case "call_quality": return callQuality(p);
     case "transcript": return `🗣 ${p.speaker}: ${p.text}`;
     case "status_changed": return `↻ ${p.status}`;
     case "note": return `📝 ${p.author}: ${p.text}`;
     case "identity_merged": return `🔗 merged ${p.merged_customer}`;
     default: return `${p.type} ${JSON.stringify(p)}`;
   }
+}
+
+// One leg's media quality: "📶 caller PCMA: 1200 received, 3 lost (0.25 %), jitter 1.2/4.5 ms, RTT 35 ms".
+function callQuality(p) {
+  const rtt = p.rtt_mean_ms == null ? "" : `, RTT ${Math.round(p.rtt_mean_ms)} ms`;
+  return `📶 ${p.leg} ${p.codec}: ${p.packets_received} received, ${p.packets_lost} lost (${p.loss_percent} %), `
+    + `jitter ${p.jitter_mean_ms}/${p.jitter_max_ms} ms${rtt}`;
 }
 
 function eventItem(e) {

@@ -4,6 +4,8 @@ pub mod dtmf;
 pub mod endpoint;
 pub mod g711;
 pub mod prompts;
+pub mod quality;
 pub mod recorder;
+pub mod rtcp;
 pub mod rtp;
 pub mod webrtc_peer;

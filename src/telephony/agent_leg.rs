@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ivr_media::RecordTap;
 use super::recording::{Frame, Side};
+use super::rtcp_leg::QualityTap;
 use crate::media::g711::Law;
 use crate::media::rtp;
 use crate::sip::uri::Uri;
@@ -87,13 +88,19 @@ pub fn cancel(invite: &Message) -> Option<Message> {
     Some(c)
 }
 
+/// One side of the relay: its RTP socket, where its peer is, and its RTCP
+/// statistics.
+pub struct RelaySide {
+    pub socket: UdpSocket,
+    pub at: SocketAddr,
+    pub quality: Option<QualityTap>,
+}
+
 /// Relays RTP both ways until `stop`, latching each side to where its packets come
 /// from; copies both sides' audio to the recorder without waiting.
 pub async fn relay(
-    caller: UdpSocket,
-    mut caller_at: SocketAddr,
-    agent: UdpSocket,
-    mut agent_at: SocketAddr,
+    mut caller: RelaySide,
+    mut agent: RelaySide,
     law: Law,
     recorder: Option<mpsc::Sender<Frame>>,
     stop: CancellationToken,
@@ -104,25 +111,40 @@ pub async fn relay(
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
-            r = caller.recv_from(&mut a) => {
+            r = caller.socket.recv_from(&mut a) => {
                 let Ok((n, from)) = r else { continue };
                 let Ok(h) = rtp::parse(&a[..n]) else { continue };
-                caller_at = from;
+                caller.at = from;
+                if let Some(q) = &caller.quality {
+                    q.received(&h, from);
+                }
                 if let Some(rec) = recorder.as_ref().filter(|_| Law::from_payload_type(h.payload_type).is_some()) {
                     tap.push(law, &a[h.payload_offset..h.payload_offset + h.payload_len], rec);
                 }
-                let _ = agent.send_to(&a[..n], agent_at).await;
+                forward(&agent, &a[..n], h.payload_len).await;
             }
-            r = agent.recv_from(&mut b) => {
+            r = agent.socket.recv_from(&mut b) => {
                 let Ok((n, from)) = r else { continue };
                 let Ok(h) = rtp::parse(&b[..n]) else { continue };
-                agent_at = from;
+                agent.at = from;
+                if let Some(q) = &agent.quality {
+                    q.received(&h, from);
+                }
                 if let Some(rec) = recorder.as_ref().filter(|_| Law::from_payload_type(h.payload_type).is_some()) {
                     agent_tap.push(law, &b[h.payload_offset..h.payload_offset + h.payload_len], rec);
                 }
-                let _ = caller.send_to(&b[..n], caller_at).await;
+                forward(&caller, &b[..n], h.payload_len).await;
             }
         }
+    }
+}
+
+/// Sends a packet of the other side on to `to`, counted as relayed.
+async fn forward(to: &RelaySide, packet: &[u8], payload_len: usize) {
+    if to.socket.send_to(packet, to.at).await.is_ok()
+        && let Some(q) = &to.quality
+    {
+        q.relayed(payload_len);
     }
 }
 

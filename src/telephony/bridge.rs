@@ -16,6 +16,7 @@ use super::agent_leg;
 use super::call::{Call, CallCommand, CallInput};
 use super::ivr_media::{self, IvrMediaEvent, IvrMediaParams, MediaCommand};
 use super::recording::Frame;
+use super::rtcp_leg::{self, LegRtcp, LegSetup};
 use super::rtp_port;
 use super::timeline_writer::CallRecord;
 use super::transfer::AgentEnd;
@@ -24,7 +25,7 @@ use crate::sdp::{Negotiated, SessionDescription};
 use crate::sip::dialog::{Dialog, new_branch, random_token};
 use crate::sip::transaction::TxKey;
 use crate::sip::{Message, Method};
-use crate::timeline::model::EventPayload;
+use crate::timeline::model::{CallLeg, EventPayload};
 
 /// How long the agent's phone may ring.
 const RING: Duration = Duration::from_secs(30);
@@ -82,8 +83,8 @@ impl Call {
                 .unwrap_or(phone.source)
         };
         let media = &self.ctx.config.media;
-        let Ok(agent_rtp) =
-            rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await
+        let Ok((agent_rtp, agent_rtcp)) =
+            rtp_port::bind_pair(self.local_ip, media.rtp_port_min, media.rtp_port_max).await
         else {
             return AgentEnd::lost(caller_rtp, "media_error");
         };
@@ -126,25 +127,44 @@ impl Call {
             Answer::CallerLeft(cause) => return AgentEnd::Ended(cause),
             Answer::Failed => return AgentEnd::lost(caller_rtp, "agent_no_answer"),
         };
-        let Some((leg, remote)) = self.accept_answer(&invite, &answered, dest).await else {
+        let Some((leg, remote, remote_rtcp)) = self.accept_answer(&invite, &answered, dest).await
+        else {
             return AgentEnd::lost(caller_rtp, "agent_unreachable");
         };
+        let setup = LegSetup {
+            remote_rtp: remote,
+            remote_rtcp,
+            payload_type: caller.payload_type,
+            codec: caller.codec,
+            symmetric: self.ctx.config.media.symmetric_rtp,
+        };
+        let agent_quality = LegRtcp::start(agent_rtcp, setup, &self.media_stop);
         self.record(CallRecord::Event {
             call_id: self.call_id(),
             payload: EventPayload::CallAnswered { agent: name },
         });
         let caller_at = caller.remote;
         let law = Law::from_payload_type(caller.payload_type).unwrap_or(Law::Ulaw);
+        let caller_side = agent_leg::RelaySide {
+            socket: caller_rtp,
+            at: caller_at,
+            quality: self.caller_quality.as_ref().map(LegRtcp::tap),
+        };
+        let agent_side = agent_leg::RelaySide {
+            socket: agent_rtp,
+            at: remote,
+            quality: Some(agent_quality.tap()),
+        };
         tokio::spawn(agent_leg::relay(
-            caller_rtp,
-            caller_at,
-            agent_rtp,
-            remote,
+            caller_side,
+            agent_side,
             law,
             recorder,
             self.media_stop.clone(),
         ));
-        AgentEnd::Ended(self.bridged(leg, rx).await)
+        let cause = self.bridged(leg, rx).await;
+        self.leg_ended(CallLeg::Agent, agent_quality).await;
+        AgentEnd::Ended(cause)
     }
 
     fn invite_caller(&self) -> String {
@@ -194,13 +214,13 @@ impl Call {
         }
     }
 
-    /// ACKs the agent's 2xx and reads where to send audio.
+    /// ACKs the agent's 2xx and reads where to send audio and RTCP.
     async fn accept_answer(
         &mut self,
         invite: &Message,
         ok: &Message,
         dest: SocketAddr,
-    ) -> Option<(Dialog, SocketAddr)> {
+    ) -> Option<(Dialog, SocketAddr, SocketAddr)> {
         let leg = Dialog::uac(invite, ok, dest).ok()?;
         let sip_local = SocketAddr::new(self.local_ip, self.ctx.sip_local.port());
         let ack = leg.ack(1, sip_local, &new_branch());
@@ -220,7 +240,8 @@ impl Call {
             .as_deref()
             .or(answer.connection.as_deref())
             .and_then(crate::sdp::session::connection_address)?;
-        Some((leg, SocketAddr::new(conn.parse().ok()?, m.port)))
+        let rtp = SocketAddr::new(conn.parse().ok()?, m.port);
+        Some((leg, rtp, rtcp_leg::peer_rtcp(&answer, rtp)))
     }
 
     /// Runs the bridged call until one side hangs up, then hangs up the other.
@@ -273,6 +294,7 @@ impl Call {
             dtmf_payload_type: caller.dtmf_payload_type,
             symmetric: media.symmetric_rtp,
             timeout: Duration::from_secs(media.media_timeout_secs),
+            quality: self.caller_quality.as_ref().map(LegRtcp::tap),
         };
         let (cmd_tx, cmd_rx) = mpsc::channel(4);
         let (ev_tx, ev_rx) = mpsc::channel(16);

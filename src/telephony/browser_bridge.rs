@@ -155,6 +155,10 @@ impl Call {
                 payload_type: caller.payload_type,
                 dtmf_payload_type: caller.dtmf_payload_type,
                 law,
+                quality: self
+                    .caller_quality
+                    .as_ref()
+                    .map(super::rtcp_leg::LegRtcp::tap),
             },
             recorder,
         };

@@ -45,6 +45,8 @@ pub struct CallerSide {
     /// The caller's telephone-event payload type, when negotiated.
     pub dtmf_payload_type: Option<u8>,
     pub law: Law,
+    /// The caller leg's RTCP statistics.
+    pub quality: Option<super::rtcp_leg::QualityTap>,
 }
 
 /// What the call asks of a running relay.
@@ -88,7 +90,11 @@ pub async fn run(
     let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
     let mut out = Outbound {
         seq: rand::random(),
-        ssrc: rand::random(),
+        ssrc: r
+            .caller
+            .quality
+            .as_ref()
+            .map_or_else(rand::random, |q| q.ssrc()),
         last_ts: rand::random(),
         keys: VecDeque::new(),
         key_ts: 0,
@@ -149,6 +155,9 @@ async fn flush(peer: &mut WebRtcPeer, socket: &UdpSocket) {
 fn from_caller(r: &mut BrowserRelay, packet: &[u8], from: SocketAddr, taps: &mut Taps) {
     let Ok(h) = rtp::parse(packet) else { return };
     r.caller.at = from;
+    if let Some(q) = &r.caller.quality {
+        q.received(&h, from);
+    }
     if h.payload_type != r.caller.payload_type {
         return;
     }
@@ -189,8 +198,13 @@ async fn send(r: &CallerSide, out: &mut Outbound, marker: bool, pt: u8, ts: u32,
     out.seq = out.seq.wrapping_add(1);
     let len = 12 + payload.len();
     buf[12..len].copy_from_slice(payload);
-    if let Err(e) = r.socket.send_to(&buf[..len], r.at).await {
-        tracing::debug!(error = %e, "RTP to the caller not sent");
+    match r.socket.send_to(&buf[..len], r.at).await {
+        Ok(_) => {
+            if let Some(q) = &r.quality {
+                q.sent(ts, payload.len());
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "RTP to the caller not sent"),
     }
 }
 

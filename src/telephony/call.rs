@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::echo::{self, EchoParams, MediaEvent};
 use super::guard;
+use super::rtcp_leg::{self, LegRtcp, LegSetup};
 use super::rtp_port;
 use super::timeline_writer::{CallRecord, TimelineWriter};
 use crate::config::Config;
@@ -93,6 +94,8 @@ pub struct CallContext {
     pub softphones: super::softphones::Softphones,
     /// Transcribes recordings after the call.
     pub speech: crate::speech::SpeechService,
+    /// The SIP shell's counters (call quality histograms).
+    pub stats: Arc<super::sip_server::SipStats>,
 }
 
 pub struct Call {
@@ -109,6 +112,10 @@ pub struct Call {
     /// Our RTP address and the SDP we last answered with, for re-INVITEs.
     session: Option<(SocketAddr, SessionDescription)>,
     session_id: u64,
+    /// The caller leg's RTCP and statistics, once answered.
+    pub(super) caller_quality: Option<LegRtcp>,
+    /// Quality of legs already ended, written at call end.
+    pub(super) ended_legs: Vec<crate::timeline::model::CallQuality>,
 }
 
 /// Runs a call from its initial INVITE to its end.
@@ -149,6 +156,8 @@ pub async fn run(
         bye_key: None,
         session: None,
         session_id: rand::random::<u32>().into(),
+        caller_quality: None,
+        ended_legs: Vec::new(),
     };
     let cause = call.drive(&mut rx).await;
     call.finish(&cause).await;
@@ -251,7 +260,8 @@ impl Call {
         }
     }
 
-    /// Binds an RTP socket and builds the SDP answer; answers 488/503 itself on failure.
+    /// Binds the RTP/RTCP ports, builds the SDP answer and starts the caller
+    /// leg's RTCP; answers 488/503 itself on failure.
     pub(super) async fn negotiate(
         &mut self,
         invite: &Message,
@@ -265,21 +275,36 @@ impl Call {
             return Err(488);
         };
         let media = &self.ctx.config.media;
-        let socket =
-            match rtp_port::bind_rtp(self.local_ip, media.rtp_port_min, media.rtp_port_max).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "no RTP port for a call");
-                    self.respond(&self.invite_key, self.reply(invite, 503))
-                        .await;
-                    return Err(503);
-                }
-            };
+        let (socket, rtcp) = match rtp_port::bind_pair(
+            self.local_ip,
+            media.rtp_port_min,
+            media.rtp_port_max,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "no RTP port for a call");
+                self.respond(&self.invite_key, self.reply(invite, 503))
+                    .await;
+                return Err(503);
+            }
+        };
         let local = socket
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
         match sdp::answer(&offer, local, &Capabilities::default(), self.session_id) {
-            Ok(a) => Ok((socket, a)),
+            Ok(a) => {
+                let setup = LegSetup {
+                    remote_rtp: a.1.remote,
+                    remote_rtcp: rtcp_leg::peer_rtcp(&offer, a.1.remote),
+                    payload_type: a.1.payload_type,
+                    codec: a.1.codec,
+                    symmetric: media.symmetric_rtp,
+                };
+                self.caller_quality = Some(LegRtcp::start(rtcp, setup, &self.media_stop));
+                Ok((socket, a))
+            }
             Err(_) => {
                 self.respond(&self.invite_key, self.reply(invite, 488))
                     .await;
@@ -371,6 +396,7 @@ impl Call {
             dtmf_payload_type: negotiated.1.dtmf_payload_type,
             symmetric: media.symmetric_rtp,
             timeout: Duration::from_secs(media.media_timeout_secs),
+            quality: self.caller_quality.as_ref().map(LegRtcp::tap),
         };
         tokio::spawn(echo::run(socket, params, self.media_stop.clone(), tx));
         Ok(media_rx)
@@ -536,6 +562,7 @@ impl Call {
 
     async fn finish(&mut self, cause: &str) {
         self.media_stop.cancel();
+        self.write_quality().await;
         let duration_ms = self
             .answered_at
             .map(|a| a.elapsed().as_millis() as i64)

@@ -16,6 +16,7 @@ use super::call::{Call, CallInput};
 use super::ivr_call::{IvrCall, IvrOutcome};
 use super::ivr_media::{self, IvrMediaParams};
 use super::recording::{self, Frame};
+use super::rtcp_leg::LegRtcp;
 use super::timeline_writer::CallRecord;
 use super::transfer::{AgentEnd, Back, Requeued};
 use crate::dialplan::vm::Vm;
@@ -147,6 +148,7 @@ impl Call {
             dtmf_payload_type: caller.dtmf_payload_type,
             symmetric: media.symmetric_rtp,
             timeout: Duration::from_secs(media.media_timeout_secs),
+            quality: self.caller_quality.as_ref().map(LegRtcp::tap),
         };
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let (ev_tx, mut ev_rx) = mpsc::channel(64);

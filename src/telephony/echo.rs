@@ -34,6 +34,8 @@ pub struct EchoParams {
     pub dtmf_payload_type: Option<u8>,
     pub symmetric: bool,
     pub timeout: Duration,
+    /// The leg's RTCP statistics.
+    pub quality: Option<super::rtcp_leg::QualityTap>,
 }
 
 /// Runs until `stop` is cancelled or the media times out.
@@ -45,7 +47,7 @@ pub async fn run(
 ) {
     let mut stats = MediaStats::default();
     let mut remote = p.remote;
-    let ssrc: u32 = rand::random();
+    let ssrc: u32 = p.quality.as_ref().map_or_else(rand::random, |q| q.ssrc());
     let (mut seq, mut ts): (u16, u32) = (rand::random(), rand::random());
     let law = Law::from_payload_type(p.payload_type).unwrap_or(Law::Ulaw);
     // A 200 ms beep of 1 kHz so the caller knows the echo is live.
@@ -59,6 +61,9 @@ pub async fn run(
         g711::encode(law, &pcm, &mut out[12..]);
         if socket.send_to(&out, remote).await.is_ok() {
             stats.sent += 1;
+            if let Some(q) = &p.quality {
+                q.sent(ts, 160);
+            }
         }
         seq = seq.wrapping_add(1);
         ts = ts.wrapping_add(160);
@@ -86,13 +91,19 @@ pub async fn run(
                 stats.received += 1;
                 last_rx = Instant::now();
                 remote = from;
+                if let Some(q) = &p.quality {
+                    q.received(&h, from);
+                }
                 let samples = if h.payload_type == p.payload_type { h.payload_len as u32 } else { 0 };
                 rtp::rewrite(packet, seq, ts, ssrc);
-                seq = seq.wrapping_add(1);
-                ts = ts.wrapping_add(samples);
                 if socket.send_to(packet, remote).await.is_ok() {
                     stats.sent += 1;
+                    if let Some(q) = &p.quality {
+                        q.sent(ts, h.payload_len);
+                    }
                 }
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(samples);
             }
         }
     }

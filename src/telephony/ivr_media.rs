@@ -13,6 +13,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::recording::Side;
+use super::rtcp_leg::QualityTap;
 use crate::media::dtmf::Rfc4733Receiver;
 use crate::media::endpoint::{Endpoint, Endpointer};
 use crate::media::g711::{self, Law};
@@ -54,6 +55,8 @@ pub struct IvrMediaParams {
     pub dtmf_payload_type: Option<u8>,
     pub symmetric: bool,
     pub timeout: Duration,
+    /// The caller leg's RTCP statistics.
+    pub quality: Option<QualityTap>,
 }
 
 struct Playback {
@@ -101,7 +104,11 @@ pub async fn run(
     stop: CancellationToken,
 ) -> UdpSocket {
     let law = Law::from_payload_type(p.payload_type).unwrap_or(Law::Ulaw);
-    let (ssrc, mut seq, mut ts): (u32, u16, u32) = (rand::random(), rand::random(), rand::random());
+    let ssrc = p
+        .quality
+        .as_ref()
+        .map_or_else(rand::random, QualityTap::ssrc);
+    let (mut seq, mut ts): (u16, u32) = (rand::random(), rand::random());
     let mut remote = p.remote;
     let mut playing: Option<Playback> = None;
     let mut dtmf = Rfc4733Receiver::default();
@@ -147,9 +154,13 @@ pub async fn run(
                 rtp::write_header(&mut packet, marker, p.payload_type, seq, ts, ssrc);
                 g711::encode(law, &pcm, &mut packet[12..]);
                 marker = false;
+                if socket.send_to(&packet, remote).await.is_ok()
+                    && let Some(q) = &p.quality
+                {
+                    q.sent(ts, 160);
+                }
                 seq = seq.wrapping_add(1);
                 ts = ts.wrapping_add(160);
-                let _ = socket.send_to(&packet, remote).await;
             }
             r = socket.recv_from(&mut buf) => {
                 let Ok((n, from)) = r else { continue };
@@ -159,6 +170,9 @@ pub async fn run(
                 }
                 last_rx = Instant::now();
                 remote = from;
+                if let Some(q) = &p.quality {
+                    q.received(&h, from);
+                }
                 if h.payload_type == p.payload_type {
                     let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
                     tap.cut(law, payload, last_rx, &mut frames);

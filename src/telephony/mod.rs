@@ -15,6 +15,7 @@ pub mod ivr_media;
 pub mod lookup;
 pub mod recording;
 pub mod registrar;
+pub mod rtcp_leg;
 pub mod rtp_port;
 pub mod sip_server;
 pub mod softphones;

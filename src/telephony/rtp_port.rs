@@ -1,5 +1,6 @@
-//! RTP sockets from the configured port range: an even port for RTP (RFC 3550
-//! §11), picked at random so concurrent calls rarely collide, retried on conflict.
+//! RTP sockets from the configured port range: an even port for RTP and the
+//! next odd one for RTCP (RFC 3550 §11), picked at random so concurrent calls
+//! rarely collide, retried on conflict.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -21,6 +22,23 @@ pub async fn bind_rtp(ip: IpAddr, min: u16, max: u16) -> Result<UdpSocket, NoPor
         let port = (min + offset * 2) & !1;
         if let Ok(s) = UdpSocket::bind(SocketAddr::new(ip, port)).await {
             return Ok(s);
+        }
+    }
+    Err(NoPort { min, max })
+}
+
+/// Binds an RTP socket on an even port in `min..=max` and its RTCP socket on
+/// the port above.
+pub async fn bind_pair(ip: IpAddr, min: u16, max: u16) -> Result<(UdpSocket, UdpSocket), NoPort> {
+    let pairs = u32::from(max.saturating_sub(min) / 2).max(1);
+    for _ in 0..64 {
+        let offset = rand::rng().random_range(0..pairs) as u16;
+        let port = (min + offset * 2) & !1;
+        let Ok(rtp) = UdpSocket::bind(SocketAddr::new(ip, port)).await else {
+            continue;
+        };
+        if let Ok(rtcp) = UdpSocket::bind(SocketAddr::new(ip, port + 1)).await {
+            return Ok((rtp, rtcp));
         }
     }
     Err(NoPort { min, max })
@@ -52,6 +70,12 @@ mod tests {
             let p = s.local_addr().unwrap().port();
             assert!((30000..=30100).contains(&p) && p % 2 == 0, "{p}");
         }
+        let (rtp, rtcp) = bind_pair("127.0.0.1".parse().unwrap(), 30200, 30300)
+            .await
+            .unwrap();
+        let p = rtp.local_addr().unwrap().port();
+        assert_eq!(rtcp.local_addr().unwrap().port(), p + 1);
+        assert!((30200..=30300).contains(&p) && p % 2 == 0, "{p}");
         assert_eq!(
             local_ip_towards("127.0.0.1:5060".parse().unwrap()),
             Some("127.0.0.1".parse().unwrap())

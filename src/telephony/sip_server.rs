@@ -47,13 +47,30 @@ pub struct CallServices {
 }
 
 /// Counters of the SIP shell, for `/metrics`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SipStats {
     pub received: AtomicU64,
     pub malformed: AtomicU64,
     pub scanners_dropped: AtomicU64,
     pub overloaded: AtomicU64,
     pub calls_active: AtomicU64,
+    /// Per SIP leg at call end: packet loss (%) and mean jitter (ms).
+    pub call_loss_percent: crate::metrics::Histogram,
+    pub call_jitter_ms: crate::metrics::Histogram,
+}
+
+impl Default for SipStats {
+    fn default() -> Self {
+        SipStats {
+            received: AtomicU64::new(0),
+            malformed: AtomicU64::new(0),
+            scanners_dropped: AtomicU64::new(0),
+            overloaded: AtomicU64::new(0),
+            calls_active: AtomicU64::new(0),
+            call_loss_percent: crate::metrics::Histogram::new(&[0.0, 0.5, 1.0, 2.0, 5.0, 10.0]),
+            call_jitter_ms: crate::metrics::Histogram::new(&[1.0, 5.0, 10.0, 20.0, 50.0, 100.0]),
+        }
+    }
 }
 
 impl SipStats {
@@ -99,6 +116,16 @@ impl SipStats {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
             );
         }
+        self.call_loss_percent.render(
+            "switchboard_call_loss_percent",
+            "Packet loss of SIP call legs at call end, in percent",
+            &mut out,
+        );
+        self.call_jitter_ms.render(
+            "switchboard_call_jitter_ms",
+            "Mean interarrival jitter of SIP call legs at call end, in ms",
+            &mut out,
+        );
         out
     }
 }
@@ -187,6 +214,7 @@ impl SipServer {
                 bindings: bindings.clone(),
                 softphones: services.softphones,
                 speech: services.speech,
+                stats: stats.clone(),
             }),
             cmd_tx,
             stats: stats.clone(),

@@ -135,6 +135,38 @@ pub enum Speaker {
     Bot,
 }
 
+/// Which SIP leg of a call a figure is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallLeg {
+    Caller,
+    Agent,
+}
+
+/// The media quality of one SIP leg over the call (RTP counts and RTCP).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallQuality {
+    pub leg: CallLeg,
+    pub codec: String,
+    pub packets_sent: u64,
+    /// Distinct packets received (duplicates left out).
+    pub packets_received: u64,
+    /// Expected (RFC 3550 A.3) minus distinct packets received.
+    pub packets_lost: i64,
+    pub loss_percent: f64,
+    /// Interarrival jitter of the peer's RTP (RFC 3550 A.8), in ms.
+    pub jitter_mean_ms: f64,
+    pub jitter_max_ms: f64,
+    /// Round-trip time from the peer's RTCP reports, when it sent any on ours.
+    #[serde(default)]
+    pub rtt_mean_ms: Option<f64>,
+    #[serde(default)]
+    pub rtt_max_ms: Option<f64>,
+    pub rtcp_sent: u64,
+    pub rtcp_received: u64,
+}
+
 /// The typed content of a timeline event. The `type` tag is stored as the event kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -185,6 +217,8 @@ pub enum EventPayload {
         path: String,
         duration_ms: i64,
     },
+    /// Written at call end, one per SIP leg.
+    CallQuality(CallQuality),
     Note {
         author: String,
         text: String,
@@ -220,6 +254,7 @@ impl EventPayload {
             EventPayload::CallEnded { .. } => "call_ended",
             EventPayload::Transcript { .. } => "transcript",
             EventPayload::Recording { .. } => "recording",
+            EventPayload::CallQuality(_) => "call_quality",
             EventPayload::Note { .. } => "note",
             EventPayload::Disposition { .. } => "disposition",
             EventPayload::Csat { .. } => "csat",
@@ -268,6 +303,20 @@ mod tests {
                 status: ConversationStatus::WrapUp,
             },
             EventPayload::Csat { score: 5 },
+            EventPayload::CallQuality(CallQuality {
+                leg: CallLeg::Agent,
+                codec: "PCMA".into(),
+                packets_sent: 10,
+                packets_received: 9,
+                packets_lost: 1,
+                loss_percent: 10.0,
+                jitter_mean_ms: 1.5,
+                jitter_max_ms: 3.0,
+                rtt_mean_ms: None,
+                rtt_max_ms: None,
+                rtcp_sent: 2,
+                rtcp_received: 0,
+            }),
         ];
         for p in samples {
             let v = serde_json::to_value(&p).unwrap();
