@@ -364,6 +364,7 @@ mod tests {
             dtmf_payload_type: None,
             symmetric: false,
             timeout: Duration::from_secs(5),
+            quality: None,
         };
         let (commands, commands_rx) = mpsc::channel(4);
         let (events, _events_rx) = mpsc::channel(4);
