@@ -97,14 +97,15 @@ pub struct RelaySide {
 }
 
 /// Relays RTP both ways until `stop`, latching each side to where its packets come
-/// from; copies both sides' audio to the recorder without waiting.
+/// from; copies both sides' audio to the recorder without waiting. Hands the
+/// caller's socket back, for whatever the call does next.
 pub async fn relay(
     mut caller: RelaySide,
     mut agent: RelaySide,
     law: Law,
     recorder: Option<mpsc::Sender<Frame>>,
     stop: CancellationToken,
-) {
+) -> UdpSocket {
     let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
     let mut tap = RecordTap::new(Side::Caller);
     let mut agent_tap = RecordTap::new(Side::Agent);
@@ -137,6 +138,7 @@ pub async fn relay(
             }
         }
     }
+    caller.socket
 }
 
 /// Sends a packet of the other side on to `to`, counted as relayed.

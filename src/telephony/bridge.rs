@@ -155,16 +155,29 @@ impl Call {
             at: remote,
             quality: Some(agent_quality.tap()),
         };
-        tokio::spawn(agent_leg::relay(
+        let stop = self.media_stop.child_token();
+        let relay = tokio::spawn(agent_leg::relay(
             caller_side,
             agent_side,
             law,
             recorder,
-            self.media_stop.clone(),
+            stop.clone(),
         ));
-        let cause = self.bridged(leg, rx).await;
+        let end = self.bridged(leg, rx).await;
         self.leg_ended(CallLeg::Agent, agent_quality).await;
-        AgentEnd::Ended(cause)
+        match end {
+            PhoneEnd::Over(cause) => AgentEnd::Ended(cause),
+            PhoneEnd::AgentLeft => {
+                stop.cancel();
+                match relay.await {
+                    Ok(caller_rtp) => AgentEnd::AgentLeft { caller_rtp },
+                    Err(_) => {
+                        self.send_bye().await;
+                        AgentEnd::Ended("agent_hangup".into())
+                    }
+                }
+            }
+        }
     }
 
     fn invite_caller(&self) -> String {
@@ -244,34 +257,34 @@ impl Call {
         Some((leg, rtp, rtcp_leg::peer_rtcp(&answer, rtp)))
     }
 
-    /// Runs the bridged call until one side hangs up, then hangs up the other.
-    async fn bridged(&mut self, mut leg: Dialog, rx: &mut mpsc::Receiver<CallInput>) -> String {
+    /// Runs the bridged call until one side hangs up; the caller's hang-up ends
+    /// the agent's leg with a BYE, the agent's leaves the caller to the dialplan.
+    async fn bridged(&mut self, mut leg: Dialog, rx: &mut mpsc::Receiver<CallInput>) -> PhoneEnd {
         let sip_local = SocketAddr::new(self.local_ip, self.ctx.sip_local.port());
         loop {
             let input = rx.recv().await;
-            if let Some(CallInput::Request { key, msg, .. }) = &input {
-                if msg.call_id() == Some(leg.call_id.as_str()) {
-                    let is_bye = msg.method() == Some(Method::Bye);
-                    let code = if leg.accept_request(msg).is_ok() {
-                        200
-                    } else {
-                        500
-                    };
-                    let mut r = msg.response(code, crate::sip::message::reason_phrase(code), None);
-                    r.headers
-                        .push("Server", self.ctx.config.sip.user_agent.clone());
-                    self.respond(key, r).await;
-                    if is_bye && code == 200 {
-                        self.send_bye().await;
-                        return "agent_hangup".into();
-                    }
-                    continue;
+            if let Some(CallInput::Request { key, msg, .. }) = &input
+                && msg.call_id() == Some(leg.call_id.as_str())
+            {
+                let is_bye = msg.method() == Some(Method::Bye);
+                let code = if leg.accept_request(msg).is_ok() {
+                    200
+                } else {
+                    500
+                };
+                let mut r = msg.response(code, crate::sip::message::reason_phrase(code), None);
+                r.headers
+                    .push("Server", self.ctx.config.sip.user_agent.clone());
+                self.respond(key, r).await;
+                if is_bye && code == 200 {
+                    return PhoneEnd::AgentLeft;
                 }
+                continue;
             }
             if let Some(cause) = self.connected_input(input).await {
                 let bye = leg.request(Method::Bye, sip_local, &new_branch());
                 self.send_request(bye, leg.peer).await;
-                return cause;
+                return PhoneEnd::Over(cause);
             }
         }
     }
@@ -326,6 +339,14 @@ pub(super) struct OnHold {
     pub events: mpsc::Receiver<IvrMediaEvent>,
     /// The media task plays while this sender lives.
     _commands: mpsc::Sender<MediaCommand>,
+}
+
+/// How a call bridged to an agent's phone ended.
+enum PhoneEnd {
+    /// The caller hung up (or the call failed), with this cause.
+    Over(String),
+    /// The agent's phone hung up; the caller is still on the line.
+    AgentLeft,
 }
 
 enum Answer {

@@ -180,6 +180,11 @@ impl Server {
     /// (answers one call, hangs up on BYE) registered as `name`; waits until the
     /// registrar lists it. Returns the phone's process (its log goes to `phone.log`).
     pub async fn desk_phone(&self, name: &str, admin: &str) -> Child {
+        self.desk_phone_with(name, admin, "agent_phone.xml").await
+    }
+
+    /// `desk_phone` running another UAS scenario of `tests/sipp/`.
+    pub async fn desk_phone_with(&self, name: &str, admin: &str, scenario: &str) -> Child {
         self.cli(&["sip-user", "add", name], "desk-phone-secret\n");
         let log = std::fs::File::create(self.dir.path().join("phone.log")).unwrap();
         let port = std::net::UdpSocket::bind("127.0.0.1:0")
@@ -199,7 +204,7 @@ impl Server {
                 "-p",
                 &port,
             ])
-            .args(["-sf", "agent_phone.xml", "-m", "1"])
+            .args(["-sf", scenario, "-m", "1"])
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp"))
             .stdout(log)
             .spawn()
