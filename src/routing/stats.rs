@@ -148,13 +148,16 @@ pub struct Place {
     pub estimated_wait_seconds: Option<u64>,
 }
 
+/// A gauge's name, help text, and its value for one queue (none: left out).
+type Gauge = (&'static str, &'static str, fn(&QueueStats) -> Option<f64>);
+
 /// Per-queue gauges in the Prometheus text format: waiting items, longest and
 /// estimated wait, agents by state, today's offered/answered/abandoned and
 /// service level (0–1, absent before the first answer).
 pub fn render_prometheus(stats: &[QueueStats]) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let gauges: [(&str, &str, fn(&QueueStats) -> Option<f64>); 7] = [
+    let gauges: [Gauge; 7] = [
         (
             "switchboard_queue_waiting",
             "Items waiting in the queue",

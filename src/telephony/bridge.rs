@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::agent_leg;
 use super::call::{Call, CallCommand, CallInput};
-use super::ivr_media::{self, IvrMediaEvent, IvrMediaParams, MediaCommand};
+use super::ivr_media::{self, IvrMediaEvent, MediaCommand};
 use super::recording::Frame;
 use super::rtcp_leg::{self, LegRtcp, LegSetup};
 use super::rtp_port;
@@ -299,16 +299,7 @@ impl Call {
         recorder: Option<mpsc::Sender<Frame>>,
         stop: CancellationToken,
     ) -> OnHold {
-        let media = &self.ctx.config.media;
-        let params = IvrMediaParams {
-            recorder,
-            remote: caller.remote,
-            payload_type: caller.payload_type,
-            dtmf_payload_type: caller.dtmf_payload_type,
-            symmetric: media.symmetric_rtp,
-            timeout: Duration::from_secs(media.media_timeout_secs),
-            quality: self.caller_quality.as_ref().map(LegRtcp::tap),
-        };
+        let params = self.caller_media(caller, recorder);
         let (cmd_tx, cmd_rx) = mpsc::channel(4);
         let (ev_tx, ev_rx) = mpsc::channel(16);
         if cmd_tx

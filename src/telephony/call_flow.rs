@@ -140,16 +140,7 @@ impl Call {
         language: &watch::Sender<Option<String>>,
         rx: &mut mpsc::Receiver<CallInput>,
     ) -> Phase {
-        let media = &self.ctx.config.media;
-        let params = IvrMediaParams {
-            recorder,
-            remote: caller.remote,
-            payload_type: caller.payload_type,
-            dtmf_payload_type: caller.dtmf_payload_type,
-            symmetric: media.symmetric_rtp,
-            timeout: Duration::from_secs(media.media_timeout_secs),
-            quality: self.caller_quality.as_ref().map(LegRtcp::tap),
-        };
+        let params = self.caller_media(caller, recorder);
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let (ev_tx, mut ev_rx) = mpsc::channel(64);
         let stop = self.media_stop.child_token();
@@ -193,6 +184,25 @@ impl Call {
                     Err(_) => Phase::Ended("media_error".into()),
                 }
             }
+        }
+    }
+
+    /// What an IVR media task on the caller's socket needs: where the caller
+    /// is, its codec and keys, the recording and the leg's RTCP statistics.
+    pub(super) fn caller_media(
+        &self,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+    ) -> IvrMediaParams {
+        let media = &self.ctx.config.media;
+        IvrMediaParams {
+            recorder,
+            remote: caller.remote,
+            payload_type: caller.payload_type,
+            dtmf_payload_type: caller.dtmf_payload_type,
+            symmetric: media.symmetric_rtp,
+            timeout: Duration::from_secs(media.media_timeout_secs),
+            quality: self.caller_quality.as_ref().map(LegRtcp::tap),
         }
     }
 
