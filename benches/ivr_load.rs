@@ -38,23 +38,20 @@
 //! `cargo bench --bench ivr_load` (release build). `SWITCHBOARD_BENCH_RECORD=0`
 //! turns call recording off (`media.record_calls`) to see what it costs.
 //!
-//! Measured on this host (2 cores, while other builds ran on it: 0.6–1.2 cores
-//! of other processes during each run), ms, p50 / p90 / p99 / max:
+//! Measured on this host (2 cores, idle otherwise), ms, p50 / p90 / p99 / max:
 //!
 //! | calls | ACK → RTP | digit → main menu | server CPU per call |
 //! |---|---|---|---|
-//! | 500 | 4.8 / 36.4 / 63.3 / 68.9 | 46.8 / 79.6 / 108.5 / 124.2 | 31.3 ms |
-//! | 500 | 2.8 / 38.8 / 85.3 / 114.1 | 41.3 / 84.1 / 124.2 / 186.5 | 28.9 ms |
-//! | 500 | 9.2 / 30.7 / 54.7 / 77.9 | 28.4 / 62.4 / 91.5 / 115.2 | 28.1 ms |
-//! | 200 | 0.7 / 20.1 / 22.7 / 24.1 | 9.6 / 18.2 / 23.4 / 24.0 | 34.6 ms |
+//! | 500 | 0.8 / 19.9 / 22.3 / 26.4 | 11.4 / 20.2 / 24.5 / 28.7 | 29.1 ms |
+//! | 500 | 0.9 / 20.2 / 24.8 / 30.2 | 12.2 / 20.6 / 26.5 / 34.4 | 29.3 ms |
+//! | 500, recording off | 0.7 / 17.6 / 20.9 / 23.4 | 11.7 / 19.4 / 22.3 / 22.9 | 23.8 ms |
+//! | 200 | 0.6 / 19.7 / 20.7 / 22.9 | 10.9 / 18.4 / 24.9 / 25.8 | 32.2 ms |
 //!
-//! At 500 calls the host is saturated (server ≈ 1 core, generator ≈ 0.35, the
-//! rest other processes); the server's 20 ms ticks slip (each call's longest gap
-//! between server packets: p50 90–230 ms), which is where the digit's p99 above
-//! 100 ms comes from. At 200 calls the latency is the wait for the next 20 ms
-//! tick. About half of the server's CPU is call recording: one blocking thread
-//! per call woken for every 20 ms frame (500 threads, futex wake-ups and context
-//! switches lead `perf`); with recording off the server took 15.4 ms per call.
+//! A prompt waits for its call's next 20 ms tick, hence the ~20 ms p90. With
+//! builds taking 0.6–1.2 cores of the host, the server's ticks slipped (each
+//! call's longest gap between server packets: p50 90–230 ms) and the digit's
+//! p99 reached 91–125 ms; half the server's CPU was then call recording, whose
+//! writer thread woke for every 20 ms frame (it now takes 100 ms batches).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
