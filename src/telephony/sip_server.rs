@@ -130,6 +130,30 @@ impl SipStats {
     }
 }
 
+/// Binds UDP and TCP on the same address. With port 0 the UDP socket picks the
+/// port and TCP takes the same one; if that TCP port is taken (another
+/// program's connection), it tries another port, a few times.
+async fn bind_udp_and_tcp(
+    addr: SocketAddr,
+) -> Result<(UdpSocket, tokio::net::TcpListener, SocketAddr), TelephonyError> {
+    let fail = |addr, reason: String| TelephonyError::Bind { addr, reason };
+    let mut tries = if addr.port() == 0 { 20 } else { 1 };
+    loop {
+        tries -= 1;
+        let socket = UdpSocket::bind(addr)
+            .await
+            .map_err(|e| fail(addr, e.to_string()))?;
+        let local = socket.local_addr().map_err(|e| fail(addr, e.to_string()))?;
+        match tokio::net::TcpListener::bind(local).await {
+            Ok(tcp) => return Ok((socket, tcp, local)),
+            Err(e) if tries > 0 && e.kind() == std::io::ErrorKind::AddrInUse => {
+                tracing::debug!(port = local.port(), "TCP port taken; trying another");
+            }
+            Err(e) => return Err(fail(local, format!("TCP: {e}"))),
+        }
+    }
+}
+
 /// Pending inputs per call before the shell answers its requests with 503.
 const CALL_QUEUE: usize = 32;
 /// Commands from all calls to the shell.
@@ -152,29 +176,12 @@ impl SipServer {
         services: CallServices,
         shutdown: CancellationToken,
     ) -> Result<SipServer, TelephonyError> {
-        let addr = config.sip_addr();
-        let socket = UdpSocket::bind(addr)
-            .await
-            .map_err(|e| TelephonyError::Bind {
-                addr,
-                reason: e.to_string(),
-            })?;
-        let local = socket.local_addr().map_err(|e| TelephonyError::Bind {
-            addr,
-            reason: e.to_string(),
-        })?;
+        let (socket, tcp_listener, local) = bind_udp_and_tcp(config.sip_addr()).await?;
         let timers = TimerConfig {
             t1: Duration::from_millis(config.sip.t1_ms),
             t2: Duration::from_millis(config.sip.t2_ms),
             t4: Duration::from_millis(config.sip.t4_ms),
         };
-        let tcp_listener =
-            tokio::net::TcpListener::bind(local)
-                .await
-                .map_err(|e| TelephonyError::Bind {
-                    addr: local,
-                    reason: format!("TCP: {e}"),
-                })?;
         let connections = super::tcp::Connections::default();
         // Whole messages from stream connections (TCP and WebSocket) to the shell.
         let (stream_tx, stream_rx) = mpsc::channel(COMMAND_QUEUE);
