@@ -2,6 +2,7 @@
 //   <script src="https://HOST/widget.js" data-company="Acme" data-color="#1f3a5f" async></script>
 // A floating chat window; messages carry client ids, stay in an outbox until the
 // server acknowledges them (after committing), and are resent after a reconnect.
+// When the agent resolves the conversation the visitor is asked for a 1–5 rating.
 (() => {
   const script = document.currentScript;
   const origin = new URL(script.src).origin;
@@ -14,8 +15,8 @@
   const save = () => store.setItem(KEY, JSON.stringify(state));
   const zh = (state.language || navigator.language || "").startsWith("zh");
   const T = zh
-    ? { open: "在线咨询", name: "您的姓名", email: "邮箱（可选）", start: "开始聊天", send: "发送", placeholder: "输入消息…", offline: "连接中断，正在重连…" }
-    : { open: "Chat with us", name: "Your name", email: "E-mail (optional)", start: "Start chat", send: "Send", placeholder: "Type a message…", offline: "Connection lost, reconnecting…" };
+    ? { open: "在线咨询", name: "您的姓名", email: "邮箱（可选）", start: "开始聊天", send: "发送", placeholder: "输入消息…", offline: "连接中断，正在重连…", rate: "本次服务您满意吗？", thanks: "感谢您的评价！" }
+    : { open: "Chat with us", name: "Your name", email: "E-mail (optional)", start: "Start chat", send: "Send", placeholder: "Type a message…", offline: "Connection lost, reconnecting…", rate: "How did we do?", thanks: "Thank you for your rating!" };
 
   const host = document.createElement("div");
   host.id = "switchboard-chat";
@@ -34,6 +35,8 @@
       form { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #eee; }
       form.pre { flex-direction: column; }
       input { flex: 1; padding: 6px; }
+      .rate { padding: 6px 8px; border-top: 1px solid #eee; display: flex; gap: 4px; align-items: center; flex-wrap: wrap; }
+      .rate button { border: 1px solid ${color}; background: #fff; color: ${color}; border-radius: 4px; width: 28px; cursor: pointer; }
       .status { color: #a40; font-size: 12px; padding: 0 8px; min-height: 1em; }
       [hidden] { display: none !important; }
     </style>
@@ -41,6 +44,7 @@
     <div class="panel" hidden>
       <div class="head"><span class="title"></span><button class="close" aria-label="close">×</button></div>
       <div class="log" role="log" aria-live="polite"></div>
+      <div class="rate" hidden><span></span></div>
       <div class="status"></div>
       <form class="pre"><input name="name" required><input name="email" type="email"><button></button></form>
       <form class="compose" hidden><input name="text" autocomplete="off" maxlength="4000"><button></button></form>
@@ -96,6 +100,10 @@
         shown.add("s" + f.seq);
       } else if (f.type === "message") {
         line(f.direction, f.author, f.text, "s" + f.seq);
+      } else if (f.type === "rate_request") {
+        askRating(f.scale);
+      } else if (f.type === "rated") {
+        $(".rate").replaceChildren(Object.assign(document.createElement("span"), { textContent: T.thanks }));
       } else if (f.type === "error") {
         $(".status").textContent = f.message;
       }
@@ -106,6 +114,20 @@
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 10000);
     };
+  }
+
+  // The agent resolved the conversation: one row of score buttons, 1 to `scale`.
+  function askRating(scale) {
+    const row = $(".rate");
+    const label = Object.assign(document.createElement("span"), { textContent: T.rate });
+    const buttons = Array.from({ length: scale }, (_, i) => {
+      const b = Object.assign(document.createElement("button"), { textContent: String(i + 1), type: "button" });
+      b.dataset.score = String(i + 1);
+      b.onclick = () => { if (ready) ws.send(JSON.stringify({ type: "rate", score: i + 1 })); };
+      return b;
+    });
+    row.replaceChildren(label, ...buttons);
+    row.hidden = false;
   }
 
   function openPanel() {

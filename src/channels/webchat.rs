@@ -12,13 +12,14 @@ use axum::response::Response;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use super::webchat_protocol::{ChatLine, ClientFrame, ServerFrame, error};
+use super::webchat_protocol::{ChatLine, ClientFrame, RATING_SCALE, ServerFrame, error};
 use crate::api::AppState;
 use crate::timeline::TimelineError;
 use crate::timeline::identity::IdentityKind;
 use crate::timeline::messages::Stored;
 use crate::timeline::model::{
-    Channel, Direction, EventPayload, Identity, NewConversation, NewCustomer,
+    Channel, ConversationStatus, Direction, EventPayload, Identity, NewConversation, NewCustomer,
+    NewEvent, TimelineEvent,
 };
 
 /// Largest frame a widget may send.
@@ -37,7 +38,10 @@ pub async fn upgrade(State(s): State<AppState>, ws: WebSocketUpgrade) -> Respons
 /// The visitor and conversation a connection speaks for, after `hello`.
 struct Visitor {
     name: String,
+    customer: Uuid,
     conversation: Uuid,
+    /// The conversation's rating is stored (one per conversation and session).
+    rated: bool,
 }
 
 async fn session(s: AppState, mut socket: WebSocket) {
@@ -63,6 +67,8 @@ async fn session(s: AppState, mut socket: WebSocket) {
                 Ok(e) => {
                     let Some(v) = &visitor else { continue };
                     if e.conversation_id != Some(v.conversation) { continue; }
+                    if let Some(ask) = rate_request(&e, v)
+                        && send(&mut socket, &ask).await.is_err() { return; }
                     if let Some(line) = ChatLine::from_event(&e).filter(|l| l.direction == Direction::Out)
                         && send(&mut socket, &ServerFrame::Message(line)).await.is_err() { return; }
                 }
@@ -115,6 +121,10 @@ async fn handle_frame(
             Err(e) => vec![error("hello_failed", e.to_string())],
         },
         (_, None) => vec![error("no_hello", "send hello first")],
+        (ClientFrame::Rate { score }, Some(_)) => match visitor.as_mut() {
+            Some(v) => rate(s, v, score).await,
+            None => vec![],
+        },
         (ClientFrame::Typing, Some(_)) => vec![],
         (ClientFrame::Message { client_id, text }, Some(v)) => {
             if !bucket.take(Instant::now()) {
@@ -221,10 +231,65 @@ async fn hello(
     Ok((
         Visitor {
             name: customer.name,
+            customer: owner,
             conversation,
+            rated: false,
         },
         welcome,
     ))
+}
+
+/// A rating request when `e` says the visitor's conversation was resolved.
+fn rate_request(e: &TimelineEvent, v: &Visitor) -> Option<ServerFrame> {
+    let resolved = matches!(
+        e.payload,
+        EventPayload::StatusChanged {
+            status: ConversationStatus::Resolved
+        }
+    );
+    (resolved && !v.rated).then_some(ServerFrame::RateRequest {
+        conversation: v.conversation,
+        scale: RATING_SCALE,
+    })
+}
+
+/// Stores the visitor's rating of their resolved conversation as a `csat` event.
+async fn rate(s: &AppState, v: &mut Visitor, score: u8) -> Vec<ServerFrame> {
+    if !(1..=RATING_SCALE).contains(&score) {
+        return vec![error("invalid", format!("a rating is 1 to {RATING_SCALE}"))];
+    }
+    if v.rated {
+        return vec![error("already_rated", "this conversation is rated already")];
+    }
+    match s.timeline.conversation(v.conversation).await {
+        Ok(c) if c.status == ConversationStatus::Resolved => {}
+        Ok(_) => {
+            return vec![error(
+                "not_resolved",
+                "a conversation is rated once it is resolved",
+            )];
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "conversation of a rating not read");
+            return vec![error("unavailable", "the rating was not stored; try again")];
+        }
+    }
+    let new = NewEvent {
+        conversation_id: Some(v.conversation),
+        payload: EventPayload::Csat {
+            score: i32::from(score),
+        },
+    };
+    match s.timeline.append(v.customer, new).await {
+        Ok(_) => {
+            v.rated = true;
+            vec![ServerFrame::Rated { score }]
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "chat rating not stored");
+            vec![error("unavailable", "the rating was not stored; try again")]
+        }
+    }
 }
 
 /// Links an e-mail or phone the visitor typed, unverified, unless it is invalid or

@@ -28,7 +28,14 @@ pub enum ClientFrame {
         text: String,
     },
     Typing,
+    /// The visitor's rating of a resolved conversation, 1 to `RATING_SCALE`.
+    Rate {
+        score: u8,
+    },
 }
+
+/// The highest rating a visitor can give.
+pub const RATING_SCALE: u8 = 5;
 
 /// Frames the server sends.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +52,15 @@ pub enum ServerFrame {
         seq: i64,
     },
     Message(ChatLine),
+    /// The conversation is resolved: ask the visitor for a rating.
+    RateRequest {
+        conversation: Uuid,
+        scale: u8,
+    },
+    /// The rating is stored.
+    Rated {
+        score: u8,
+    },
     Error {
         code: String,
         message: String,
@@ -106,6 +122,11 @@ mod tests {
         );
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"message","text":"hi"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shell","cmd":"rm"}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<ClientFrame>(r#"{"type":"rate","score":4}"#).unwrap(),
+            ClientFrame::Rate { score: 4 }
+        );
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"rate","score":-1}"#).is_err());
         let ack = serde_json::to_value(ServerFrame::Ack {
             client_id: "c1".into(),
             seq: 7,

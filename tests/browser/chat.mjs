@@ -1,6 +1,7 @@
 // A visitor chats through the embedded widget; the agent's reply comes back; a
 // reload keeps the history; a message typed while the server is down is delivered
-// once after it comes back.
+// once after it comes back; when the agent resolves the conversation, the visitor
+// rates it and the rating is in the timeline.
 import { launch, artifacts, need, check } from "./lib.mjs";
 import { writeFileSync, existsSync } from "node:fs";
 
@@ -69,6 +70,16 @@ try {
   check(texts.filter((t) => t === "Are you still there?").length === 1, `message stored exactly once: ${JSON.stringify(texts)}`);
   check(texts.includes("Hello, my parcel is missing") && texts.includes("Sorry to hear that! Let me check."), "both messages in the timeline");
   await page.screenshot({ path: `${artifacts()}/chat-widget.png` });
+
+  // The agent resolves the conversation: the visitor is asked for a rating and gives 4.
+  const done = await api("PUT", `/api/v1/conversations/${conv.id}/status`, { status: "resolved" });
+  check(done.status === 200, `resolved: ${done.status}`);
+  await w.locator(".rate:not([hidden]) button[data-score='4']").click();
+  await w.locator(".rate", { hasText: "Thank you" }).waitFor();
+  const rated = await api("GET", `/api/v1/customers/${found.id}/timeline`);
+  const csat = rated.body.items.filter((e) => e.payload.type === "csat");
+  check(csat.length === 1 && csat[0].payload.score === 4 && csat[0].conversation_id === conv.id,
+    `one rating of 4 on the conversation: ${JSON.stringify(csat)}`);
   console.log("chat test passed");
 } finally {
   await browser.close();
