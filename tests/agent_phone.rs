@@ -47,28 +47,8 @@ async fn call_through_desk_phone(phone_scenario: &str, caller_args: &[&str]) -> 
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut offer = None;
-    for _ in 0..200 {
-        let o: Value = server
-            .get_json(&format!("/api/v1/agents/{agent_id}/offers"), &token)
-            .await;
-        if let Some(first) = o["items"].as_array().and_then(|a| a.first().cloned()) {
-            offer = Some(first);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let offer = offer.expect("the call was offered");
-    let res = http
-        .post(server.url(&format!(
-            "/api/v1/offers/{}/accept",
-            offer["offer"].as_str().unwrap()
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    let offer = server.first_offer(&agent_id, &token).await;
+    server.accept(&offer, &token).await;
 
     let caller_ok = tokio::task::spawn_blocking(move || caller.wait())
         .await

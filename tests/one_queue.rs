@@ -93,16 +93,7 @@ async fn a_call_and_a_chat_share_the_queue_and_the_agent() {
         .post_json("/api/v1/customers", &admin, &json!({"name": "Chen Jing"}))
         .await;
     let chat: Value = server.post_json("/api/v1/conversations", &admin, &json!({"customer_id": cust["id"], "channel": "chat", "queue": "support", "text": "hello?"})).await;
-    let res = http
-        .post(server.url(&format!(
-            "/api/v1/offers/{}/accept",
-            call_offer["offer"].as_str().unwrap()
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    server.accept(&call_offer, &token).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         offers(&server, &agent_id, &token).await.is_empty(),

@@ -513,28 +513,8 @@ async fn an_agent_phone_over_websocket_is_dialled_over_its_connection() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut offer = None;
-    for _ in 0..200 {
-        let o: Value = server
-            .get_json(&format!("/api/v1/agents/{agent_id}/offers"), &token)
-            .await;
-        if let Some(first) = o["items"].as_array().and_then(|a| a.first().cloned()) {
-            offer = Some(first);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let offer = offer.expect("the call was offered");
-    let res = http
-        .post(server.url(&format!(
-            "/api/v1/offers/{}/accept",
-            offer["offer"].as_str().unwrap()
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    let offer = server.first_offer(&agent_id, &token).await;
+    server.accept(&offer, &token).await;
 
     // The INVITE comes over the connection, to the contact we registered.
     let invite = next_message(&mut ws).await;

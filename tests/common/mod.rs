@@ -259,6 +259,32 @@ impl Server {
         server
     }
 
+    /// The agent's first pending offer, waiting up to 10 s for one.
+    pub async fn first_offer(&self, agent: &str, token: &str) -> serde_json::Value {
+        for _ in 0..200 {
+            let o = self
+                .get_json(&format!("/api/v1/agents/{agent}/offers"), token)
+                .await;
+            if let Some(first) = o["items"].as_array().and_then(|a| a.first().cloned()) {
+                return first;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no offer reached agent {agent}");
+    }
+
+    /// Accepts an offer (as its agent) and checks the 204.
+    pub async fn accept(&self, offer: &serde_json::Value, token: &str) {
+        let id = offer["offer"].as_str().expect("an offer id");
+        let res = reqwest::Client::new()
+            .post(self.url(&format!("/api/v1/offers/{id}/accept")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 204, "offer {id} accepted");
+    }
+
     /// The timeline (newest first, up to 200 events) of the customer with this
     /// phone number; empty while there is no such customer yet.
     pub async fn phone_timeline(&self, phone: &str, token: &str) -> Vec<serde_json::Value> {
