@@ -80,6 +80,25 @@ pub enum Command {
     AskPlace,
     /// Loop this file again (music on hold after an announcement).
     Music(PathBuf),
+    /// Start keeping the caller's audio as a voicemail message, at most `max`
+    /// long; `StopRecording` or the caller hanging up ends it. The message goes
+    /// into the timeline; with `queue`, a callback to `number` waits there.
+    Record {
+        max: Duration,
+        number: String,
+        queue: Option<String>,
+        priority: i32,
+    },
+    /// End the voicemail message being recorded and keep it.
+    StopRecording,
+    /// The caller asked to be called back at `number`. With `queue: None` the
+    /// call's queued item keeps its place and becomes the callback; with a
+    /// queue, a callback item is opened there.
+    Callback {
+        number: String,
+        queue: Option<String>,
+        priority: i32,
+    },
     Hangup {
         cause: String,
     },

@@ -184,6 +184,9 @@ impl IvrCall<'_> {
                     }
                 },
                 Command::Music(file) => self.media(MediaCommand::Loop(file)).await,
+                Command::Record { .. } | Command::StopRecording | Command::Callback { .. } => {
+                    tracing::error!("voicemail and callbacks are not wired to calls yet");
+                }
                 Command::Hangup { cause } => {
                     self.call.send_bye().await;
                     return Some(cause);
