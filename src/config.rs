@@ -43,6 +43,7 @@ pub struct Config {
     pub sounds: DirConfig,
     pub email: EmailConfig,
     pub speech: SpeechConfig,
+    pub trunk: TrunkConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -178,6 +179,34 @@ impl Default for MediaConfig {
     }
 }
 
+/// The SIP trunk outbound calls (callbacks) go through.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrunkConfig {
+    /// `host:port` of the carrier's trunk or SBC; empty = no outbound calls.
+    pub address: String,
+    /// The number customers see (the From user of our INVITEs).
+    pub caller_id: String,
+    /// How long a customer's phone may ring.
+    pub ring_seconds: u32,
+    /// Tries per callback before it is given up.
+    pub callback_attempts: u32,
+    /// Wait between tries of a callback.
+    pub callback_retry_seconds: u32,
+}
+
+impl Default for TrunkConfig {
+    fn default() -> Self {
+        TrunkConfig {
+            address: String::new(),
+            caller_id: "4000".into(),
+            ring_seconds: 40,
+            callback_attempts: 3,
+            callback_retry_seconds: 300,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
@@ -221,6 +250,7 @@ impl Default for Config {
             },
             email: EmailConfig::default(),
             speech: SpeechConfig::default(),
+            trunk: TrunkConfig::default(),
         }
     }
 }
@@ -290,6 +320,8 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_SPEECH_MODEL",
     "SWITCHBOARD_MODEL_DIR",
     "SWITCHBOARD_LIVE_TRANSCRIPTS",
+    "SWITCHBOARD_TRUNK_ADDRESS",
+    "SWITCHBOARD_CALLBACK_RETRY_SECONDS",
 ];
 
 impl Config {
@@ -384,6 +416,18 @@ impl Config {
                 )
             })?;
         }
+        if let Some(v) = env("SWITCHBOARD_TRUNK_ADDRESS") {
+            self.trunk.address = v;
+        }
+        if let Some(v) = env("SWITCHBOARD_CALLBACK_RETRY_SECONDS") {
+            self.trunk.callback_retry_seconds = v.parse().map_err(|_| {
+                invalid(
+                    "environment",
+                    "SWITCHBOARD_CALLBACK_RETRY_SECONDS",
+                    "expected a number of seconds",
+                )
+            })?;
+        }
         if let Some(v) = env("SWITCHBOARD_SOUNDS_DIR") {
             self.sounds.dir = PathBuf::from(v);
         }
@@ -457,6 +501,16 @@ impl Config {
                 "config",
                 "sip.t2_ms",
                 "T1 must be positive and T2 at least T1",
+            ));
+        }
+        if !self.trunk.address.is_empty() {
+            parse_addr(&self.trunk.address, "trunk.address")?;
+        }
+        if self.trunk.callback_attempts == 0 || self.trunk.ring_seconds == 0 {
+            return Err(invalid(
+                "config",
+                "trunk.callback_attempts",
+                "attempts and ring_seconds must be at least 1",
             ));
         }
         if self.auth.session_hours == 0 {

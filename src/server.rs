@@ -83,7 +83,9 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     let softphones = crate::telephony::softphones::Softphones::default();
     let speech =
         crate::speech::SpeechService::start(&config, timeline.clone(), shutdown.clone()).await;
+    let (callback_requests, callback_rx) = crate::telephony::callbacks::CallbackRequests::channel();
     let services = CallServices {
+        callbacks: callback_requests,
         softphones: softphones.clone(),
         speech: speech.clone(),
         timeline: writer,
@@ -93,6 +95,18 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         db: db.clone(),
     };
     let sip = SipServer::start(config_arc.clone(), services, shutdown.clone()).await?;
+    let callbacks = crate::telephony::callbacks::Callbacks {
+        store: crate::telephony::callback_store::CallbackStore::new(db.clone()),
+        timeline: timeline.clone(),
+        routing: routing.clone(),
+        calls: sip.dialer.0.clone(),
+        sip: sip.dialer.1.clone(),
+    };
+    tokio::spawn(crate::telephony::callbacks::run(
+        callbacks,
+        callback_rx,
+        shutdown.clone(),
+    ));
     let smtp = start_smtp(
         &config,
         EmailChannel {

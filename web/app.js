@@ -213,6 +213,11 @@ function describe(p) {
     case "status_changed": return `↻ ${p.status}`;
     case "note": return `📝 ${p.author}: ${p.text}`;
     case "identity_merged": return `🔗 merged ${p.merged_customer}`;
+    case "recording": return `⏺ recording (${Math.round(p.duration_ms / 1000)} s)`;
+    case "voicemail": return `📼 voicemail (${Math.round(p.duration_ms / 1000)} s)`;
+    case "callback_requested": return `↩ callback to ${p.number} (${p.queue})`;
+    case "callback_attempt": return `↩ callback try ${p.attempt} to ${p.number}: ${p.outcome}`;
+    case "csat": return `⭐ ${p.score}`;
     default: return `${p.type} ${JSON.stringify(p)}`;
   }
 }
@@ -232,6 +237,13 @@ function eventItem(e) {
   when.className = "when";
   when.textContent = new Date(e.occurred_at).toLocaleString(lang);
   li.append(when, document.createTextNode(describe(e.payload)));
+  if (e.payload.type === "voicemail" || e.payload.type === "recording") {
+    const audio = document.createElement("audio");
+    audio.controls = true;
+    audio.preload = "none";
+    audio.src = `/api/v1/events/${e.id}/audio`;
+    li.append(audio);
+  }
   return li;
 }
 

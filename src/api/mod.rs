@@ -3,6 +3,7 @@
 //! WebSocket on `/sip` (handled by `telephony::websocket`).
 
 pub mod agent_ws;
+pub mod audio;
 pub mod conversations;
 pub mod customers;
 pub mod dialplan_edit;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/me", get(session::me))
         .route("/users", post(session::add_user).get(session::users))
         .route("/events", get(events::subscribe))
+        .route("/events/{id}/audio", get(audio::audio))
         .route("/queues", post(routing::upsert_queue).get(routing::queues))
         .route("/queues/{name}/stats", get(routing::queue_stats))
         .route("/agents", post(routing::create_agent).get(routing::agents))

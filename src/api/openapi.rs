@@ -3,14 +3,14 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{conversations, customers, dialplan_edit, dialplans, routing, session};
+use super::{audio, conversations, customers, dialplan_edit, dialplans, routing, session};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Switchboard API", description = "Contact-center server: customers, timeline, conversations."),
     paths(
         customers::create, customers::search, customers::get, customers::update, customers::add_identity,
-        customers::merge, customers::timeline, customers::append,
+        customers::merge, customers::timeline, customers::append, audio::audio,
         conversations::open, conversations::list, conversations::get, conversations::set_status, conversations::reply, conversations::messages,
         session::login, session::logout, session::me, session::add_user, session::users,
         routing::upsert_queue, routing::queues, routing::queue_stats, routing::create_agent, routing::agents,

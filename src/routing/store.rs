@@ -197,9 +197,11 @@ impl RoutingStore {
             .collect()
     }
 
-    /// Calls do not survive a restart: voice conversations left waiting are abandoned.
+    /// Calls do not survive a restart: voice conversations left waiting are
+    /// abandoned, except callbacks, which wait to be dialled.
     pub async fn abandon_stale_calls(&self) -> Result<u64, StoreError> {
-        let r = sqlx::query("UPDATE conversations SET status = 'abandoned', resolved_us = $1 WHERE channel = 'voice' AND status IN ('bot', 'queued', 'assigned')")
+        let r = sqlx::query("UPDATE conversations SET status = 'abandoned', resolved_us = $1 WHERE channel = 'voice' AND status IN ('bot', 'queued', 'assigned') \
+             AND id NOT IN (SELECT conversation_id FROM callbacks WHERE status IN ('waiting', 'dialing', 'retry'))")
             .bind(now_us())
             .execute(&self.db.pool)
             .await?;

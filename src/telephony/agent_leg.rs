@@ -15,6 +15,7 @@ use super::recording::{Frame, Side};
 use super::rtcp_leg::QualityTap;
 use crate::media::g711::Law;
 use crate::media::rtp;
+use crate::sdp::SessionDescription;
 use crate::sip::uri::Uri;
 use crate::sip::via::Via;
 use crate::sip::{Message, Method};
@@ -86,6 +87,26 @@ pub fn cancel(invite: &Message) -> Option<Message> {
     c.headers
         .push("CSeq", format!("{} CANCEL", invite.cseq()?.seq));
     Some(c)
+}
+
+/// Where the answer to our offer (in a 2xx) wants audio and RTCP, with the
+/// answer itself.
+pub fn answered_media(ok: &Message) -> Option<(SessionDescription, SocketAddr, SocketAddr)> {
+    let answer = std::str::from_utf8(&ok.body)
+        .ok()
+        .and_then(|t| SessionDescription::parse(t).ok())?;
+    let m = answer
+        .media
+        .iter()
+        .find(|m| m.kind == "audio" && m.port != 0)?;
+    let conn = m
+        .connection
+        .as_deref()
+        .or(answer.connection.as_deref())
+        .and_then(crate::sdp::session::connection_address)?;
+    let rtp = SocketAddr::new(conn.parse().ok()?, m.port);
+    let rtcp = super::rtcp_leg::peer_rtcp(&answer, rtp);
+    Some((answer, rtp, rtcp))
 }
 
 /// One side of the relay: its RTP socket, where its peer is, and its RTCP

@@ -16,12 +16,12 @@ use super::agent_leg;
 use super::call::{Call, CallCommand, CallInput};
 use super::ivr_media::{self, IvrMediaEvent, MediaCommand};
 use super::recording::Frame;
-use super::rtcp_leg::{self, LegRtcp, LegSetup};
+use super::rtcp_leg::{LegRtcp, LegSetup};
 use super::rtp_port;
 use super::timeline_writer::CallRecord;
 use super::transfer::AgentEnd;
 use crate::media::g711::Law;
-use crate::sdp::{Negotiated, SessionDescription};
+use crate::sdp::Negotiated;
 use crate::sip::dialog::{Dialog, new_branch, random_token};
 use crate::sip::transaction::TxKey;
 use crate::sip::{Message, Method};
@@ -241,20 +241,8 @@ impl Call {
             .out
             .send(CallCommand::Stateless { msg: ack, dest })
             .await;
-        let answer = std::str::from_utf8(&ok.body)
-            .ok()
-            .and_then(|t| SessionDescription::parse(t).ok())?;
-        let m = answer
-            .media
-            .iter()
-            .find(|m| m.kind == "audio" && m.port != 0)?;
-        let conn = m
-            .connection
-            .as_deref()
-            .or(answer.connection.as_deref())
-            .and_then(crate::sdp::session::connection_address)?;
-        let rtp = SocketAddr::new(conn.parse().ok()?, m.port);
-        Some((leg, rtp, rtcp_leg::peer_rtcp(&answer, rtp)))
+        let (_, rtp, rtcp) = agent_leg::answered_media(ok)?;
+        Some((leg, rtp, rtcp))
     }
 
     /// Runs the bridged call until one side hangs up; the caller's hang-up ends

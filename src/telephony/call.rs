@@ -64,6 +64,11 @@ pub enum CallCommand {
         msg: Message,
         dest: SocketAddr,
     },
+    /// A call we place ourselves (a callback): route this Call-ID's traffic to it.
+    Join {
+        call_id: String,
+        input: mpsc::Sender<CallInput>,
+    },
     /// Route requests with this other Call-ID (an agent leg) to the same call.
     Alias {
         call_id: String,
@@ -96,6 +101,8 @@ pub struct CallContext {
     pub speech: crate::speech::SpeechService,
     /// The SIP shell's counters (call quality histograms).
     pub stats: Arc<super::sip_server::SipStats>,
+    /// Where callers' callback requests go.
+    pub callbacks: super::callbacks::CallbackRequests,
 }
 
 pub struct Call {
@@ -163,7 +170,7 @@ pub async fn run(
     call.finish(&cause).await;
 }
 
-fn local_ip(ctx: &CallContext, source: SocketAddr) -> IpAddr {
+pub(super) fn local_ip(ctx: &CallContext, source: SocketAddr) -> IpAddr {
     let ip = ctx.sip_local.ip();
     if ip.is_unspecified() {
         rtp_port::local_ip_towards(source).unwrap_or(ip)
@@ -173,6 +180,34 @@ fn local_ip(ctx: &CallContext, source: SocketAddr) -> IpAddr {
 }
 
 impl Call {
+    /// A call we placed (a callback), once the customer answered: `dialog` is
+    /// ours as UAC, `invite` the INVITE we sent, `session` our offer's media.
+    pub(super) fn placed(
+        ctx: Arc<CallContext>,
+        conversation: Uuid,
+        out: mpsc::Sender<CallCommand>,
+        (dialog, invite_key, invite): (Dialog, TxKey, Message),
+        local_ip: IpAddr,
+        session: (SocketAddr, SessionDescription),
+    ) -> Call {
+        Call {
+            ctx,
+            conversation,
+            out,
+            dialog,
+            invite_key,
+            invite,
+            local_ip,
+            answered_at: Some(Instant::now()),
+            media_stop: CancellationToken::new(),
+            bye_key: None,
+            session: Some(session),
+            session_id: rand::random::<u32>().into(),
+            caller_quality: None,
+            ended_legs: Vec::new(),
+        }
+    }
+
     pub(super) async fn respond(&self, key: &TxKey, msg: Message) {
         let _ = self
             .out
@@ -560,7 +595,7 @@ impl Call {
         }
     }
 
-    async fn finish(&mut self, cause: &str) {
+    pub(super) async fn finish(&mut self, cause: &str) {
         self.media_stop.cancel();
         self.write_quality().await;
         let duration_ms = self

@@ -43,7 +43,7 @@ enum Phase {
 }
 
 /// How the agents' part of a call ended.
-enum Served {
+pub(super) enum Served {
     Ended(String),
     /// The agent hung up first; the caller is still there.
     AgentLeft(UdpSocket),
@@ -162,14 +162,23 @@ impl Call {
             hearing: None,
             lookup: None,
             language,
+            queued_at: None,
+            voicemail: None,
+            callback: None,
         };
         let outcome = ivr.run(vm, rx, &mut ev_rx).await;
+        // A caller who hangs up while leaving a message has left it.
+        ivr.keep_message().await;
         let queued_in = ivr.queued_in.take();
+        let callback = ivr.callback.take();
         match outcome {
             IvrOutcome::Ended(cause) => {
                 if queued_in.is_some() {
                     self.routing_input(Input::Cancel { item: conversation })
                         .await;
+                }
+                if let Some(wish) = callback {
+                    self.ask_callback(wish);
                 }
                 Phase::Ended(cause)
             }
@@ -206,7 +215,10 @@ impl Call {
         }
     }
 
-    fn start_recording(&self, language: watch::Receiver<Option<String>>) -> Option<Recording> {
+    pub(super) fn start_recording(
+        &self,
+        language: watch::Receiver<Option<String>>,
+    ) -> Option<Recording> {
         self.ctx.config.media.record_calls.then(|| {
             let path = recording::path_for(&self.ctx.config.data_dir, self.conversation);
             let speech = &self.ctx.speech;
@@ -219,7 +231,7 @@ impl Call {
 
     /// Closes the recording, notes it in the timeline, and transcribes what live
     /// transcription did not.
-    async fn finish_recording(&self, recording: Option<Recording>) {
+    pub(super) async fn finish_recording(&self, recording: Option<Recording>) {
         let Some((tx, task, path)) = recording else {
             return;
         };
@@ -237,8 +249,28 @@ impl Call {
         }
     }
 
+    /// Hands the caller's callback request to the callbacks actor.
+    fn ask_callback(&self, wish: super::ivr_call::Wish) {
+        let from = self.invite.from();
+        let request = super::callbacks::CallbackRequest {
+            from_conversation: self.conversation,
+            caller: from
+                .as_ref()
+                .and_then(|f| f.uri.user.clone())
+                .unwrap_or_else(|| "anonymous".into()),
+            caller_host: from.map(|f| f.uri.host).unwrap_or_default(),
+            number: wish.number,
+            queue: wish.queue,
+            priority: wish.priority,
+            since: wish.since,
+        };
+        if !self.ctx.callbacks.request(request) {
+            tracing::error!(conversation = %self.conversation, "the caller's callback was not taken");
+        }
+    }
+
     /// After the call: the recording, or the parts live transcription missed.
-    fn transcribe_rest(&self, path: PathBuf, untranscribed: Option<Vec<Stretch>>) {
+    pub(super) fn transcribe_rest(&self, path: PathBuf, untranscribed: Option<Vec<Stretch>>) {
         if untranscribed.as_ref().is_some_and(Vec::is_empty) {
             return;
         }
@@ -255,7 +287,7 @@ impl Call {
 
     /// Bridges the call to the assigned agent, and again to the next one each time
     /// an agent transfers it to a queue or is lost.
-    async fn serve_with_agents(
+    pub(super) async fn serve_with_agents(
         &mut self,
         mut agent: Uuid,
         mut sock: UdpSocket,

@@ -43,6 +43,21 @@ pub struct IvrCall<'a> {
     pub lookup: Option<LookupFuture>,
     /// The caller's language as the dialplan sets it, for live transcription.
     pub language: &'a tokio::sync::watch::Sender<Option<String>>,
+    /// When the call joined its queue (a callback keeps that place).
+    pub queued_at: Option<Instant>,
+    /// A voicemail message being recorded, and the callback it asks for.
+    pub voicemail: Option<(super::voicemail::Message, Option<Wish>)>,
+    /// The callback the caller asked for, handed over when the call ends.
+    pub callback: Option<Wish>,
+}
+
+/// A callback the caller asked for.
+#[derive(Debug, Clone)]
+pub struct Wish {
+    pub number: String,
+    pub queue: String,
+    pub priority: i32,
+    pub since: Option<Instant>,
 }
 
 impl IvrCall<'_> {
@@ -168,6 +183,7 @@ impl IvrCall<'_> {
                         return Some("queue_error".into());
                     }
                     self.queued_in = Some(queue);
+                    self.queued_at = Some(Instant::now());
                 }
                 Command::AskPlace => match self.call.ctx.routing.place(self.conversation).await {
                     Ok(Some(place)) => vm.handle(
@@ -184,9 +200,18 @@ impl IvrCall<'_> {
                     }
                 },
                 Command::Music(file) => self.media(MediaCommand::Loop(file)).await,
-                Command::Record { .. } | Command::StopRecording | Command::Callback { .. } => {
-                    tracing::error!("voicemail and callbacks are not wired to calls yet");
-                }
+                Command::Record {
+                    number,
+                    queue,
+                    priority,
+                    ..
+                } => self.record_message(number, queue, priority).await,
+                Command::StopRecording => self.keep_message().await,
+                Command::Callback {
+                    number,
+                    queue,
+                    priority,
+                } => self.wish(number, queue, priority),
                 Command::Hangup { cause } => {
                     self.call.send_bye().await;
                     return Some(cause);
@@ -210,6 +235,68 @@ impl IvrCall<'_> {
                 vm.handle(Instant::now(), Event::SpeechUnavailable);
             }
         }
+    }
+
+    /// Starts keeping the caller's audio as a voicemail message.
+    async fn record_message(&mut self, number: String, queue: Option<String>, priority: i32) {
+        self.keep_message().await;
+        let path = super::voicemail::path_for(&self.call.ctx.config.data_dir, self.conversation);
+        let message = super::voicemail::Message::start(path);
+        let tap = super::ivr_media::KeepTap(message.frames.clone());
+        self.media(MediaCommand::Keep(Some(tap))).await;
+        let wish = queue.map(|queue| Wish {
+            number,
+            queue,
+            priority,
+            since: None,
+        });
+        self.voicemail = Some((message, wish));
+    }
+
+    /// Ends the voicemail message being recorded (if any): into the timeline,
+    /// transcribed, and its callback wished for.
+    pub async fn keep_message(&mut self) {
+        let Some((message, wish)) = self.voicemail.take() else {
+            return;
+        };
+        self.media(MediaCommand::Keep(None)).await;
+        match message.finish().await {
+            Some((path, duration_ms)) => {
+                self.call.record(CallRecord::Event {
+                    call_id: self.call.call_id(),
+                    payload: crate::timeline::model::EventPayload::Voicemail {
+                        path: path.display().to_string(),
+                        duration_ms,
+                    },
+                });
+                self.call.transcribe_rest(path, None);
+            }
+            None => tracing::error!(conversation = %self.conversation, "voicemail message lost"),
+        }
+        if wish.is_some() {
+            self.callback = wish;
+        }
+    }
+
+    /// The caller asked to be called back: in `queue`, or keeping the place of
+    /// the queued call.
+    fn wish(&mut self, number: String, queue: Option<String>, priority: i32) {
+        let (queue, since) = match queue {
+            Some(q) => (q, None),
+            None => match self.queued_in.clone() {
+                Some(q) => (q, self.queued_at),
+                None => {
+                    tracing::error!("callback kept no place: the call is not queued");
+                    return;
+                }
+            },
+        };
+        self.callback = Some(Wish {
+            number,
+            queue,
+            priority,
+            since,
+        });
     }
 
     async fn media(&self, cmd: MediaCommand) {

@@ -35,6 +35,18 @@ pub enum MediaCommand {
         timeout: Duration,
         max: Duration,
     },
+    /// Copy the caller's audio to a voicemail message from now on (`None`: stop).
+    Keep(Option<KeepTap>),
+}
+
+/// Where a voicemail message's frames go.
+#[derive(Debug, Clone)]
+pub struct KeepTap(pub mpsc::Sender<[i16; 160]>);
+
+impl PartialEq for KeepTap {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same_channel(&other.0)
+    }
 }
 
 /// What the media tells its call.
@@ -119,6 +131,7 @@ pub async fn run(
     let mut marker = true;
     let mut tap = RecordTap::default();
     let mut listening: Option<Endpointer> = None;
+    let mut keep: Option<KeepTap> = None;
     let mut frames: Vec<[i16; 160]> = Vec::with_capacity(4);
     loop {
         tokio::select! {
@@ -139,11 +152,12 @@ pub async fn run(
                 }
                 Some(MediaCommand::Stop) => playing = None,
                 Some(MediaCommand::Listen { timeout, max }) => listening = Some(Endpointer::new(timeout, max)),
+                Some(MediaCommand::Keep(tap)) => keep = tap,
                 None => break,
             },
             _ = ticker.tick() => {
                 tap.tick(Instant::now(), &mut frames);
-                hear(&mut frames, &mut tap, &p, &mut listening, &events);
+                hear(&mut frames, &mut tap, &p, (&mut listening, &keep), &events);
                 let active = playing.as_mut().is_some_and(|pb| pb.next_frame(&mut pcm));
                 if !active {
                     if playing.take().is_some() {
@@ -176,7 +190,7 @@ pub async fn run(
                 if h.payload_type == p.payload_type {
                     let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
                     tap.cut(law, payload, last_rx, &mut frames);
-                    hear(&mut frames, &mut tap, &p, &mut listening, &events);
+                    hear(&mut frames, &mut tap, &p, (&mut listening, &keep), &events);
                 } else if Some(h.payload_type) == p.dtmf_payload_type {
                     let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
                     if let Some(key) = dtmf.receive(h.timestamp, payload) {
@@ -194,18 +208,24 @@ pub async fn run(
     socket
 }
 
-/// Hands the caller's new frames to the recorder and to the endpointer while
-/// listening; tells the call when an utterance (or silence) is decided.
+/// Hands the caller's new frames to the recorder, to a voicemail message being
+/// kept, and to the endpointer while listening; tells the call when an
+/// utterance (or silence) is decided.
 fn hear(
     frames: &mut Vec<[i16; 160]>,
     tap: &mut RecordTap,
     p: &IvrMediaParams,
-    listening: &mut Option<Endpointer>,
+    (listening, keep): (&mut Option<Endpointer>, &Option<KeepTap>),
     events: &mpsc::Sender<IvrMediaEvent>,
 ) {
     for f in frames.drain(..) {
         if let Some(rec) = &p.recorder {
             tap.send(&f, rec);
+        }
+        if let Some(KeepTap(message)) = keep
+            && message.try_send(f).is_err()
+        {
+            tracing::warn!("voicemail writer behind; a frame was dropped");
         }
         let decided = match listening.as_mut().map(|l| l.push(&f)) {
             None | Some(Endpoint::Pending) => continue,

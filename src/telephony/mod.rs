@@ -1,6 +1,7 @@
 //! Telephony: the SIP socket shell that drives the sans-IO transaction layer, one
 //! actor per call owning its dialog and media, the RTP port pool, and the writer
-//! that puts call events into the timeline off the call path.
+//! that puts call events into the timeline off the call path; voicemail and
+//! callbacks dialled out through the trunk.
 
 pub mod agent_leg;
 pub mod bridge;
@@ -8,11 +9,14 @@ pub mod browser_bridge;
 pub mod browser_relay;
 pub mod call;
 pub mod call_flow;
+pub mod callback_store;
+pub mod callbacks;
 pub mod echo;
 pub mod guard;
 pub mod ivr_call;
 pub mod ivr_media;
 pub mod lookup;
+pub mod outbound;
 pub mod recording;
 pub mod registrar;
 pub mod rtcp_leg;
@@ -22,6 +26,7 @@ pub mod softphones;
 pub mod tcp;
 pub mod timeline_writer;
 pub mod transfer;
+pub mod voicemail;
 pub mod websocket;
 
 pub use sip_server::{CallServices, SipServer, TelephonyError};

@@ -44,6 +44,7 @@ pub struct CallServices {
     pub prompts: Arc<crate::media::prompts::PromptCache>,
     pub routing: crate::routing::actor::RoutingService,
     pub db: crate::db::Db,
+    pub callbacks: super::callbacks::CallbackRequests,
 }
 
 /// Counters of the SIP shell, for `/metrics`.
@@ -167,6 +168,8 @@ pub struct SipServer {
     pub task: JoinHandle<()>,
     /// What the HTTP server's `/sip` WebSocket route needs to join the shell.
     pub websocket: super::websocket::SipWebSocket,
+    /// The calls' context and the shell's command channel, for calls we place.
+    pub dialer: (Arc<CallContext>, mpsc::Sender<CallCommand>),
 }
 
 impl SipServer {
@@ -222,6 +225,7 @@ impl SipServer {
                 softphones: services.softphones,
                 speech: services.speech,
                 stats: stats.clone(),
+                callbacks: services.callbacks,
             }),
             cmd_tx,
             stats: stats.clone(),
@@ -229,6 +233,7 @@ impl SipServer {
             registrar,
             aliases: HashMap::new(),
         };
+        let dialer = (shell.ctx.clone(), shell.cmd_tx.clone());
         let task = tokio::spawn(shell.run(cmd_rx, stream_rx, shutdown));
         Ok(SipServer {
             local,
@@ -236,6 +241,7 @@ impl SipServer {
             task,
             bindings,
             websocket,
+            dialer,
         })
     }
 }
@@ -366,6 +372,12 @@ impl Shell {
                     }
                     Err(e) => tracing::warn!(error = %e, "request not sent"),
                 }
+            }
+            CallCommand::Join { call_id, input } => {
+                self.calls.insert(call_id, input);
+                self.stats
+                    .calls_active
+                    .store(self.calls.len() as u64, Ordering::Relaxed);
             }
             CallCommand::Alias { call_id, alias } => {
                 self.aliases.insert(alias, call_id);

@@ -29,7 +29,16 @@ pub enum CallRecord {
         dialed: String,
     },
     /// The call reached a queue.
-    Queued { call_id: String, queue: String },
+    /// A call we placed for a conversation that already exists (a callback).
+    Attach {
+        call_id: String,
+        customer: Uuid,
+        conversation: Uuid,
+    },
+    Queued {
+        call_id: String,
+        queue: String,
+    },
     Event {
         call_id: String,
         payload: EventPayload,
@@ -120,6 +129,14 @@ async fn write(
                 .await?;
             calls.insert(call_id, (customer, conv.id));
         }
+        CallRecord::Attach {
+            call_id,
+            customer,
+            conversation,
+        } => {
+            let owner = store.owner_of(customer).await?;
+            calls.insert(call_id, (owner, conversation));
+        }
         CallRecord::Queued { call_id, queue } => {
             if let Some((customer, conv)) = calls.get(&call_id) {
                 store.set_queue(*conv, &queue).await?;
@@ -177,7 +194,7 @@ async fn write(
 
 /// The customer behind a caller id: by E.164 phone when it is one, otherwise by
 /// the SIP address as an external identity; created when unknown.
-async fn caller_customer(
+pub(super) async fn caller_customer(
     store: &TimelineStore,
     caller: &str,
     host: &str,

@@ -217,6 +217,25 @@ pub enum EventPayload {
         path: String,
         duration_ms: i64,
     },
+    /// A voicemail message the caller left (a mono WAV in the data folder).
+    Voicemail {
+        path: String,
+        duration_ms: i64,
+    },
+    /// The caller asked to be called back at `number`; `callback` is the
+    /// conversation that waits in `queue` for an agent.
+    CallbackRequested {
+        number: String,
+        queue: String,
+        callback: Uuid,
+    },
+    /// One try at calling a customer back: `answered`, `busy`, `no_answer`,
+    /// `failed`, or `no_trunk` when outbound calls are not configured.
+    CallbackAttempt {
+        attempt: u32,
+        number: String,
+        outcome: String,
+    },
     /// Written at call end, one per SIP leg.
     CallQuality(CallQuality),
     Note {
@@ -254,6 +273,9 @@ impl EventPayload {
             EventPayload::CallEnded { .. } => "call_ended",
             EventPayload::Transcript { .. } => "transcript",
             EventPayload::Recording { .. } => "recording",
+            EventPayload::Voicemail { .. } => "voicemail",
+            EventPayload::CallbackRequested { .. } => "callback_requested",
+            EventPayload::CallbackAttempt { .. } => "callback_attempt",
             EventPayload::CallQuality(_) => "call_quality",
             EventPayload::Note { .. } => "note",
             EventPayload::Disposition { .. } => "disposition",

@@ -55,6 +55,16 @@ impl TimelineStore {
         Ok(event)
     }
 
+    /// One event by id.
+    pub async fn event(&self, id: Uuid) -> Result<TimelineEvent, TimelineError> {
+        let row = sqlx::query("SELECT * FROM timeline_events WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| TimelineError::NotFound(format!("event {id}")))?;
+        event_from_row(&row)
+    }
+
     /// The customer that holds `customer_id`'s timeline now: itself, or the survivor
     /// it was merged into. One indexed read.
     pub async fn owner_of(&self, customer_id: Uuid) -> Result<Uuid, TimelineError> {
