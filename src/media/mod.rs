@@ -3,6 +3,7 @@
 pub mod dtmf;
 pub mod endpoint;
 pub mod g711;
+pub mod inband_dtmf;
 pub mod prompts;
 pub mod quality;
 pub mod recorder;

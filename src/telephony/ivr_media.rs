@@ -17,6 +17,7 @@ use super::rtcp_leg::QualityTap;
 use crate::media::dtmf::Rfc4733Receiver;
 use crate::media::endpoint::{Endpoint, Endpointer};
 use crate::media::g711::{self, Law};
+use crate::media::inband_dtmf::InbandDtmf;
 use crate::media::prompts::PromptCache;
 use crate::media::rtp;
 
@@ -124,6 +125,8 @@ pub async fn run(
     let mut remote = p.remote;
     let mut playing: Option<Playback> = None;
     let mut dtmf = Rfc4733Receiver::default();
+    // Without telephone-event, keys come as tones in the audio.
+    let mut inband = p.dtmf_payload_type.is_none().then(InbandDtmf::new);
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let (mut pcm, mut packet, mut buf) = ([0i16; 160], [0u8; 172], [0u8; 1500]);
@@ -157,7 +160,10 @@ pub async fn run(
             },
             _ = ticker.tick() => {
                 tap.tick(Instant::now(), &mut frames);
-                hear(&mut frames, &mut tap, &p, (&mut listening, &keep), &events);
+                let key = hear(&mut frames, &mut tap, &p, (&mut listening, &keep, &mut inband), &events);
+                if let Some(key) = key {
+                    pressed(key, &mut playing, &events);
+                }
                 let active = playing.as_mut().is_some_and(|pb| pb.next_frame(&mut pcm));
                 if !active {
                     if playing.take().is_some() {
@@ -190,16 +196,14 @@ pub async fn run(
                 if h.payload_type == p.payload_type {
                     let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
                     tap.cut(law, payload, last_rx, &mut frames);
-                    hear(&mut frames, &mut tap, &p, (&mut listening, &keep), &events);
+                    let key = hear(&mut frames, &mut tap, &p, (&mut listening, &keep, &mut inband), &events);
+                if let Some(key) = key {
+                    pressed(key, &mut playing, &events);
+                }
                 } else if Some(h.payload_type) == p.dtmf_payload_type {
                     let payload = &buf[h.payload_offset..h.payload_offset + h.payload_len];
                     if let Some(key) = dtmf.receive(h.timestamp, payload) {
-                        if playing.as_ref().is_some_and(|pb| pb.barge_in) {
-                            playing = None;
-                        }
-                        if events.try_send(IvrMediaEvent::Digit(key)).is_err() {
-                            tracing::warn!("call not reading its keys; one was dropped");
-                        }
+                        pressed(key, &mut playing, &events);
                     }
                 }
             }
@@ -208,17 +212,36 @@ pub async fn run(
     socket
 }
 
+/// A key from the caller: a barge-in prompt stops, the call hears of it.
+fn pressed(key: char, playing: &mut Option<Playback>, events: &mpsc::Sender<IvrMediaEvent>) {
+    if playing.as_ref().is_some_and(|pb| pb.barge_in) {
+        *playing = None;
+    }
+    if events.try_send(IvrMediaEvent::Digit(key)).is_err() {
+        tracing::warn!("call not reading its keys; one was dropped");
+    }
+}
+
 /// Hands the caller's new frames to the recorder, to a voicemail message being
-/// kept, and to the endpointer while listening; tells the call when an
-/// utterance (or silence) is decided.
+/// kept, to the in-band key detector, and to the endpointer while listening;
+/// tells the call when an utterance (or silence) is decided. Returns a key
+/// heard in the audio.
 fn hear(
     frames: &mut Vec<[i16; 160]>,
     tap: &mut RecordTap,
     p: &IvrMediaParams,
-    (listening, keep): (&mut Option<Endpointer>, &Option<KeepTap>),
+    (listening, keep, inband): (
+        &mut Option<Endpointer>,
+        &Option<KeepTap>,
+        &mut Option<InbandDtmf>,
+    ),
     events: &mpsc::Sender<IvrMediaEvent>,
-) {
+) -> Option<char> {
+    let mut key = None;
     for f in frames.drain(..) {
+        if let Some(k) = inband.as_mut().and_then(|d| d.push(&f)) {
+            key = Some(k);
+        }
         if let Some(rec) = &p.recorder {
             tap.send(&f, rec);
         }
@@ -237,6 +260,7 @@ fn hear(
             tracing::warn!("call not reading its media events; an utterance was dropped");
         }
     }
+    key
 }
 
 /// Cuts one side's audio (any packet size) into 20 ms frames for the recorder

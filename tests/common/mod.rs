@@ -400,7 +400,11 @@ pub fn repo(rel: &str) -> String {
 }
 
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
+    // A copy of the binary, for when other checkouts share the build folder.
+    match std::env::var_os("SWITCHBOARD_TEST_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => PathBuf::from(env!("CARGO_BIN_EXE_switchboard")),
+    }
 }
 
 /// Reads the banner: (HTTP address, SIP address).
@@ -577,8 +581,14 @@ pub fn speech_pcap(dir: &Path, voice: &str, text: &str) -> PathBuf {
         .samples::<i16>()
         .map(|s| s.unwrap())
         .collect();
-    let pcap = dir.join("speech.pcap");
-    std::fs::write(&pcap, alaw_rtp_pcap(&samples)).unwrap();
+    samples_pcap(dir, "speech", &samples)
+}
+
+/// 8 kHz samples as G.711 A-law RTP in `<dir>/<name>.pcap` for sipp's
+/// `play_pcap_audio`; returns its path.
+pub fn samples_pcap(dir: &Path, name: &str, samples: &[i16]) -> PathBuf {
+    let pcap = dir.join(format!("{name}.pcap"));
+    std::fs::write(&pcap, alaw_rtp_pcap(samples)).unwrap();
     pcap
 }
 
