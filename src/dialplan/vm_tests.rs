@@ -9,7 +9,7 @@ use chrono::TimeZone;
 use super::*;
 use crate::dialplan::load::{Dialplan, parse};
 
-fn hotline() -> Arc<Dialplan> {
+pub(super) fn hotline() -> Arc<Dialplan> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = root.join("dialplans/hotline.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -19,7 +19,7 @@ fn hotline() -> Arc<Dialplan> {
     Arc::new(plan)
 }
 
-fn plan(yaml: &str) -> Arc<Dialplan> {
+pub(super) fn plan(yaml: &str) -> Arc<Dialplan> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     Arc::new(
         parse(Path::new("t.yaml"), yaml, &root.join("sounds"))
@@ -29,15 +29,15 @@ fn plan(yaml: &str) -> Arc<Dialplan> {
 }
 
 /// Tuesday 10:00 in Shanghai: open.
-fn open_hours() -> chrono::DateTime<chrono::Utc> {
+pub(super) fn open_hours() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc.with_ymd_and_hms(2026, 11, 24, 2, 0, 0).unwrap()
 }
 
-fn drain(vm: &mut Vm) -> Vec<Command> {
+pub(super) fn drain(vm: &mut Vm) -> Vec<Command> {
     std::iter::from_fn(|| vm.poll_command()).collect()
 }
 
-fn plays(cmds: &[Command]) -> Vec<String> {
+pub(super) fn plays(cmds: &[Command]) -> Vec<String> {
     cmds.iter()
         .filter_map(|c| match c {
             Command::Play { files, .. } => Some(
@@ -248,7 +248,7 @@ fn listens(cmds: &[Command]) -> Vec<(Duration, Duration, String)> {
         .collect()
 }
 
-fn details(cmds: &[Command], step: &str) -> Vec<serde_json::Value> {
+pub(super) fn details(cmds: &[Command], step: &str) -> Vec<serde_json::Value> {
     cmds.iter()
         .filter_map(|c| match c {
             Command::Timeline(EventPayload::IvrStep { step: s, detail }) if s == step => {
