@@ -220,10 +220,25 @@ mod tests {
                 .any(|e| e.label == "fail" && e.to == "operator")
         );
         let support = step("support");
-        assert_eq!(support.detail, "support");
+        assert_eq!(support.detail, "support, callback after 60 s");
         assert_eq!(support.edges[0].label, "after agent");
         assert!(step("hours").edges.iter().any(|e| e.label == "else"));
         assert!(step("speak").edges.iter().any(|e| e.label == "order"));
+        let closed = step("closed");
+        assert_eq!(
+            (closed.action.as_str(), closed.detail.as_str()),
+            ("callback", "1 → support")
+        );
+        assert_eq!(
+            closed.edges,
+            [FlowEdge {
+                to: "voicemail".into(),
+                label: "declined".into()
+            }]
+        );
+        let voicemail = step("voicemail");
+        assert_eq!(voicemail.detail, "≤ 120 s → support");
+        assert_eq!(voicemail.edges[0].to, "bye");
         let lines: Vec<u64> = flow.steps.iter().map(|s| s.line).collect();
         assert!(
             lines.windows(2).all(|w| w[0] < w[1]),

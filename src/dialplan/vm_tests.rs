@@ -147,25 +147,23 @@ fn collect_validates_and_stores_the_order_number() {
     assert_eq!(plays(&drain(&mut vm)), ["zh/order_received.wav"]);
 }
 
-#[test]
-fn closed_hours_play_closed_and_hang_up() {
-    let t0 = Instant::now();
-    let night = chrono::Utc
+/// Tuesday 00:00 in Shanghai: closed.
+pub(super) fn night() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc
         .with_ymd_and_hms(2026, 11, 24, 16, 0, 0)
-        .unwrap();
-    let mut vm = Vm::new(hotline(), "x", "4000", t0, night);
+        .unwrap()
+}
+
+#[test]
+fn closed_hours_offer_a_callback() {
+    let t0 = Instant::now();
+    let mut vm = Vm::new(hotline(), "x", "4000", t0, night());
     vm.handle(t0, Event::Digit('2'));
     let out = drain(&mut vm);
+    assert_eq!(steps(&out).last().map(String::as_str), Some("closed"));
     assert_eq!(
         plays(&out).last().map(String::as_str),
-        Some("en/closed.wav")
-    );
-    vm.handle(t0 + Duration::from_secs(5), Event::PlaybackDone);
-    assert_eq!(
-        drain(&mut vm).last(),
-        Some(&Command::Hangup {
-            cause: "dialplan_hangup".into()
-        })
+        Some("en/callback_offer_closed.wav")
     );
 }
 
@@ -566,7 +564,13 @@ fn queued(t0: Instant) -> Vm {
 #[test]
 fn a_queued_caller_hears_place_and_wait_between_music() {
     let t0 = Instant::now();
-    let mut vm = queued(t0);
+    // The hotline's queues also offer a callback (vm_voicemail_tests); this one
+    // only announces.
+    let p = plan(
+        "name: t\nlanguage: en\nstart: support\nsteps:\n  support:\n    queue: { name: support, announce_every: 30 }\n",
+    );
+    let mut vm = Vm::new(p, "x", "1", t0, open_hours());
+    drain(&mut vm);
     assert_eq!(vm.poll_timeout(), Some(t0 + Duration::from_secs(30)));
     vm.handle_timeout(t0 + Duration::from_secs(30));
     assert_eq!(drain(&mut vm), [Command::AskPlace]);

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::tests::{details, drain, open_hours, plan, plays};
+use super::tests::{details, drain, hotline, night, open_hours, plan, plays};
 use super::*;
 use crate::dialplan::load::parse;
 
@@ -282,10 +282,7 @@ fn a_declined_callback_step_without_next_hangs_up() {
     let mut vm = Vm::new(p.clone(), CALLER, "1", t0, open_hours());
     drain(&mut vm);
     vm.handle(t0, Event::Digit('1'));
-    assert_eq!(
-        drain(&mut vm).last(),
-        Some(&hangup("callback_declined"))
-    );
+    assert_eq!(drain(&mut vm).last(), Some(&hangup("callback_declined")));
     let mut vm = Vm::new(p, CALLER, "1", t0, open_hours());
     drain(&mut vm);
     vm.handle(t0, Event::Digit('#'));
@@ -295,11 +292,7 @@ fn a_declined_callback_step_without_next_hangs_up() {
         queue: Some("sales".into()),
         priority: 2
     }));
-    assert_eq!(
-        out.last(),
-        Some(&hangup("callback")),
-        "no confirm: at once"
-    );
+    assert_eq!(out.last(), Some(&hangup("callback")), "no confirm: at once");
 }
 
 /// A queue announcing every 30 s and offering a callback after 60 s; after the
@@ -352,7 +345,10 @@ fn queued_past_first_announcement(t0: Instant) -> Vm {
         },
     );
     vm.handle(t0 + secs(34), Event::PlaybackDone);
-    assert_eq!(drain(&mut vm).last(), Some(&Command::Music("moh.wav".into())));
+    assert_eq!(
+        drain(&mut vm).last(),
+        Some(&Command::Music("moh.wav".into()))
+    );
     assert_eq!(vm.poll_timeout(), Some(t0 + secs(60)), "the offer first");
     vm
 }
@@ -395,7 +391,10 @@ fn a_queued_caller_accepts_the_callback_and_keeps_the_place() {
         ]
     );
     vm.handle_timeout(t0 + secs(64));
-    assert!(drain(&mut vm).is_empty(), "no announcement over the confirm");
+    assert!(
+        drain(&mut vm).is_empty(),
+        "no announcement over the confirm"
+    );
     vm.handle(t0 + secs(68), Event::PlaybackDone);
     assert_eq!(drain(&mut vm), [hangup("callback")]);
 }
@@ -613,4 +612,64 @@ fn the_default_beep_must_exist_in_every_language() {
             .any(|p| p.starts_with("t.yaml:6:5: prompt `beep` is missing")),
         "{all:?}"
     );
+}
+
+#[test]
+fn the_hotline_closed_offers_a_callback_then_takes_a_message() {
+    let t0 = Instant::now();
+    let mut vm = Vm::new(hotline(), CALLER, "4000", t0, night());
+    vm.handle(t0, Event::Digit('2'));
+    assert_eq!(
+        drain(&mut vm).last(),
+        Some(&play(&["en/callback_offer_closed.wav"], true))
+    );
+    vm.handle(t0 + secs(9), Event::PlaybackDone);
+    vm.handle_timeout(t0 + secs(15));
+    let out = drain(&mut vm);
+    assert_eq!(details(&out, "closed"), [json!({ "callback": "timeout" })]);
+    assert_eq!(plays(&out), ["en/voicemail_greeting.wav"]);
+    vm.handle(t0 + secs(21), Event::PlaybackDone);
+    assert_eq!(plays(&drain(&mut vm)), ["en/beep.wav"]);
+    vm.handle(t0 + secs(22), Event::PlaybackDone);
+    assert_eq!(
+        drain(&mut vm).last(),
+        Some(&Command::Record {
+            max: secs(120),
+            number: CALLER.into(),
+            queue: Some("support".into()),
+            priority: 0
+        })
+    );
+    vm.handle(t0 + secs(40), Event::Digit('#'));
+    assert_eq!(plays(&drain(&mut vm)), ["en/voicemail_saved.wav"]);
+    vm.handle(t0 + secs(45), Event::PlaybackDone);
+    assert_eq!(drain(&mut vm).last(), Some(&hangup("dialplan_hangup")));
+}
+
+#[test]
+fn the_hotline_queues_offer_a_callback_after_a_minute() {
+    let t0 = Instant::now();
+    for (key, queue, priority) in [('2', "support", 0), ('3', "sales", 0), ('0', "operator", 1)] {
+        let mut vm = Vm::new(hotline(), CALLER, "4000", t0, open_hours());
+        vm.handle(t0, Event::Digit('2'));
+        vm.handle(t0, Event::Digit(key));
+        drain(&mut vm);
+        vm.handle_timeout(t0 + secs(30));
+        vm.handle(t0 + secs(30), Event::PlaceUnknown);
+        vm.handle_timeout(t0 + secs(60));
+        let out = drain(&mut vm);
+        assert_eq!(details(&out, queue), [json!({ "callback": "offered" })]);
+        assert_eq!(plays(&out), ["en/callback_offer.wav"]);
+        vm.handle(t0 + secs(61), Event::Digit('1'));
+        let out = drain(&mut vm);
+        assert!(
+            out.contains(&Command::Callback {
+                number: CALLER.into(),
+                queue: None,
+                priority
+            }),
+            "{queue}: {out:?}"
+        );
+        assert_eq!(plays(&out), ["en/callback_confirmed.wav"]);
+    }
 }
