@@ -88,6 +88,21 @@ say en en-us survey_thanks "Thank you for your rating. Goodbye."
 say zh cmn-latn-pinyin survey "gua4 ji1 qian2, qing3 nin2 wei4 ben3 ci4 fu2 wu4 da3 fen1. yi1 fen1 zui4 di1, wu3 fen1 zui4 gao1."
 say zh cmn-latn-pinyin survey_thanks "xie4 xie4 nin2 de ping2 jia4. zai4 jian4."
 
+# Voicemail and callbacks. The beep before recording is a 1 kHz tone, 400 ms.
+say en en-us voicemail_greeting "Please leave your name, number and message after the tone. Press the pound key when you are done."
+say en en-us voicemail_saved "Thank you. Your message has been saved, and we will call you back. Goodbye."
+say en en-us callback_offer "To be called back at the number you are calling from, without losing your place in line, press one. To keep waiting, stay on the line."
+say en en-us callback_offer_closed "We are closed now. To be called back at the number you are calling from when we open, press one. To leave a message, stay on the line."
+say en en-us callback_confirmed "Thank you. We will call you back as soon as an agent is free. Goodbye."
+say zh cmn-latn-pinyin voicemail_greeting "qing3 zai4 di1 sheng1 hou4 liu2 xia4 nin2 de xing4 ming2, dian4 hua4 he2 liu2 yan2. liu2 yan2 jie2 shu4 qing3 an4 jing3 hao4 jian4."
+say zh cmn-latn-pinyin voicemail_saved "xie4 xie4. nin2 de liu2 yan2 yi3 bao3 cun2, wo3 men hui4 jin3 kuai4 hui2 dian4. zai4 jian4."
+say zh cmn-latn-pinyin callback_offer "ru2 xu1 bao3 liu2 pai2 dui4 wei4 zhi4, you2 wo3 men hui2 dian4 dao4 nin2 de lai2 dian4 hao4 ma3, qing3 an4 yi1. ji4 xu4 deng3 dai4 qing3 bu2 yao4 gua4 ji1."
+say zh cmn-latn-pinyin callback_offer_closed "xian4 zai4 shi4 fei1 gong1 zuo4 shi2 jian1. ru2 xu1 shang4 ban1 hou4 hui2 dian4 dao4 nin2 de lai2 dian4 hao4 ma3, qing3 an4 yi1. liu2 yan2 qing3 bu2 yao4 gua4 ji1."
+say zh cmn-latn-pinyin callback_confirmed "xie4 xie4. ke4 fu2 you3 kong4 shi2 hui4 jin3 kuai4 hui2 dian4 gei3 nin2. zai4 jian4."
+for lang in en zh; do
+  sox -n -r 8000 -c 1 -b 16 "$out/$lang/beep.wav" synth 0.4 sine 1000 fade 0.01 0.4 0.01 vol 0.5
+done
+
 # Music on hold: a calm repeating chord, 8 seconds.
 sox -n -r 8000 -c 1 -b 16 "$out/moh.wav" synth 2 sine 392 sine 494 sine 587 synth 2 sine 440 sine 523 sine 659 : synth 2 sine 349 sine 440 sine 523 : synth 2 sine 392 sine 494 sine 587 remix - fade 0.1 8 0.1 vol 0.3 2>/dev/null || \
   sox -n -r 8000 -c 1 -b 16 "$out/moh.wav" synth 8 sine 440 vol 0.2

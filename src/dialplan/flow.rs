@@ -73,6 +73,8 @@ fn action(s: &Step) -> &'static str {
         (s.language.is_some(), "language"),
         (s.queue.is_some(), "queue"),
         (s.survey.is_some(), "survey"),
+        (s.voicemail.is_some(), "voicemail"),
+        (s.callback.is_some(), "callback"),
         (s.hangup.is_some(), "hangup"),
         (s.goto.is_some(), "goto"),
     ];
@@ -99,7 +101,21 @@ fn detail(s: &Step) -> String {
         return format!("→ {}", c.into);
     }
     if let Some(q) = &s.queue {
-        return q.name.value.clone();
+        return match &q.callback {
+            Some(b) => format!("{}, callback after {} s", q.name.value, b.after.value),
+            None => q.name.value.clone(),
+        };
+    }
+    if let Some(v) = &s.voicemail {
+        return match &v.queue {
+            Some(q) => format!("≤ {} s → {}", v.max_seconds.value, q.value),
+            None => format!("≤ {} s", v.max_seconds.value),
+        };
+    }
+    if let Some(b) = &s.callback {
+        let key = super::schema::callback_key(b.key.as_ref());
+        let queue = b.queue.as_ref().map_or("?", |q| q.value.as_str());
+        return format!("{key} → {queue}");
     }
     if let Some(l) = &s.language {
         return l.clone();
@@ -149,7 +165,13 @@ fn edges(s: &Step) -> Vec<FlowEdge> {
         add(&g.value, "");
     }
     if let Some(n) = &s.next {
-        let label = if s.queue.is_some() { "after agent" } else { "" };
+        let label = if s.queue.is_some() {
+            "after agent"
+        } else if s.callback.is_some() {
+            "declined"
+        } else {
+            ""
+        };
         add(&n.value, label);
     }
     out
@@ -198,10 +220,25 @@ mod tests {
                 .any(|e| e.label == "fail" && e.to == "operator")
         );
         let support = step("support");
-        assert_eq!(support.detail, "support");
+        assert_eq!(support.detail, "support, callback after 60 s");
         assert_eq!(support.edges[0].label, "after agent");
         assert!(step("hours").edges.iter().any(|e| e.label == "else"));
         assert!(step("speak").edges.iter().any(|e| e.label == "order"));
+        let closed = step("closed");
+        assert_eq!(
+            (closed.action.as_str(), closed.detail.as_str()),
+            ("callback", "1 → support")
+        );
+        assert_eq!(
+            closed.edges,
+            [FlowEdge {
+                to: "voicemail".into(),
+                label: "declined".into()
+            }]
+        );
+        let voicemail = step("voicemail");
+        assert_eq!(voicemail.detail, "≤ 120 s → support");
+        assert_eq!(voicemail.edges[0].to, "bye");
         let lines: Vec<u64> = flow.steps.iter().map(|s| s.line).collect();
         assert!(
             lines.windows(2).all(|w| w[0] < w[1]),

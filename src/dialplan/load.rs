@@ -65,6 +65,15 @@ impl Checker<'_> {
         );
     }
 
+    /// At `s`, or at `fallback` when `s` has no place (a default value).
+    fn at_or<T, U>(&mut self, s: &Spanned<T>, fallback: &Spanned<U>, message: &str) {
+        if s.referenced.line() == 0 {
+            self.at(fallback, message);
+        } else {
+            self.at(s, message);
+        }
+    }
+
     fn push(&mut self, line: u64, col: u64, message: String, warning: bool) {
         self.out.push(Diagnostic {
             file: self.file.clone(),
@@ -140,7 +149,7 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
     for (name, step) in &plan.steps {
         let actions = action_count(&step.value);
         if actions != 1 {
-            c.at(step, format!("step `{name}` must have exactly one action (answer, play, say, menu, collect, listen, lookup, set, branch, language, queue, survey, hangup, goto), found {actions}"));
+            c.at(step, format!("step `{name}` must have exactly one action (answer, play, say, menu, collect, listen, lookup, set, branch, language, queue, survey, voicemail, callback, hangup, goto), found {actions}"));
         }
         for r in targets(&step.value) {
             refs(c, r);
@@ -168,6 +177,7 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
         }
         check_patterns(c, &step.value);
         check_say(c, step, &languages);
+        check_offers(c, step, &languages);
     }
     check_reachability(c, plan);
     check_input_loops(c, plan);
@@ -187,6 +197,8 @@ fn action_count(s: &Step) -> usize {
         s.language.is_some(),
         s.queue.is_some(),
         s.survey.is_some(),
+        s.voicemail.is_some(),
+        s.callback.is_some(),
         s.hangup.is_some(),
         s.goto.is_some(),
     ]
@@ -241,6 +253,19 @@ fn prompts(s: &Step) -> Vec<&Spanned<String>> {
         out.extend(v.prompts.iter());
         out.extend(v.invalid_prompt.iter());
         out.extend(v.thanks.iter());
+    }
+    if let Some(v) = &s.voicemail {
+        out.extend(v.prompts.iter());
+        out.extend(v.beep.iter());
+        out.extend(v.thanks.iter());
+    }
+    if let Some(b) = &s.callback {
+        out.extend(b.prompts.iter());
+        out.extend(b.confirm.iter());
+    }
+    if let Some(b) = s.queue.as_ref().and_then(|q| q.callback.as_ref()) {
+        out.extend(b.prompts.iter());
+        out.extend(b.confirm.iter());
     }
     out
 }
@@ -385,6 +410,102 @@ fn check_say_part(
     }
 }
 
+/// The voicemail and callback steps, and a queue's callback offer: ranges, keys,
+/// queue names, and the default beep on disk.
+fn check_offers(c: &mut Checker<'_>, step: &Spanned<Step>, languages: &BTreeSet<String>) {
+    let s = &step.value;
+    if let Some(v) = &s.voicemail {
+        if !(1..=600).contains(&v.max_seconds.value) {
+            c.at_or(
+                &v.max_seconds,
+                step,
+                "`max_seconds` must be between 1 and 600",
+            );
+        }
+        check_queue_name(c, v.queue.as_ref());
+        check_number(c, v.number.as_ref());
+        if v.beep.is_none() {
+            check_prompt_at(c, step, super::schema::DEFAULT_BEEP, languages);
+        }
+    }
+    if let Some(b) = &s.callback {
+        check_key(c, b.key.as_ref());
+        check_offer_timeout(c, &b.timeout, step);
+        check_number(c, b.number.as_ref());
+        match &b.queue {
+            Some(_) => check_queue_name(c, b.queue.as_ref()),
+            None => c.at(step, "the `callback` step needs `queue`"),
+        }
+        if b.prompts.is_empty() {
+            c.at(step, "`callback` needs at least one prompt");
+        }
+    }
+    if let Some(b) = s.queue.as_ref().and_then(|q| q.callback.as_ref()) {
+        if b.after.value == 0 {
+            c.at(&b.after, "`after` must be more than 0 seconds");
+        }
+        check_key(c, b.key.as_ref());
+        check_offer_timeout(c, &b.timeout, step);
+        if b.prompts.is_empty() {
+            c.at(&b.after, "a queue's `callback` needs at least one prompt");
+        }
+    }
+}
+
+fn check_key(c: &mut Checker<'_>, key: Option<&Spanned<String>>) {
+    let Some(k) = key else { return };
+    let one = k.value.len() == 1
+        && k.value
+            .chars()
+            .all(|ch| ch.is_ascii_digit() || ch == '*' || ch == '#');
+    if !one {
+        c.at(
+            k,
+            format!("`key` must be one of 0-9, * and #, not `{}`", k.value),
+        );
+    }
+}
+
+fn check_offer_timeout(c: &mut Checker<'_>, timeout: &Spanned<u32>, step: &Spanned<Step>) {
+    if !(1..=60).contains(&timeout.value) {
+        c.at_or(timeout, step, "`timeout` must be between 1 and 60 seconds");
+    }
+}
+
+fn check_queue_name(c: &mut Checker<'_>, queue: Option<&Spanned<String>>) {
+    if let Some(q) = queue
+        && q.value.trim().is_empty()
+    {
+        c.at(q, "`queue` must name a queue");
+    }
+}
+
+fn check_number(c: &mut Checker<'_>, number: Option<&Spanned<String>>) {
+    if let Some(n) = number
+        && n.value.trim().is_empty()
+    {
+        c.at(n, "`number` must not be empty (the default is `{caller}`)");
+    }
+}
+
+/// A prompt the step plays without naming it must exist in every language.
+fn check_prompt_at(
+    c: &mut Checker<'_>,
+    step: &Spanned<Step>,
+    name: &str,
+    languages: &BTreeSet<String>,
+) {
+    for lang in languages {
+        let file = c.sounds.join(lang).join(format!("{name}.wav"));
+        if !file.is_file() {
+            c.at(
+                step,
+                format!("prompt `{name}` is missing: {}", file.display()),
+            );
+        }
+    }
+}
+
 fn check_lookup(c: &mut Checker<'_>, s: &Step) {
     let Some(l) = &s.lookup else { return };
     let url = &l.url.value;
@@ -462,6 +583,8 @@ fn check_input_loops(c: &mut Checker<'_>, plan: &DialplanFile) {
             || s.lookup.is_some()
             || s.queue.is_some()
             || s.survey.is_some()
+            || s.voicemail.is_some()
+            || s.callback.is_some()
             || s.hangup.is_some()
             || s.play.is_some()
             || s.say.is_some()

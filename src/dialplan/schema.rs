@@ -60,10 +60,13 @@ pub struct Step {
     pub language: Option<String>,
     pub queue: Option<QueueStep>,
     pub survey: Option<Survey>,
+    pub voicemail: Option<Voicemail>,
+    pub callback: Option<CallbackStep>,
     pub hangup: Option<Empty>,
     pub goto: Option<Spanned<String>>,
     /// The step after this one, for actions that finish (answer, play, say, set,
-    /// language, collect, lookup), and after a queued call's agent hangs up.
+    /// language, collect, lookup, voicemail), after a queued call's agent hangs
+    /// up, and when a `callback` offer is declined.
     pub next: Option<Spanned<String>>,
 }
 
@@ -307,8 +310,108 @@ pub struct QueueStep {
     /// estimated wait; 0 never does.
     #[serde(default)]
     pub announce_every: u32,
+    /// Offer a callback once the caller has waited a while.
+    #[serde(default)]
+    pub callback: Option<QueueCallback>,
 }
 
 fn default_music() -> String {
     "moh".into()
+}
+
+/// A voicemail message: the greeting (a key skips it), a beep, then the caller's
+/// audio is kept until `#`, `max_seconds` or the caller hanging up; `thanks`, then
+/// `next` (without `next` the call ends after the message).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Voicemail {
+    #[serde(default)]
+    pub prompts: Vec<Spanned<String>>,
+    /// Played right before recording (default `beep`).
+    #[serde(default)]
+    pub beep: Option<Spanned<String>>,
+    /// Longest message, 1 to 600 seconds.
+    #[serde(default = "default_voicemail_seconds")]
+    pub max_seconds: Spanned<u32>,
+    /// With a queue, a callback item for the message waits there for an agent.
+    #[serde(default)]
+    pub queue: Option<Spanned<String>>,
+    #[serde(default)]
+    pub priority: i32,
+    /// The number to call back; `{variables}` are expanded (default `{caller}`).
+    #[serde(default)]
+    pub number: Option<Spanned<String>>,
+    #[serde(default)]
+    pub thanks: Option<Spanned<String>>,
+}
+
+fn default_voicemail_seconds() -> Spanned<u32> {
+    Spanned::new(
+        120,
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
+
+/// The prompt played before a voicemail recording when the step names none.
+pub const DEFAULT_BEEP: &str = "beep";
+
+/// The number called back when a step names none.
+pub const DEFAULT_NUMBER: &str = "{caller}";
+
+/// The key that accepts a callback when a step names none.
+pub const DEFAULT_CALLBACK_KEY: &str = "1";
+
+/// An offer to be called back: `key` within `timeout` seconds after the prompt
+/// opens a callback item in `queue` for `number`, plays `confirm` and hangs up;
+/// any other key or silence goes on at `next` (none: hang up).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackStep {
+    pub prompts: Vec<Spanned<String>>,
+    /// One of 0-9, `*`, `#` (default `1`).
+    #[serde(default)]
+    pub key: Option<Spanned<String>>,
+    #[serde(default)]
+    pub confirm: Option<Spanned<String>>,
+    /// Required: where the callback waits for an agent.
+    #[serde(default)]
+    pub queue: Option<Spanned<String>>,
+    #[serde(default)]
+    pub priority: i32,
+    /// `{variables}` are expanded (default `{caller}`).
+    #[serde(default)]
+    pub number: Option<Spanned<String>>,
+    /// Seconds to wait for the key after the prompt, 1 to 60.
+    #[serde(default = "default_offer_timeout")]
+    pub timeout: Spanned<u32>,
+}
+
+fn default_offer_timeout() -> Spanned<u32> {
+    Spanned::new(
+        default_timeout(),
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
+
+/// A queue's callback offer, made once per stay after `after` seconds of
+/// waiting: `key` turns the waiting call into a callback to the caller's number
+/// at the same place in line; anything else goes back to the music.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueCallback {
+    pub after: Spanned<u32>,
+    pub prompts: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub key: Option<Spanned<String>>,
+    #[serde(default)]
+    pub confirm: Option<Spanned<String>>,
+    #[serde(default = "default_offer_timeout")]
+    pub timeout: Spanned<u32>,
+}
+
+/// The accepting key of a callback offer.
+pub fn callback_key(key: Option<&Spanned<String>>) -> &str {
+    key.map_or(DEFAULT_CALLBACK_KEY, |k| k.value.as_str())
 }

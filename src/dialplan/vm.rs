@@ -1,8 +1,9 @@
 //! The dialplan interpreter for one call, sans-IO. It never plays audio or reads a
 //! clock: it takes events (`handle(now, Event)`, `handle_timeout(now)`) and gives
-//! commands (`poll_command()`: play, stop, enqueue, hang up, timeline entries) and
-//! its next deadline (`poll_timeout()`). Drive it by feeding events, then draining
-//! commands until `None`, and calling `handle_timeout` when the deadline passes.
+//! commands (`poll_command()`: play, stop, enqueue, record a message, call back,
+//! hang up, timeline entries) and its next deadline (`poll_timeout()`). Drive it
+//! by feeding events, then draining commands until `None`, and calling
+//! `handle_timeout` when the deadline passes.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -129,6 +130,14 @@ enum Wait {
     Queued {
         announcing: bool,
     },
+    /// A voicemail step (`vm_voicemail.rs`).
+    Voicemail(voicemail::Message),
+    /// A callback offer: the `callback` step's, or a queue's.
+    Offer(voicemail::Offer),
+    /// A last prompt is playing; then hang up with `cause`.
+    Closing {
+        cause: String,
+    },
     Done,
 }
 
@@ -141,6 +150,8 @@ pub struct Vm {
     wait: Wait,
     digits: String,
     deadline: Option<Instant>,
+    /// When a queue step's callback offer is due (once per stay).
+    offer_at: Option<Instant>,
     hops: u32,
     started: Instant,
     started_wall: chrono::DateTime<chrono::Utc>,
@@ -182,6 +193,7 @@ impl Vm {
             wait: Wait::Idle,
             digits: String::new(),
             deadline: None,
+            offer_at: None,
             hops: 0,
             started: now,
             started_wall: wall,
@@ -197,7 +209,7 @@ impl Vm {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadline
+        self.deadline.into_iter().chain(self.queue_offer_at()).min()
     }
 
     pub fn language(&self) -> &str {
@@ -270,6 +282,9 @@ impl Vm {
             (Event::PlaceUnknown, Wait::Queued { announcing: false }) => {
                 self.schedule_announcement(now)
             }
+            (event, Wait::Voicemail(stage)) => self.voicemail_event(now, event, stage),
+            (event, Wait::Offer(offer)) => self.offer_event(now, event, offer),
+            (Event::PlaybackDone, Wait::Closing { cause }) => self.end(&cause),
             (Event::Digit(d), _) => self.record_digit(d),
             (
                 Event::PlaybackDone
@@ -284,10 +299,13 @@ impl Vm {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.deadline.is_none_or(|d| d > now) {
+        if self.offer_callback_if_due(now) || self.deadline.is_none_or(|d| d > now) {
             return;
         }
         self.deadline = None;
+        if self.offer_timeout(now) {
+            return;
+        }
         if let Wait::Queued { .. } = self.wait {
             self.out.push_back(Command::AskPlace);
             return;
@@ -369,6 +387,7 @@ impl Vm {
             };
             self.step = name.clone();
             self.deadline = None;
+            self.offer_at = None;
             next = self.run(now, &name, &step);
         }
     }
@@ -447,6 +466,15 @@ impl Vm {
             });
             self.wait = Wait::Queued { announcing: false };
             self.schedule_announcement(now);
+            self.schedule_callback_offer(now, q);
+            return None;
+        }
+        if let Some(v) = &step.voicemail {
+            self.run_voicemail(name, v);
+            return None;
+        }
+        if let Some(c) = &step.callback {
+            self.run_callback(name, &c.prompts);
             return None;
         }
         if step.hangup.is_some() {
@@ -689,82 +717,6 @@ impl Vm {
         self.enter(now, &target);
     }
 
-    fn start_lookup(&mut self, now: Instant, name: &str, l: &super::schema::Lookup) {
-        let url = self.expand(&l.url.value);
-        let timeout = Duration::from_millis(l.timeout_ms);
-        self.timeline_step(name, json!({ "lookup": url }));
-        self.out.push_back(Command::Lookup {
-            url,
-            body: json!(self.vars),
-            timeout,
-        });
-        self.wait = Wait::Lookup;
-        self.deadline = Some(now + timeout + LOOKUP_GRACE);
-    }
-
-    /// `{name}` in `text` replaced by the variable `name`, percent-encoded
-    /// (everything but RFC 3986 unreserved characters).
-    fn expand(&self, text: &str) -> String {
-        self.expand_with(text, true)
-    }
-
-    /// `{name}` in `text` replaced by the variable `name` (empty if unset),
-    /// percent-encoded if `encode`.
-    fn expand_with(&self, text: &str, encode: bool) -> String {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            let Some(close) = rest[open..].find('}') else {
-                break;
-            };
-            out.push_str(&rest[..open]);
-            let key = &rest[open + 1..open + close];
-            let value = self.vars.get(key).map(String::as_str).unwrap_or("");
-            if !encode {
-                out.push_str(value);
-                rest = &rest[open + close + 1..];
-                continue;
-            }
-            for b in value.bytes() {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    out.push(char::from(b));
-                } else {
-                    out.push_str(&format!("%{b:02X}"));
-                }
-            }
-            rest = &rest[open + close + 1..];
-        }
-        out.push_str(rest);
-        out
-    }
-
-    fn lookup_done(&mut self, now: Instant, result: Result<BTreeMap<String, String>, String>) {
-        let Some(step) = self.current().cloned() else {
-            return;
-        };
-        let Some(l) = &step.lookup else { return };
-        self.deadline = None;
-        self.wait = Wait::Idle;
-        let name = self.step.clone();
-        self.hops = 0;
-        match result {
-            Ok(fields) => {
-                self.timeline_step(&name, json!({ "ok": true, "fields": fields }));
-                for (k, v) in fields {
-                    self.vars.insert(format!("{}.{k}", l.into), v);
-                }
-                match step.next.as_ref().map(|n| n.value.clone()) {
-                    Some(n) => self.enter(now, &n),
-                    None => self.end("dialplan_error"),
-                }
-            }
-            Err(reason) => {
-                self.timeline_step(&name, json!({ "ok": false, "error": reason }));
-                self.enter(now, &l.on_fail.value.clone());
-            }
-        }
-    }
-
     fn end(&mut self, cause: &str) {
         self.deadline = None;
         self.wait = Wait::Done;
@@ -774,12 +726,19 @@ impl Vm {
     }
 }
 
+#[path = "vm_lookup.rs"]
+mod lookup;
 #[path = "vm_speak.rs"]
 mod speak;
 #[path = "vm_survey.rs"]
 mod survey;
+#[path = "vm_voicemail.rs"]
+mod voicemail;
 pub use speak::PLACE_PROMPTS;
 
 #[cfg(test)]
 #[path = "vm_tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "vm_voicemail_tests.rs"]
+mod voicemail_tests;

@@ -149,16 +149,16 @@ impl Vm {
         self.wait = Wait::Queued { announcing: true };
     }
 
-    /// The announcement is over: music again until the next one.
+    /// The announcement is over: music again until the next one, or the
+    /// queue's callback offer if it fell due meanwhile.
     pub(super) fn announced(&mut self, now: Instant) {
-        let music = self
-            .current()
-            .and_then(|s| s.queue.as_ref())
-            .map(|q| PathBuf::from(format!("{}.wav", q.music)));
-        if let Some(music) = music {
-            self.out.push_back(Command::Music(music));
-        }
         self.wait = Wait::Queued { announcing: false };
         self.schedule_announcement(now);
+        if self.offer_callback_if_due(now) {
+            return;
+        }
+        if let Some(music) = self.music() {
+            self.out.push_back(Command::Music(music));
+        }
     }
 }

@@ -14,7 +14,7 @@ impl Vm {
     /// The agent hung up on the queued call: go on at the queue step's `next`.
     /// False when the step has none (the call ends).
     pub fn agent_left(&mut self, now: Instant) -> bool {
-        if !matches!(self.wait, Wait::Queued { .. }) {
+        if !matches!(self.wait, Wait::Queued { .. }) && !self.offering_in_queue() {
             return false;
         }
         let Some(next) = self

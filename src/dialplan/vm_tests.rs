@@ -9,7 +9,7 @@ use chrono::TimeZone;
 use super::*;
 use crate::dialplan::load::{Dialplan, parse};
 
-fn hotline() -> Arc<Dialplan> {
+pub(super) fn hotline() -> Arc<Dialplan> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let path = root.join("dialplans/hotline.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -19,7 +19,7 @@ fn hotline() -> Arc<Dialplan> {
     Arc::new(plan)
 }
 
-fn plan(yaml: &str) -> Arc<Dialplan> {
+pub(super) fn plan(yaml: &str) -> Arc<Dialplan> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     Arc::new(
         parse(Path::new("t.yaml"), yaml, &root.join("sounds"))
@@ -29,15 +29,15 @@ fn plan(yaml: &str) -> Arc<Dialplan> {
 }
 
 /// Tuesday 10:00 in Shanghai: open.
-fn open_hours() -> chrono::DateTime<chrono::Utc> {
+pub(super) fn open_hours() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc.with_ymd_and_hms(2026, 11, 24, 2, 0, 0).unwrap()
 }
 
-fn drain(vm: &mut Vm) -> Vec<Command> {
+pub(super) fn drain(vm: &mut Vm) -> Vec<Command> {
     std::iter::from_fn(|| vm.poll_command()).collect()
 }
 
-fn plays(cmds: &[Command]) -> Vec<String> {
+pub(super) fn plays(cmds: &[Command]) -> Vec<String> {
     cmds.iter()
         .filter_map(|c| match c {
             Command::Play { files, .. } => Some(
@@ -147,25 +147,23 @@ fn collect_validates_and_stores_the_order_number() {
     assert_eq!(plays(&drain(&mut vm)), ["zh/order_received.wav"]);
 }
 
-#[test]
-fn closed_hours_play_closed_and_hang_up() {
-    let t0 = Instant::now();
-    let night = chrono::Utc
+/// Tuesday 00:00 in Shanghai: closed.
+pub(super) fn night() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc
         .with_ymd_and_hms(2026, 11, 24, 16, 0, 0)
-        .unwrap();
-    let mut vm = Vm::new(hotline(), "x", "4000", t0, night);
+        .unwrap()
+}
+
+#[test]
+fn closed_hours_offer_a_callback() {
+    let t0 = Instant::now();
+    let mut vm = Vm::new(hotline(), "x", "4000", t0, night());
     vm.handle(t0, Event::Digit('2'));
     let out = drain(&mut vm);
+    assert_eq!(steps(&out).last().map(String::as_str), Some("closed"));
     assert_eq!(
         plays(&out).last().map(String::as_str),
-        Some("en/closed.wav")
-    );
-    vm.handle(t0 + Duration::from_secs(5), Event::PlaybackDone);
-    assert_eq!(
-        drain(&mut vm).last(),
-        Some(&Command::Hangup {
-            cause: "dialplan_hangup".into()
-        })
+        Some("en/callback_offer_closed.wav")
     );
 }
 
@@ -248,7 +246,7 @@ fn listens(cmds: &[Command]) -> Vec<(Duration, Duration, String)> {
         .collect()
 }
 
-fn details(cmds: &[Command], step: &str) -> Vec<serde_json::Value> {
+pub(super) fn details(cmds: &[Command], step: &str) -> Vec<serde_json::Value> {
     cmds.iter()
         .filter_map(|c| match c {
             Command::Timeline(EventPayload::IvrStep { step: s, detail }) if s == step => {
@@ -566,7 +564,13 @@ fn queued(t0: Instant) -> Vm {
 #[test]
 fn a_queued_caller_hears_place_and_wait_between_music() {
     let t0 = Instant::now();
-    let mut vm = queued(t0);
+    // The hotline's queues also offer a callback (vm_voicemail_tests); this one
+    // only announces.
+    let p = plan(
+        "name: t\nlanguage: en\nstart: support\nsteps:\n  support:\n    queue: { name: support, announce_every: 30 }\n",
+    );
+    let mut vm = Vm::new(p, "x", "1", t0, open_hours());
+    drain(&mut vm);
     assert_eq!(vm.poll_timeout(), Some(t0 + Duration::from_secs(30)));
     vm.handle_timeout(t0 + Duration::from_secs(30));
     assert_eq!(drain(&mut vm), [Command::AskPlace]);
