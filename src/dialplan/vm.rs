@@ -39,6 +39,20 @@ pub enum Event {
     },
     /// Routing could not say where the call stands; try again next time.
     PlaceUnknown,
+    /// A `Transfer` did not connect: `busy`, `no_answer`, `unreachable`,
+    /// `no_trunk` or `failed`.
+    TransferFailed(String),
+    /// The transferred-to side hung up first; the caller is still on the line.
+    TransferEnded,
+}
+
+/// Where a `transfer` step sends the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTarget {
+    /// A phone registered with our registrar under this user name.
+    Extension(String),
+    /// A number dialled through the trunk.
+    Number(String),
 }
 
 /// Time allowed beyond a lookup's own timeout before the VM gives up on it.
@@ -99,6 +113,13 @@ pub enum Command {
         number: String,
         queue: Option<String>,
         priority: i32,
+    },
+    /// Connect the caller to `to`, letting it ring for `ring`. The shell answers
+    /// with `Event::TransferFailed` when it cannot, or `Event::TransferEnded`
+    /// when the other side hung up first and the caller is still there.
+    Transfer {
+        to: TransferTarget,
+        ring: Duration,
     },
     Hangup {
         cause: String,
@@ -292,7 +313,9 @@ impl Vm {
                 | Event::SpeechUnavailable
                 | Event::LookupDone(_)
                 | Event::QueuePlace { .. }
-                | Event::PlaceUnknown,
+                | Event::PlaceUnknown
+                | Event::TransferFailed(_)
+                | Event::TransferEnded,
                 _,
             ) => {}
         }

@@ -212,6 +212,10 @@ impl IvrCall<'_> {
                     queue,
                     priority,
                 } => self.wish(number, queue, priority),
+                Command::Transfer { .. } => {
+                    tracing::error!("transfers are not wired to calls yet");
+                    vm.handle(Instant::now(), Event::TransferFailed("failed".into()));
+                }
                 Command::Hangup { cause } => {
                     self.call.send_bye().await;
                     return Some(cause);
