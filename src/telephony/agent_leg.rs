@@ -109,6 +109,15 @@ pub fn answered_media(ok: &Message) -> Option<(SessionDescription, SocketAddr, S
     Some((answer, rtp, rtcp))
 }
 
+/// What a final non-2xx answer to our INVITE means: `busy`, `no_answer` or `failed`.
+pub fn refusal(code: u16) -> &'static str {
+    match code {
+        486 | 600 => "busy",
+        408 | 480 | 487 | 603 => "no_answer",
+        _ => "failed",
+    }
+}
+
 /// One side of the relay: its RTP socket, where its peer is, and its RTCP
 /// statistics.
 pub struct RelaySide {

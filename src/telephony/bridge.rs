@@ -63,13 +63,31 @@ impl Call {
         recorder: Option<mpsc::Sender<Frame>>,
         rx: &mut mpsc::Receiver<CallInput>,
     ) -> AgentEnd {
-        let Some(phone) = self.ctx.bindings.lookup(&name).into_iter().next() else {
+        let Some(phone) = self.registered_phone(&name) else {
             tracing::warn!(agent = %name, "agent has no registered phone; the call goes back to its queue");
             return AgentEnd::lost(caller_rtp, "agent_unreachable");
         };
-        let Ok(target) = crate::sip::uri::Uri::parse(&phone.contact) else {
-            return AgentEnd::lost(caller_rtp, "agent_unreachable");
-        };
+        let answered = EventPayload::CallAnswered { agent: name };
+        match self
+            .dial_and_relay(phone, RING, answered, caller_rtp, caller, recorder, rx)
+            .await
+        {
+            Dialled::Failed(why, caller_rtp) => {
+                tracing::info!(
+                    why,
+                    "agent's phone did not take the call; back to the queue"
+                );
+                AgentEnd::lost(caller_rtp, "agent_no_answer")
+            }
+            Dialled::Over(cause) => AgentEnd::Ended(cause),
+            Dialled::OtherLeft(caller_rtp) => AgentEnd::AgentLeft { caller_rtp },
+        }
+    }
+
+    /// Where the phone registered as `name` is reached.
+    pub(super) fn registered_phone(&self, name: &str) -> Option<Phone> {
+        let phone = self.ctx.bindings.lookup(name).into_iter().next()?;
+        let target = crate::sip::uri::Uri::parse(&phone.contact).ok()?;
         // A WebSocket phone only over its connection (RFC 7118 §5); else the
         // contact's own address when it is one, or where the REGISTER came from.
         let dest = if phone.websocket {
@@ -82,17 +100,38 @@ impl Call {
                 .map(|ip| SocketAddr::new(ip, target.port.unwrap_or(5060)))
                 .unwrap_or(phone.source)
         };
+        Some(Phone {
+            target,
+            dest,
+            websocket: phone.websocket,
+        })
+    }
+
+    /// Dials `phone` on a second dialog with the caller's codec, lets it ring
+    /// for `ring`, notes `answered` in the timeline when it answers, and relays
+    /// audio until one side hangs up.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn dial_and_relay(
+        &mut self,
+        phone: Phone,
+        ring: Duration,
+        answered: EventPayload,
+        caller_rtp: UdpSocket,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> Dialled {
         let media = &self.ctx.config.media;
         let Ok((agent_rtp, agent_rtcp)) =
             rtp_port::bind_pair(self.local_ip, media.rtp_port_min, media.rtp_port_max).await
         else {
-            return AgentEnd::lost(caller_rtp, "media_error");
+            return Dialled::Failed("media_error", caller_rtp);
         };
         let local_rtp = agent_rtp
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
         let sip_local = SocketAddr::new(self.local_ip, self.ctx.sip_local.port());
-        let leg_id = format!("{}-agent", self.dialog.call_id);
+        let leg_id = format!("{}-leg-{}", self.dialog.call_id, random_token());
         let sdp = agent_leg::offer(
             local_rtp,
             caller.payload_type,
@@ -102,7 +141,7 @@ impl Call {
         );
         let caller_id = self.invite_caller();
         let mut invite = agent_leg::invite(
-            &target,
+            &phone.target,
             sip_local,
             &leg_id,
             &random_token(),
@@ -113,6 +152,7 @@ impl Call {
         if phone.websocket {
             invite = agent_leg::over_websocket(invite);
         }
+        let dest = phone.dest;
         let key = TxKey::for_sent_request(&invite);
         let _ = self
             .out
@@ -122,14 +162,16 @@ impl Call {
             })
             .await;
         self.send_request(invite.clone(), dest).await;
-        let answered = match self.await_answer(&invite, key.as_ref(), dest, rx).await {
+        let ok = match self
+            .await_answer(&invite, key.as_ref(), dest, ring, rx)
+            .await
+        {
             Answer::Ok(ok) => ok,
-            Answer::CallerLeft(cause) => return AgentEnd::Ended(cause),
-            Answer::Failed => return AgentEnd::lost(caller_rtp, "agent_no_answer"),
+            Answer::CallerLeft(cause) => return Dialled::Over(cause),
+            Answer::Failed(why) => return Dialled::Failed(why, caller_rtp),
         };
-        let Some((leg, remote, remote_rtcp)) = self.accept_answer(&invite, &answered, dest).await
-        else {
-            return AgentEnd::lost(caller_rtp, "agent_unreachable");
+        let Some((leg, remote, remote_rtcp)) = self.accept_answer(&invite, &ok, dest).await else {
+            return Dialled::Failed("failed", caller_rtp);
         };
         let setup = LegSetup {
             remote_rtp: remote,
@@ -141,13 +183,12 @@ impl Call {
         let agent_quality = LegRtcp::start(agent_rtcp, setup, &self.media_stop);
         self.record(CallRecord::Event {
             call_id: self.call_id(),
-            payload: EventPayload::CallAnswered { agent: name },
+            payload: answered,
         });
-        let caller_at = caller.remote;
         let law = Law::from_payload_type(caller.payload_type).unwrap_or(Law::Ulaw);
         let caller_side = agent_leg::RelaySide {
             socket: caller_rtp,
-            at: caller_at,
+            at: caller.remote,
             quality: self.caller_quality.as_ref().map(LegRtcp::tap),
         };
         let agent_side = agent_leg::RelaySide {
@@ -166,14 +207,14 @@ impl Call {
         let end = self.bridged(leg, rx).await;
         self.leg_ended(CallLeg::Agent, agent_quality).await;
         match end {
-            PhoneEnd::Over(cause) => AgentEnd::Ended(cause),
+            PhoneEnd::Over(cause) => Dialled::Over(cause),
             PhoneEnd::AgentLeft => {
                 stop.cancel();
                 match relay.await {
-                    Ok(caller_rtp) => AgentEnd::AgentLeft { caller_rtp },
+                    Ok(caller_rtp) => Dialled::OtherLeft(caller_rtp),
                     Err(_) => {
                         self.send_bye().await;
-                        AgentEnd::Ended("agent_hangup".into())
+                        Dialled::Over("agent_hangup".into())
                     }
                 }
             }
@@ -194,22 +235,23 @@ impl Call {
         invite: &Message,
         key: Option<&TxKey>,
         dest: SocketAddr,
+        ring: Duration,
         rx: &mut mpsc::Receiver<CallInput>,
     ) -> Answer {
-        let deadline = tokio::time::Instant::now() + RING;
+        let deadline = tokio::time::Instant::now() + ring;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => {
                     self.cancel_leg(invite, dest).await;
-                    return Answer::Failed;
+                    return Answer::Failed("no_answer");
                 }
                 input = rx.recv() => match input {
                     Some(CallInput::Response { key: k, msg }) if Some(&k) == key => match msg.status() {
                         Some(200..=299) => return Answer::Ok(msg),
                         Some(100..=199) => {}
-                        _ => return Answer::Failed,
+                        code => return Answer::Failed(agent_leg::refusal(code.unwrap_or(500))),
                     },
-                    Some(CallInput::TxTimeout { key: k }) if Some(&k) == key => return Answer::Failed,
+                    Some(CallInput::TxTimeout { key: k }) if Some(&k) == key => return Answer::Failed("no_answer"),
                     other => {
                         if let Some(cause) = self.connected_input(other).await {
                             self.cancel_leg(invite, dest).await;
@@ -331,5 +373,24 @@ enum PhoneEnd {
 enum Answer {
     Ok(Message),
     CallerLeft(String),
-    Failed,
+    /// Why: `busy`, `no_answer` or `failed`.
+    Failed(&'static str),
+}
+
+/// A phone to dial: its URI and where its requests go.
+pub(super) struct Phone {
+    pub target: crate::sip::uri::Uri,
+    pub dest: SocketAddr,
+    pub websocket: bool,
+}
+
+/// How a dialled leg ended.
+pub(super) enum Dialled {
+    /// It did not answer (`busy`, `no_answer`, `failed`, `media_error`); the
+    /// caller's socket back.
+    Failed(&'static str, UdpSocket),
+    /// The caller hung up (or the call failed), with this cause.
+    Over(String),
+    /// The dialled side hung up first; the caller is still on the line.
+    OtherLeft(UdpSocket),
 }

@@ -40,6 +40,12 @@ enum Phase {
         queue: String,
         caller_rtp: UdpSocket,
     },
+    /// The dialplan transfers the caller; here is their RTP socket back.
+    Transfer {
+        to: crate::dialplan::vm::TransferTarget,
+        ring: Duration,
+        caller_rtp: UdpSocket,
+    },
 }
 
 /// How the agents' part of a call ended.
@@ -107,6 +113,23 @@ impl Call {
                     queue,
                     caller_rtp,
                 } => (agent, queue, caller_rtp),
+                Phase::Transfer {
+                    to,
+                    ring,
+                    caller_rtp,
+                } => {
+                    let back = self
+                        .transfer_caller(to, ring, caller_rtp, caller, recorder.clone(), rx)
+                        .await;
+                    match back {
+                        Ok((event, caller_rtp)) => {
+                            vm.handle(Instant::now(), event);
+                            socket = caller_rtp;
+                            continue;
+                        }
+                        Err(cause) => return cause,
+                    }
+                }
             };
             let served = self
                 .serve_with_agents(agent, caller_rtp, queue, caller, recorder.clone(), rx)
@@ -165,6 +188,7 @@ impl Call {
             queued_at: None,
             voicemail: None,
             callback: None,
+            transfer: None,
         };
         let outcome = ivr.run(vm, rx, &mut ev_rx).await;
         // A caller who hangs up while leaving a message has left it.
@@ -188,6 +212,17 @@ impl Call {
                     Ok(caller_rtp) => Phase::Assigned {
                         agent,
                         queue: queued_in.unwrap_or_default(),
+                        caller_rtp,
+                    },
+                    Err(_) => Phase::Ended("media_error".into()),
+                }
+            }
+            IvrOutcome::Transfer(to, ring) => {
+                stop.cancel();
+                match media_task.await {
+                    Ok(caller_rtp) => Phase::Transfer {
+                        to,
+                        ring,
                         caller_rtp,
                     },
                     Err(_) => Phase::Ended("media_error".into()),

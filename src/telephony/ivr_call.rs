@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::call::CallInput;
 use super::ivr_media::{IvrMediaEvent, MediaCommand};
 use super::timeline_writer::CallRecord;
-use crate::dialplan::vm::{Command, Event, Vm};
+use crate::dialplan::vm::{Command, Event, TransferTarget, Vm};
 use crate::routing::actor::RoutingEvent;
 use crate::routing::model::Channel;
 use crate::speech::live::Heard;
@@ -28,6 +28,8 @@ pub enum IvrOutcome {
     Ended(String),
     /// Routing assigned the queued call to this agent.
     Assigned(Uuid),
+    /// The dialplan transfers the caller.
+    Transfer(TransferTarget, std::time::Duration),
 }
 
 pub struct IvrCall<'a> {
@@ -49,6 +51,8 @@ pub struct IvrCall<'a> {
     pub voicemail: Option<(super::voicemail::Message, Option<Wish>)>,
     /// The callback the caller asked for, handed over when the call ends.
     pub callback: Option<Wish>,
+    /// A transfer the dialplan asked for.
+    pub transfer: Option<(TransferTarget, std::time::Duration)>,
 }
 
 /// A callback the caller asked for.
@@ -73,6 +77,9 @@ impl IvrCall<'_> {
         loop {
             if let Some(cause) = self.apply(vm).await {
                 return IvrOutcome::Ended(cause);
+            }
+            if let Some((to, ring)) = self.transfer.take() {
+                return IvrOutcome::Transfer(to, ring);
             }
             self.language.send_if_modified(|l| {
                 let changed = l.as_deref() != Some(vm.language());
@@ -212,9 +219,9 @@ impl IvrCall<'_> {
                     queue,
                     priority,
                 } => self.wish(number, queue, priority),
-                Command::Transfer { .. } => {
-                    tracing::error!("transfers are not wired to calls yet");
-                    vm.handle(Instant::now(), Event::TransferFailed("failed".into()));
+                Command::Transfer { to, ring } => {
+                    self.transfer = Some((to, ring));
+                    return None;
                 }
                 Command::Hangup { cause } => {
                     self.call.send_bye().await;

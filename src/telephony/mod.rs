@@ -15,6 +15,7 @@ pub mod echo;
 pub mod guard;
 pub mod ivr_call;
 pub mod ivr_media;
+pub mod ivr_transfer;
 pub mod lookup;
 pub mod outbound;
 pub mod recording;

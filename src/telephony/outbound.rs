@@ -269,10 +269,10 @@ async fn cancel(
 
 /// What a final non-2xx means for the callback.
 fn failure(code: u16) -> DialOutcome {
-    match code {
-        486 | 600 => DialOutcome::Busy,
-        408 | 480 | 487 | 603 => DialOutcome::NoAnswer,
-        other => DialOutcome::Failed(other.to_string()),
+    match agent_leg::refusal(code) {
+        "busy" => DialOutcome::Busy,
+        "no_answer" => DialOutcome::NoAnswer,
+        _ => DialOutcome::Failed(code.to_string()),
     }
 }
 
