@@ -129,6 +129,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         metrics: Arc::new(Metrics::default()),
         config: config_arc,
         sip_websocket: sip.websocket.clone(),
+        chat_opening: Default::default(),
     };
     let http_addr = config.http_addr();
     let listener = TcpListener::bind(http_addr)

@@ -2,7 +2,9 @@
 //   <script src="https://HOST/widget.js" data-company="Acme" data-color="#1f3a5f" async></script>
 // A floating chat window; messages carry client ids, stay in an outbox until the
 // server acknowledges them (after committing), and are resent after a reconnect.
-// When the agent resolves the conversation the visitor is asked for a 1–5 rating.
+// Connecting opens no conversation: the visitor's first message does (the server
+// says `opened`). When the agent resolves the conversation the visitor is asked for
+// a 1–5 rating; the next message after that opens a new conversation.
 (() => {
   const script = document.currentScript;
   const origin = new URL(script.src).origin;
@@ -93,6 +95,9 @@
         for (const m of f.history) line(m.direction, m.author, m.text, "s" + m.seq);
         ready = true;
         flush();
+      } else if (f.type === "opened") {
+        // A new conversation (after a resolved one): its rating question is over.
+        $(".rate").hidden = true;
       } else if (f.type === "ack") {
         state.outbox = state.outbox.filter((m) => m.client_id !== f.client_id); save();
         const el = root.querySelector(`[data-client="${CSS.escape(f.client_id)}"]`);

@@ -26,6 +26,8 @@ pub struct AppState {
     pub speech: crate::speech::SpeechService,
     /// SIP over WebSocket: the route `/sip` hands connections to the SIP shell.
     pub sip_websocket: crate::telephony::websocket::SipWebSocket,
+    /// Web chat: one visitor's chat is opened by one message at a time.
+    pub chat_opening: crate::channels::webchat_open::OpenLocks,
 }
 
 impl axum::extract::FromRef<AppState> for crate::telephony::websocket::SipWebSocket {

@@ -4,4 +4,5 @@
 
 pub mod email;
 pub mod webchat;
+pub mod webchat_open;
 pub mod webchat_protocol;

@@ -1,8 +1,9 @@
 //! The web chat channel: the widget's WebSocket (`/chat/ws`, public). A visitor is a
 //! `chat` identity; e-mail or phone from the pre-chat form is linked only when no
-//! other customer holds it (never a silent merge). Every message is committed before
-//! its `ack`, resends are de-duplicated by client id, and agents' replies on the
-//! conversation are pushed back live.
+//! other customer holds it (never a silent merge). `hello` only finds the visitor's
+//! open chat; the first message opens one (`webchat_open`). Every message is
+//! committed before its `ack`, resends are de-duplicated by client id, and agents'
+//! replies on the conversation are pushed back live.
 
 use std::time::Instant;
 
@@ -12,14 +13,14 @@ use axum::response::Response;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
+use super::webchat_open::{Placed, place_message};
 use super::webchat_protocol::{ChatLine, ClientFrame, RATING_SCALE, ServerFrame, error};
 use crate::api::AppState;
 use crate::timeline::TimelineError;
 use crate::timeline::identity::IdentityKind;
 use crate::timeline::messages::Stored;
 use crate::timeline::model::{
-    Channel, ConversationStatus, Direction, EventPayload, Identity, NewConversation, NewCustomer,
-    NewEvent, TimelineEvent,
+    ConversationStatus, Direction, EventPayload, Identity, NewCustomer, NewEvent, TimelineEvent,
 };
 
 /// Largest frame a widget may send.
@@ -39,7 +40,9 @@ pub async fn upgrade(State(s): State<AppState>, ws: WebSocketUpgrade) -> Respons
 struct Visitor {
     name: String,
     customer: Uuid,
-    conversation: Uuid,
+    /// The chat this connection shows: the open one, or once resolved that one (to
+    /// rate it) until the next message opens another; `None` before the first message.
+    conversation: Option<Uuid>,
     /// The conversation's rating is stored (one per conversation and session).
     rated: bool,
 }
@@ -65,17 +68,23 @@ async fn session(s: AppState, mut socket: WebSocket) {
             }
             event = bus.recv() => match event {
                 Ok(e) => {
-                    let Some(v) = &visitor else { continue };
-                    if e.conversation_id != Some(v.conversation) { continue; }
-                    if let Some(ask) = rate_request(&e, v)
-                        && send(&mut socket, &ask).await.is_err() { return; }
-                    if let Some(line) = ChatLine::from_event(&e).filter(|l| l.direction == Direction::Out)
-                        && send(&mut socket, &ServerFrame::Message(line)).await.is_err() { return; }
+                    let Some(v) = visitor.as_mut() else { continue };
+                    let frames = match on_event(&s, v, &e).await {
+                        Ok(frames) => frames,
+                        Err(err) => {
+                            // Closing makes the widget reconnect and read its chat afresh.
+                            tracing::warn!(error = %err, "chat socket closed: its conversation not read");
+                            return;
+                        }
+                    };
+                    for frame in frames {
+                        if send(&mut socket, &frame).await.is_err() { return; }
+                    }
                 }
                 Err(RecvError::Lagged(_)) => {
                     // Missed live events: send the recent history again; the widget de-duplicates by seq.
-                    if let Some(v) = &visitor
-                        && let Ok(history) = s.timeline.conversation_messages(v.conversation, 100).await {
+                    if let Some(conversation) = visitor.as_ref().and_then(|v| v.conversation)
+                        && let Ok(history) = s.timeline.conversation_messages(conversation, 100).await {
                             for line in history.iter().filter_map(ChatLine::from_event) {
                                 if send(&mut socket, &ServerFrame::Message(line)).await.is_err() { return; }
                             }
@@ -85,6 +94,23 @@ async fn session(s: AppState, mut socket: WebSocket) {
             },
         }
     }
+}
+
+/// The frames a committed event means for this connection: `opened` when it follows
+/// a chat another tab opened, a rating request, an agent's reply.
+async fn on_event(
+    s: &AppState,
+    v: &mut Visitor,
+    e: &TimelineEvent,
+) -> Result<Vec<ServerFrame>, TimelineError> {
+    let mut frames: Vec<ServerFrame> = follow_other_tab(s, v, e).await?.into_iter().collect();
+    if e.conversation_id.is_none() || e.conversation_id != v.conversation {
+        return Ok(frames);
+    }
+    frames.extend(rate_request(e, v));
+    let reply = ChatLine::from_event(e).filter(|l| l.direction == Direction::Out);
+    frames.extend(reply.map(ServerFrame::Message));
+    Ok(frames)
 }
 
 async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), axum::Error> {
@@ -126,40 +152,118 @@ async fn handle_frame(
             None => vec![],
         },
         (ClientFrame::Typing, Some(_)) => vec![],
-        (ClientFrame::Message { client_id, text }, Some(v)) => {
+        (ClientFrame::Message { client_id, text }, Some(_)) => {
             if !bucket.take(Instant::now()) {
                 return vec![error(
                     "rate_limited",
                     "too many messages; wait a moment and resend",
                 )];
             }
+            match visitor.as_mut() {
+                Some(v) => message(s, v, client_id, text).await,
+                None => vec![],
+            }
+        }
+    }
+}
+
+/// Stores a visitor's message in their open chat, or through `place_message` (which
+/// may open one) when this connection has none; `opened` precedes the `ack` when the
+/// message went to a conversation the widget did not know.
+async fn message(
+    s: &AppState,
+    v: &mut Visitor,
+    client_id: String,
+    text: String,
+) -> Vec<ServerFrame> {
+    let placed = match still_open(s, v.conversation).await {
+        Ok(Some(conversation)) => {
             let payload = EventPayload::Message {
                 direction: Direction::In,
                 author: v.name.clone(),
                 text,
                 attachments: vec![],
             };
-            match s
-                .timeline
-                .append_message(v.conversation, Some(&client_id), payload)
+            s.timeline
+                .append_message(conversation, Some(&client_id), payload)
                 .await
-            {
-                Ok(Stored::New(e)) => vec![ServerFrame::Ack {
-                    client_id,
-                    seq: e.seq,
-                }],
-                Ok(Stored::Duplicate(seq)) => vec![ServerFrame::Ack { client_id, seq }],
-                Err(e @ TimelineError::Invalid { .. }) => vec![error("invalid", e.to_string())],
-                Err(e) => {
-                    tracing::error!(error = %e, "chat message not stored");
-                    vec![error(
-                        "unavailable",
-                        "the message was not stored; resend it",
-                    )]
-                }
-            }
+                .map(|stored| Placed {
+                    conversation: Some(conversation),
+                    stored,
+                })
+        }
+        Ok(None) => place_message(s, v.customer, &v.name, &client_id, text).await,
+        Err(e) => Err(e),
+    };
+    match placed {
+        Ok(p) => {
+            let seq = match p.stored {
+                Stored::New(e) => e.seq,
+                Stored::Duplicate(seq) => seq,
+            };
+            let opened = p.conversation.and_then(|c| switch_to(v, c));
+            opened
+                .into_iter()
+                .chain([ServerFrame::Ack { client_id, seq }])
+                .collect()
+        }
+        Err(e @ TimelineError::Invalid { .. }) => vec![error("invalid", e.to_string())],
+        Err(e) => {
+            tracing::error!(error = %e, "chat message not stored");
+            vec![error(
+                "unavailable",
+                "the message was not stored; resend it",
+            )]
         }
     }
+}
+
+/// `conversation` if it is still open (neither resolved nor abandoned).
+async fn still_open(
+    s: &AppState,
+    conversation: Option<Uuid>,
+) -> Result<Option<Uuid>, TimelineError> {
+    let Some(id) = conversation else {
+        return Ok(None);
+    };
+    let c = s.timeline.conversation(id).await?;
+    let closed = matches!(
+        c.status,
+        ConversationStatus::Resolved | ConversationStatus::Abandoned
+    );
+    Ok((!closed).then_some(id))
+}
+
+/// Makes `conversation` the one this connection shows; `opened` if it is another.
+fn switch_to(v: &mut Visitor, conversation: Uuid) -> Option<ServerFrame> {
+    if v.conversation == Some(conversation) {
+        return None;
+    }
+    v.conversation = Some(conversation);
+    v.rated = false;
+    Some(ServerFrame::Opened { conversation })
+}
+
+/// A message of this visitor in a chat this connection does not show: another tab
+/// opened it. The connection follows it when it has no open chat of its own.
+async fn follow_other_tab(
+    s: &AppState,
+    v: &mut Visitor,
+    e: &TimelineEvent,
+) -> Result<Option<ServerFrame>, TimelineError> {
+    let Some(conversation) = e.conversation_id else {
+        return Ok(None);
+    };
+    let other = e.customer_id == v.customer
+        && v.conversation != Some(conversation)
+        && matches!(e.payload, EventPayload::Message { .. });
+    if !other || still_open(s, v.conversation).await?.is_some() {
+        return Ok(None);
+    }
+    let open = s.timeline.open_conversation_of(v.customer, "chat").await?;
+    Ok((open == Some(conversation))
+        .then(|| switch_to(v, conversation))
+        .flatten())
 }
 
 async fn hello(
@@ -200,29 +304,11 @@ async fn hello(
     link_unverified(s, customer.id, IdentityKind::Email, email).await;
     link_unverified(s, customer.id, IdentityKind::Phone, phone).await;
     let owner = customer.merged_into.unwrap_or(customer.id);
-    let conversation = match s.timeline.open_conversation_of(owner, "chat").await? {
-        Some(c) => c,
-        None => {
-            let new = NewConversation {
-                customer_id: owner,
-                channel: Channel::Chat,
-                queue: Some(DEFAULT_QUEUE.into()),
-                priority: 0,
-                subject: None,
-                text: None,
-            };
-            let conv = s.timeline.open_conversation(new).await?;
-            if let Err(e) = s
-                .routing
-                .enqueue(conv.id, owner, Channel::Chat, DEFAULT_QUEUE, 0)
-                .await
-            {
-                tracing::error!(error = %e, conversation = %conv.id, "chat not queued; it is restored from the database at the next start");
-            }
-            conv.id
-        }
+    let conversation = s.timeline.open_conversation_of(owner, "chat").await?;
+    let history = match conversation {
+        Some(c) => s.timeline.conversation_messages(c, 200).await?,
+        None => vec![],
     };
-    let history = s.timeline.conversation_messages(conversation, 200).await?;
     let welcome = ServerFrame::Welcome {
         visitor: visitor_id,
         conversation,
@@ -247,8 +333,9 @@ fn rate_request(e: &TimelineEvent, v: &Visitor) -> Option<ServerFrame> {
             status: ConversationStatus::Resolved
         }
     );
-    (resolved && !v.rated).then_some(ServerFrame::RateRequest {
-        conversation: v.conversation,
+    let conversation = v.conversation.filter(|_| resolved && !v.rated)?;
+    Some(ServerFrame::RateRequest {
+        conversation,
         scale: RATING_SCALE,
     })
 }
@@ -261,7 +348,13 @@ async fn rate(s: &AppState, v: &mut Visitor, score: u8) -> Vec<ServerFrame> {
     if v.rated {
         return vec![error("already_rated", "this conversation is rated already")];
     }
-    match s.timeline.conversation(v.conversation).await {
+    let Some(conversation) = v.conversation else {
+        return vec![error(
+            "not_resolved",
+            "there is no resolved conversation to rate",
+        )];
+    };
+    match s.timeline.conversation(conversation).await {
         Ok(c) if c.status == ConversationStatus::Resolved => {}
         Ok(_) => {
             return vec![error(
@@ -275,7 +368,7 @@ async fn rate(s: &AppState, v: &mut Visitor, score: u8) -> Vec<ServerFrame> {
         }
     }
     let new = NewEvent {
-        conversation_id: Some(v.conversation),
+        conversation_id: Some(conversation),
         payload: EventPayload::Csat {
             score: i32::from(score),
         },

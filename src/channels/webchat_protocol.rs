@@ -1,4 +1,14 @@
 //! The web chat widget's WebSocket protocol: JSON frames in both directions.
+//!
+//! The widget first says `hello`; `welcome` names the visitor and, if the visitor
+//! has an open chat, that conversation and its history (otherwise `conversation` is
+//! null and the history empty). Connecting never opens a conversation: the first
+//! `message` of a visitor without an open chat opens one in the queue, and the
+//! server answers `opened` (the new conversation) before that message's `ack`.
+//! `opened` is also sent when a socket starts following a chat another tab of the
+//! same visitor opened, and when a message after a resolution opens a fresh chat.
+//! When the chat is resolved the server sends `rate_request`; `rate` rates the
+//! resolved conversation until the visitor's next message opens another.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -43,8 +53,14 @@ pub const RATING_SCALE: u8 = 5;
 pub enum ServerFrame {
     Welcome {
         visitor: String,
-        conversation: Uuid,
+        /// The visitor's open chat; null when there is none (yet).
+        conversation: Option<Uuid>,
         history: Vec<ChatLine>,
+    },
+    /// The visitor's messages now go to this conversation (just opened, or opened
+    /// by another tab of the same visitor).
+    Opened {
+        conversation: Uuid,
     },
     /// The message with this client id is committed.
     Ack {
@@ -135,6 +151,25 @@ mod tests {
         assert_eq!(
             ack,
             serde_json::json!({"type": "ack", "client_id": "c1", "seq": 7})
+        );
+    }
+
+    #[test]
+    fn welcome_without_a_chat_and_opened_frames() {
+        let welcome = serde_json::to_value(ServerFrame::Welcome {
+            visitor: "v-1".into(),
+            conversation: None,
+            history: vec![],
+        })
+        .unwrap();
+        assert_eq!(
+            welcome,
+            serde_json::json!({"type": "welcome", "visitor": "v-1", "conversation": null, "history": []})
+        );
+        let id = Uuid::nil();
+        assert_eq!(
+            serde_json::to_value(ServerFrame::Opened { conversation: id }).unwrap(),
+            serde_json::json!({"type": "opened", "conversation": id.to_string()})
         );
     }
 }

@@ -6,7 +6,10 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::error::{TimelineError, invalid};
-use super::model::{Conversation, ConversationStatus, Direction, EventPayload, NewConversation};
+use super::messages::remember_client_id;
+use super::model::{
+    Conversation, ConversationStatus, Direction, EventPayload, NewConversation, TimelineEvent,
+};
 use super::rows;
 use super::store::{MAX_PAGE, TimelineStore};
 use crate::db::now_us;
@@ -29,6 +32,17 @@ impl TimelineStore {
         id: Uuid,
         new: NewConversation,
     ) -> Result<Conversation, TimelineError> {
+        Ok(self.open_with(id, new, None).await?.0)
+    }
+
+    /// Opens a conversation and, with `new.text`, its first message (remembered
+    /// under `client_id` when given), all in one transaction; the message event.
+    pub(super) async fn open_with(
+        &self,
+        id: Uuid,
+        new: NewConversation,
+        client_id: Option<&str>,
+    ) -> Result<(Conversation, Option<TimelineEvent>), TimelineError> {
         let customer = self.customer(new.customer_id).await?;
         let owner = customer.merged_into.unwrap_or(customer.id);
         if let Some(text) = &new.text
@@ -58,7 +72,7 @@ impl TimelineStore {
         .bind(new.queue.as_ref().map(|_| now))
         .execute(&mut *tx)
         .await?;
-        let mut events = Vec::new();
+        let mut first = None;
         if let Some(text) = new.text {
             let payload = EventPayload::Message {
                 direction: Direction::In,
@@ -66,16 +80,19 @@ impl TimelineStore {
                 text,
                 attachments: vec![],
             };
-            events.push(
-                self.insert_event(&mut *tx, owner, Some(id), payload)
-                    .await?,
-            );
+            let event = self
+                .insert_event(&mut *tx, owner, Some(id), payload)
+                .await?;
+            if let Some(cid) = client_id {
+                remember_client_id(&mut *tx, id, cid, event.seq).await?;
+            }
+            first = Some(event);
         }
         tx.commit().await?;
-        for e in events {
-            self.bus.publish(e);
+        if let Some(e) = &first {
+            self.bus.publish(e.clone());
         }
-        self.conversation(id).await
+        Ok((self.conversation(id).await?, first))
     }
 
     pub async fn conversation(&self, id: Uuid) -> Result<Conversation, TimelineError> {

@@ -1,11 +1,12 @@
 //! Messages inside a conversation: inbound messages carrying a client id (stored
-//! once however often they are resent) and the conversation's message history.
+//! once however often they are resent, the first one possibly opening the
+//! conversation) and the conversation's message history.
 
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::error::{TimelineError, invalid};
-use super::model::{Direction, EventPayload, TimelineEvent};
+use super::model::{Conversation, Direction, EventPayload, NewConversation, TimelineEvent};
 use super::store::TimelineStore;
 
 /// Longest message text accepted, in bytes.
@@ -28,18 +29,16 @@ impl TimelineStore {
         client_id: Option<&str>,
         payload: EventPayload,
     ) -> Result<Stored, TimelineError> {
-        if let EventPayload::Message { text, .. } = &payload
-            && (text.trim().is_empty() || text.len() > MAX_MESSAGE)
-        {
-            return Err(invalid("text", format!("must be 1 to {MAX_MESSAGE} bytes")));
+        if let EventPayload::Message { text, .. } = &payload {
+            check_text(text)?;
+        }
+        if let Some(cid) = client_id {
+            check_client_id(cid)?;
         }
         let conv = self.conversation(conversation_id).await?;
         let owner = self.owner_of(conv.customer_id).await?;
         let mut tx = self.db.pool.begin().await?;
         if let Some(cid) = client_id {
-            if cid.is_empty() || cid.len() > 64 {
-                return Err(invalid("client_id", "must be 1 to 64 characters"));
-            }
             let seen = sqlx::query(
                 "SELECT seq FROM message_dedup WHERE conversation_id = $1 AND client_id = $2",
             )
@@ -69,18 +68,54 @@ impl TimelineStore {
                 .await?;
         }
         if let Some(cid) = client_id {
-            sqlx::query(
-                "INSERT INTO message_dedup (conversation_id, client_id, seq) VALUES ($1, $2, $3)",
-            )
-            .bind(conversation_id.to_string())
-            .bind(cid.to_string())
-            .bind(event.seq)
-            .execute(&mut *tx)
-            .await?;
+            remember_client_id(&mut *tx, conversation_id, cid, event.seq).await?;
         }
         tx.commit().await?;
         self.bus.publish(event.clone());
         Ok(Stored::New(event))
+    }
+
+    /// Opens a conversation with the customer's first message (`new.text`), stored
+    /// under `client_id` as `append_message` stores later ones; the conversation, the
+    /// event and the id are committed together, so no conversation is ever left
+    /// without the message that opened it.
+    pub async fn open_with_message(
+        &self,
+        new: NewConversation,
+        client_id: &str,
+    ) -> Result<(Conversation, TimelineEvent), TimelineError> {
+        check_client_id(client_id)?;
+        let Some(text) = &new.text else {
+            return Err(invalid("text", "the first message is missing"));
+        };
+        check_text(text)?;
+        match self.open_with(Uuid::new_v4(), new, Some(client_id)).await? {
+            (conv, Some(event)) => Ok((conv, event)),
+            (conv, None) => Err(TimelineError::NotFound(format!(
+                "first message of conversation {}",
+                conv.id
+            ))),
+        }
+    }
+
+    /// The seq of a message stored under `client_id` in any conversation of `customer`
+    /// (a resend after that conversation was closed).
+    pub async fn client_message_of(
+        &self,
+        customer: Uuid,
+        client_id: &str,
+    ) -> Result<Option<i64>, TimelineError> {
+        let row = sqlx::query(
+            "SELECT d.seq FROM message_dedup d JOIN conversations c ON c.id = d.conversation_id \
+             WHERE c.customer_id = $1 AND d.client_id = $2 LIMIT 1",
+        )
+        .bind(customer.to_string())
+        .bind(client_id.to_string())
+        .fetch_optional(&self.db.pool)
+        .await?;
+        row.map(|r| r.try_get("seq"))
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// The message events of a conversation, oldest first (at most `limit`, newest kept).
@@ -120,4 +155,37 @@ impl TimelineStore {
         .await?;
         row.map(|r| super::rows::uuid(&r, "id")).transpose()
     }
+}
+
+fn check_text(text: &str) -> Result<(), TimelineError> {
+    if text.trim().is_empty() || text.len() > MAX_MESSAGE {
+        return Err(invalid("text", format!("must be 1 to {MAX_MESSAGE} bytes")));
+    }
+    Ok(())
+}
+
+fn check_client_id(cid: &str) -> Result<(), TimelineError> {
+    if cid.is_empty() || cid.len() > 64 {
+        return Err(invalid("client_id", "must be 1 to 64 characters"));
+    }
+    Ok(())
+}
+
+/// Records that the message `seq` of a conversation came with `client_id`.
+pub(super) async fn remember_client_id<'e, E>(
+    executor: E,
+    conversation_id: Uuid,
+    client_id: &str,
+    seq: i64,
+) -> Result<(), TimelineError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("INSERT INTO message_dedup (conversation_id, client_id, seq) VALUES ($1, $2, $3)")
+        .bind(conversation_id.to_string())
+        .bind(client_id.to_string())
+        .bind(seq)
+        .execute(executor)
+        .await?;
+    Ok(())
 }

@@ -1,7 +1,8 @@
-// A visitor chats through the embedded widget; the agent's reply comes back; a
-// reload keeps the history; a message typed while the server is down is delivered
-// once after it comes back; when the agent resolves the conversation, the visitor
-// rates it and the rating is in the timeline.
+// A visitor chats through the embedded widget; connecting opens no conversation,
+// the first message does; the agent's reply comes back; a reload keeps the history;
+// a message typed while the server is down is delivered once after it comes back;
+// when the agent resolves the conversation, the visitor rates it and the rating is
+// in the timeline; a reload opens nothing, the next message opens a new conversation.
 import { launch, artifacts, need, check } from "./lib.mjs";
 import { writeFileSync, existsSync } from "node:fs";
 
@@ -33,16 +34,20 @@ try {
   await w.locator(".pre [name=name]").fill("Han Meimei");
   await w.locator(".pre [name=email]").fill("han@example.com");
   await w.locator(".pre button").click();
-  await w.locator(".compose [name=text]").fill("Hello, my parcel is missing");
-  await w.locator(".compose button").click();
-  await w.locator(".msg.in:not(.pending)").first().waitFor();
 
-  // The conversation is queued for the agents with the message in it.
+  // Connected (the customer exists), but no conversation until the visitor writes.
   const found = await waitFor("the customer", async () => {
     const r = await api("GET", "/api/v1/customers?email=han%40example.com");
     return r.body?.items?.[0];
   });
   check(found.name === "Han Meimei", "customer named from the pre-chat form");
+  const none = await api("GET", `/api/v1/conversations?customer_id=${found.id}`);
+  check(none.body.items.length === 0, `no conversation before the first message: ${JSON.stringify(none.body)}`);
+  await w.locator(".compose [name=text]").fill("Hello, my parcel is missing");
+  await w.locator(".compose button").click();
+  await w.locator(".msg.in:not(.pending)").first().waitFor();
+
+  // The conversation is queued for the agents with the message in it.
   const convs = await api("GET", `/api/v1/conversations?customer_id=${found.id}`);
   const conv = convs.body.items[0];
   check(conv.channel === "chat" && conv.status === "queued" && conv.queue === "support", `conversation queued: ${JSON.stringify(conv)}`);
@@ -80,6 +85,22 @@ try {
   const csat = rated.body.items.filter((e) => e.payload.type === "csat");
   check(csat.length === 1 && csat[0].payload.score === 4 && csat[0].conversation_id === conv.id,
     `one rating of 4 on the conversation: ${JSON.stringify(csat)}`);
+
+  // A reload opens nothing; the visitor's next message opens a new conversation.
+  const welcomed = page.waitForEvent("websocket")
+    .then((ws) => ws.waitForEvent("framereceived", { predicate: (f) => String(f.payload).includes('"type":"welcome"') }));
+  await page.reload();
+  const welcome = JSON.parse((await welcomed).payload);
+  check(welcome.conversation === null && welcome.history.length === 0, `welcomed without a conversation: ${JSON.stringify(welcome)}`);
+  const after = await api("GET", `/api/v1/conversations?customer_id=${found.id}`);
+  check(after.body.items.length === 1 && after.body.items[0].status === "resolved", `still one resolved conversation: ${JSON.stringify(after.body)}`);
+  await w.locator(".compose [name=text]").fill("One more thing");
+  await w.locator(".compose button").click();
+  await w.locator(".msg.in:not(.pending):has-text('One more thing')").waitFor();
+  const next = await api("GET", `/api/v1/conversations?customer_id=${found.id}`);
+  const fresh = next.body.items.find((c) => c.id !== conv.id);
+  check(next.body.items.length === 2 && fresh?.status === "queued" && fresh.queue === "support", `a new queued conversation: ${JSON.stringify(next.body)}`);
+  check(next.body.items.find((c) => c.id === conv.id)?.status === "resolved", "the rated one stays resolved");
   console.log("chat test passed");
 } finally {
   await browser.close();

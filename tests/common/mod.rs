@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod chat;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -193,7 +195,7 @@ impl Server {
             .unwrap()
             .port()
             .to_string();
-        let phone = Command::new("sipp")
+        let mut phone = Command::new("sipp")
             .args([
                 "-nostdin",
                 "-timeout",
@@ -222,21 +224,24 @@ impl Server {
             ])
             .output()
             .unwrap();
-        assert!(
-            reg.status.success(),
-            "{}",
+        if reg.status.success() {
+            for _ in 0..100 {
+                let r = self
+                    .get_json(&format!("/api/v1/registrations?user={name}"), admin)
+                    .await;
+                if r.as_array().is_some_and(|a| !a.is_empty()) {
+                    return phone;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        // No phone to hand back: stop it before failing, so no sipp is left behind.
+        let _ = phone.kill();
+        let _ = phone.wait();
+        panic!(
+            "{name}'s phone did not register: {}",
             String::from_utf8_lossy(&reg.stdout)
         );
-        for _ in 0..100 {
-            let r = self
-                .get_json(&format!("/api/v1/registrations?user={name}"), admin)
-                .await;
-            if r.as_array().is_some_and(|a| !a.is_empty()) {
-                return phone;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("{name}'s phone did not register");
     }
 
     /// A server whose demo hotline is always open, with these agents in the
