@@ -64,13 +64,15 @@ impl Uri {
                 headers: None,
             });
         }
-        let (rest, headers) = rest
-            .split_once('?')
-            .map_or((rest, None), |(r, h)| (r, Some(h.to_string())));
-        let (userinfo, hostpart) = match rest.rfind('@') {
-            Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
+        // `@` can only end the userinfo (it is escaped anywhere else), and the
+        // user part may hold `;` and `?` (RFC 3261 §25.1, RFC 4475 §3.1.1.2).
+        let (userinfo, rest) = match rest.split_once('@') {
+            Some((u, r)) => (Some(u), r),
             None => (None, rest),
         };
+        let (hostpart, headers) = rest
+            .split_once('?')
+            .map_or((rest, None), |(r, h)| (r, Some(h.to_string())));
         let (hostport, params) = hostpart
             .split_once(';')
             .map_or((hostpart, ""), |(h, p)| (h, p));
@@ -215,6 +217,30 @@ mod tests {
             Uri::parse("sip:4000@127.0.0.1:5060").unwrap().to_string(),
             "sip:4000@127.0.0.1:5060"
         );
+    }
+
+    #[test]
+    fn user_and_password_may_hold_separators() {
+        let u = Uri::parse(
+            "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com",
+        )
+        .unwrap();
+        assert_eq!(
+            u.user.as_deref(),
+            Some("1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*")
+        );
+        assert_eq!(
+            u.password.as_deref(),
+            Some("&it+has=1,weird!*pas$wo~d_too.(doesn't-it)")
+        );
+        assert_eq!(
+            (u.host.as_str(), u.headers.as_deref()),
+            ("example.com", None)
+        );
+        let semi = Uri::parse("sip:user;par=u%40example.net@example.com").unwrap();
+        assert_eq!(semi.user.as_deref(), Some("user;par=u@example.net"));
+        let h = Uri::parse("sip:user@example.com?Route=%3Csip:example.com%3E").unwrap();
+        assert_eq!(h.headers.as_deref(), Some("Route=%3Csip:example.com%3E"));
     }
 
     #[test]
