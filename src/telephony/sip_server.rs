@@ -319,7 +319,7 @@ impl Shell {
             return;
         }
         let msg = stamp_via(msg, from);
-        if msg.is_request() && msg.max_forwards() == Some(0) && msg.method() != Some(Method::Ack) {
+        if msg.is_request() && guard::hop_limit_reached(&msg) {
             return self.stateless(&msg, 483, from, reliable);
         }
         match self
@@ -435,6 +435,9 @@ impl Shell {
         let call_id = self.aliases.get(&raw_id).cloned().unwrap_or(raw_id);
         let has_to_tag = msg.to().is_some_and(|t| t.tag().is_some());
         let now = Instant::now();
+        if self.refuse_requirements(&key, &msg) {
+            return;
+        }
         match msg.method() {
             Some(Method::Invite) if !has_to_tag => self.new_call(key, msg, source, call_id),
             Some(Method::Options) if !has_to_tag => {
@@ -483,6 +486,26 @@ impl Shell {
                 let _ = self.layer.send_response(now, &key, &r);
             }
         }
+    }
+
+    /// Answers 420 to a request that requires what we do not support (RFC 3261
+    /// §8.2.2.3, RFC 4475 §3.3.5); ACK and CANCEL are exempt, and an INVITE is
+    /// refused by its call, which records it. True when refused.
+    fn refuse_requirements(&mut self, key: &TxKey, msg: &Message) -> bool {
+        if matches!(
+            msg.method(),
+            Some(Method::Invite | Method::Ack | Method::Cancel)
+        ) {
+            return false;
+        }
+        let unsupported = guard::unsupported_requirements(msg);
+        if unsupported.is_empty() {
+            return false;
+        }
+        let mut r = msg.response(420, reason_phrase(420), None);
+        r.headers.push("Unsupported", unsupported.join(", "));
+        let _ = self.layer.send_response(Instant::now(), key, &r);
+        true
     }
 
     fn new_call(&mut self, key: TxKey, msg: Message, source: SocketAddr, call_id: String) {
