@@ -93,7 +93,7 @@ impl Uri {
             password,
             host: host.to_string(),
             port,
-            params: parse_params(params),
+            params: decode_params(params),
             headers,
         })
     }
@@ -145,10 +145,31 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// URI parameters with their %-escapes decoded (RFC 3261 §19.1.4: `%6C%72` is
+/// `lr`); decoded once only, so `v%61lue%25%34%31` is `value%41` (RFC 4475
+/// §3.1.1.3).
+fn decode_params(s: &str) -> Params {
+    let Params(list) = parse_params(s);
+    Params(
+        list.into_iter()
+            .map(|(n, v)| (percent_decode(&n), v.as_deref().map(percent_decode)))
+            .collect(),
+    )
+}
+
+/// Characters a user part keeps unescaped (RFC 3261 §25.1 `user`).
+const USER_CHARS: &str = "-_.!~*'()&=+$,;?/";
+/// Characters a URI parameter keeps unescaped (`paramchar`).
+const PARAM_CHARS: &str = "-_.!~*'()[]/:&+$";
+
 fn percent_encode_user(s: &str) -> String {
+    percent_encode(s, USER_CHARS)
+}
+
+fn percent_encode(s: &str, keep: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c) {
+        if c.is_ascii_alphanumeric() || keep.contains(c) {
             out.push(c);
         } else {
             let mut buf = [0u8; 4];
@@ -182,7 +203,12 @@ impl fmt::Display for Uri {
         if let Some(p) = self.port {
             write!(f, ":{p}")?;
         }
-        write!(f, "{}", self.params)?;
+        for (n, v) in &self.params.0 {
+            write!(f, ";{}", percent_encode(n, PARAM_CHARS))?;
+            if let Some(v) = v {
+                write!(f, "={}", percent_encode(v, PARAM_CHARS))?;
+            }
+        }
         if let Some(h) = &self.headers {
             write!(f, "?{h}")?;
         }
@@ -241,6 +267,18 @@ mod tests {
         assert_eq!(semi.user.as_deref(), Some("user;par=u@example.net"));
         let h = Uri::parse("sip:user@example.com?Route=%3Csip:example.com%3E").unwrap();
         assert_eq!(h.headers.as_deref(), Some("Route=%3Csip:example.com%3E"));
+    }
+
+    #[test]
+    fn decodes_parameters_once() {
+        let u =
+            Uri::parse("sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31").unwrap();
+        assert_eq!(u.user.as_deref(), Some("caller"));
+        assert_eq!(u.param("lr"), Some(""));
+        assert_eq!(u.param("name"), Some("value%41"));
+        let printed = u.to_string();
+        assert_eq!(printed, "sip:caller@host5.example.net;lr;name=value%2541");
+        assert_eq!(Uri::parse(&printed).unwrap(), u);
     }
 
     #[test]
