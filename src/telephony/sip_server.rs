@@ -307,9 +307,8 @@ impl Shell {
             Ok(m) => m,
             Err(e) => {
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
-                if let Some(resp) = parse::bad_request(&data, &e) {
-                    self.layer
-                        .send_stateless(&resp, reply_target(&resp, from, reliable));
+                if let Some((resp, to)) = answer_malformed(&data, &e, from, reliable) {
+                    self.layer.send_stateless(&resp, to);
                 }
                 return;
             }
@@ -318,7 +317,11 @@ impl Shell {
             self.stats.scanners_dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let msg = stamp_via(msg, from);
+        let msg = if msg.is_request() {
+            stamp_via(msg, from)
+        } else {
+            msg
+        };
         if msg.is_request() && guard::hop_limit_reached(&msg) {
             return self.stateless(&msg, 483, from, reliable);
         }
@@ -582,14 +585,64 @@ fn reply_target(msg: &Message, from: SocketAddr, reliable: bool) -> SocketAddr {
         .unwrap_or(from)
 }
 
-/// Records the real source in the top Via (RFC 3261 §18.2.1, RFC 3581).
+/// The error response to a message that failed to parse, and where it goes: its
+/// top Via carries the real source as a request's would (RFC 3261 §18.2.1), so
+/// it goes back where the request came from, not to the sent-by the request
+/// claims. None when the message gets no answer.
+fn answer_malformed(
+    data: &Bytes,
+    error: &parse::ParseError,
+    from: SocketAddr,
+    reliable: bool,
+) -> Option<(Message, SocketAddr)> {
+    let resp = stamp_via(parse::bad_request(data, error)?, from);
+    let to = reply_target(&resp, from, reliable);
+    Some((resp, to))
+}
+
+/// Records the real source in the top Via of a request, or of the response
+/// built for it (RFC 3261 §18.2.1, RFC 3581).
 fn stamp_via(mut msg: Message, from: SocketAddr) -> Message {
-    if !msg.is_request() {
-        return msg;
-    }
     if let Some(mut via) = msg.top_via() {
         via.stamp_source(from);
         msg.headers.replace_first_element("Via", via.to_string());
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_requests_are_answered_at_their_source() {
+        let from: SocketAddr = "127.0.0.9:5070".parse().unwrap();
+        let data = Bytes::from_static(
+            b"INVITE <sip:user@example.com> SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.5:5060;branch=z9hG4bK1\r\n\
+From: <sip:a@example.net>;tag=1\r\nTo: <sip:user@example.com>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\
+Content-Length: 0\r\n\r\n",
+        );
+        let err = parse::parse(&data).unwrap_err();
+        let (resp, to) = answer_malformed(&data, &err, from, false).unwrap();
+        assert_eq!(resp.status(), Some(400));
+        assert_eq!(to, "127.0.0.9:5060".parse::<SocketAddr>().unwrap());
+        assert!(
+            resp.headers
+                .get("Via")
+                .unwrap()
+                .contains("received=127.0.0.9")
+        );
+        // A Via that does not parse (SIP/7.0): back to the source itself.
+        let v7 = Bytes::from(
+            String::from_utf8_lossy(&data)
+                .replace(
+                    "<sip:user@example.com> SIP/2.0",
+                    "sip:user@example.com SIP/7.0",
+                )
+                .replace("SIP/2.0/UDP", "SIP/7.0/UDP"),
+        );
+        let err = parse::parse(&v7).unwrap_err();
+        let (resp, to) = answer_malformed(&v7, &err, from, false).unwrap();
+        assert_eq!((resp.status(), to), (Some(505), from));
+    }
 }
