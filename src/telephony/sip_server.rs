@@ -410,21 +410,21 @@ impl Shell {
             TxEvent::AckFor2xx { msg, .. } => {
                 let raw = msg.call_id().unwrap_or_default().to_string();
                 let id = self.aliases.get(&raw).cloned().unwrap_or(raw);
-                self.to_call(&id, CallInput::Ack)
+                self.forward_to_call(&id, CallInput::Ack)
             }
             TxEvent::Cancelled { invite } => {
                 if let Some(id) = self.owners.get(&invite).cloned() {
-                    self.to_call(&id, CallInput::Cancelled);
+                    self.forward_to_call(&id, CallInput::Cancelled);
                 }
             }
             TxEvent::Response { key, msg } => {
                 if let Some(id) = self.owners.get(&key).cloned() {
-                    self.to_call(&id, CallInput::Response { key, msg });
+                    self.forward_to_call(&id, CallInput::Response { key, msg });
                 }
             }
             TxEvent::Timeout { key } => {
                 if let Some(id) = self.owners.get(&key).cloned() {
-                    self.to_call(&id, CallInput::TxTimeout { key });
+                    self.forward_to_call(&id, CallInput::TxTimeout { key });
                 }
             }
             TxEvent::Stray { msg, source } => {
@@ -472,7 +472,7 @@ impl Shell {
             }
             _ if self.calls.contains_key(&call_id) => {
                 self.owners.insert(key.clone(), call_id.clone());
-                self.to_call_or_reply(&call_id, key, msg, source);
+                self.forward_to_call_or_reply(&call_id, key, msg, source);
             }
             Some(
                 Method::Bye | Method::Info | Method::Update | Method::Invite | Method::Options,
@@ -543,7 +543,7 @@ impl Shell {
         ));
     }
 
-    fn to_call(&mut self, call_id: &str, input: CallInput) {
+    fn forward_to_call(&mut self, call_id: &str, input: CallInput) {
         if let Some(tx) = self.calls.get(call_id)
             && tx.try_send(input).is_err()
         {
@@ -551,7 +551,13 @@ impl Shell {
         }
     }
 
-    fn to_call_or_reply(&mut self, call_id: &str, key: TxKey, msg: Message, source: SocketAddr) {
+    fn forward_to_call_or_reply(
+        &mut self,
+        call_id: &str,
+        key: TxKey,
+        msg: Message,
+        source: SocketAddr,
+    ) {
         let Some(tx) = self.calls.get(call_id) else {
             return;
         };
