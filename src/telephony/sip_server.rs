@@ -1,6 +1,7 @@
 //! The SIP shell: one task owns the UDP socket and the transaction layer. It parses
-//! datagrams (answering malformed requests with 400 or dropping them as RFC 3261
-//! says), drops scanners, sheds load with 503, feeds the layer, runs its timers,
+//! datagrams (answering malformed requests with 400, 416, 501 or 505 at their
+//! source, or dropping them, as RFC 3261 and RFC 4475 say), drops scanners,
+//! refuses unsupported Require with 420, sheds load with 503, feeds the layer, runs its timers,
 //! routes events to call actors by Call-ID, and transmits what the layer and the
 //! calls produce. Protocol decisions live in the sans-IO layer and the calls.
 
