@@ -152,10 +152,17 @@ async fn answers_bad_and_odd_requests_as_the_rfc_says() {
     assert!(wrong_cseq.starts_with("SIP/2.0 400"), "{wrong_cseq}");
     let hops = exchange(
         &server,
-        &request("OPTIONS", "4000", "", "OPTIONS").replace("Max-Forwards: 70", "Max-Forwards: 0"),
+        &request("INVITE", "4000", "", "INVITE").replace("Max-Forwards: 70", "Max-Forwards: 0"),
     )
     .unwrap();
     assert!(hops.starts_with("SIP/2.0 483"), "{hops}");
+    // An OPTIONS is ours to answer, whatever its Max-Forwards (RFC 3261 §16.3).
+    let last_hop = exchange(
+        &server,
+        &request("OPTIONS", "4000", "", "OPTIONS").replace("Max-Forwards: 70", "Max-Forwards: 0"),
+    )
+    .unwrap();
+    assert!(last_hop.starts_with("SIP/2.0 200"), "{last_hop}");
     let bye = exchange(&server, &request("BYE", "4000", "", "BYE")).unwrap();
     assert!(bye.starts_with("SIP/2.0 481"), "{bye}");
     let sub = exchange(&server, &request("SUBSCRIBE", "4000", "", "SUBSCRIBE")).unwrap();

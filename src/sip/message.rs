@@ -112,23 +112,35 @@ impl Message {
     /// Builds a response to this request (RFC 3261 §8.2.6): Via, From, To, Call-ID
     /// and CSeq copied; `to_tag` added to To when it has none.
     pub fn response(&self, code: u16, reason: &str, to_tag: Option<&str>) -> Message {
-        let mut headers = Headers::new();
-        for via in self.headers.lines("Via") {
-            headers.push("Via", via.value.clone());
+        Message::response_to(&self.headers, code, reason, to_tag)
+    }
+
+    /// A response to a request of which only `headers` are known (one whose
+    /// start line did not parse): what `response` builds, from those alone.
+    pub fn response_to(
+        headers: &Headers,
+        code: u16,
+        reason: &str,
+        to_tag: Option<&str>,
+    ) -> Message {
+        let mut out = Headers::new();
+        for via in headers.lines("Via") {
+            out.push("Via", via.value.clone());
         }
-        if let Some(from) = self.headers.get("From") {
-            headers.push("From", from);
+        if let Some(from) = headers.get("From") {
+            out.push("From", from);
         }
-        if let Some(to) = self.headers.get("To") {
-            let to = match (to_tag, self.to()) {
-                (Some(tag), Some(na)) if na.tag().is_none() => format!("{to};tag={tag}"),
+        if let Some(to) = headers.get("To") {
+            let untagged = NameAddr::parse(to).is_ok_and(|na| na.tag().is_none());
+            let to = match to_tag {
+                Some(tag) if untagged => format!("{to};tag={tag}"),
                 _ => to.to_string(),
             };
-            headers.push("To", to);
+            out.push("To", to);
         }
         for name in ["Call-ID", "CSeq"] {
-            if let Some(v) = self.headers.get(name) {
-                headers.push(name, v);
+            if let Some(v) = headers.get(name) {
+                out.push(name, v);
             }
         }
         Message {
@@ -136,7 +148,7 @@ impl Message {
                 code,
                 reason: reason.to_string(),
             },
-            headers,
+            headers: out,
             body: Bytes::new(),
         }
     }

@@ -17,18 +17,24 @@ pub struct NameAddr {
 impl NameAddr {
     pub fn parse(s: &str) -> Result<NameAddr, UriError> {
         let s = s.trim();
+        let bad = || UriError::Char(s.into());
         if let Some(open) = find_unquoted(s, '<') {
-            let close = s[open..]
-                .find('>')
-                .map(|i| i + open)
-                .ok_or_else(|| UriError::Char(s.into()))?;
+            let close = s[open..].find('>').map(|i| i + open).ok_or_else(bad)?;
             let display = s[..open].trim();
+            if !is_display_name(display) {
+                return Err(bad());
+            }
             let display = (!display.is_empty()).then(|| unquote(display));
-            let uri = Uri::parse(&s[open + 1..close])?;
+            // No LWS inside the brackets (RFC 4475 §3.1.2.14).
+            let inner = &s[open + 1..close];
+            if inner.starts_with(char::is_whitespace) || inner.ends_with(char::is_whitespace) {
+                return Err(bad());
+            }
+            let uri = Uri::parse(inner)?;
             let rest = s[close + 1..].trim();
             let params = rest.strip_prefix(';').map(parse_params).unwrap_or_default();
             if !rest.is_empty() && !rest.starts_with(';') {
-                return Err(UriError::Char(s.into()));
+                return Err(bad());
             }
             return Ok(NameAddr {
                 display,
@@ -36,8 +42,12 @@ impl NameAddr {
                 params,
             });
         }
-        // addr-spec: parameters after the URI belong to the header, not the URI.
+        // addr-spec: parameters after the URI belong to the header, not the URI;
+        // a URI with headers must be in brackets (RFC 3261 §20, RFC 4475 §3.1.2.13).
         let (uri, params) = s.split_once(';').map_or((s, ""), |(u, p)| (u, p));
+        if uri.contains('?') {
+            return Err(bad());
+        }
         Ok(NameAddr {
             display: None,
             uri: Uri::parse(uri)?,
@@ -53,6 +63,32 @@ impl NameAddr {
         self.params.set("tag", Some(tag.to_string()));
         self
     }
+}
+
+/// A display name before `<`: empty, one quoted string, or words separated by
+/// whitespace. RFC 3261 wants tokens for the words; we also take UTF-8 (names
+/// as phones send them) but not the separators that make a value ambiguous,
+/// such as the comma of `Bell, Alexander` (RFC 4475 §3.1.2.15).
+fn is_display_name(s: &str) -> bool {
+    if s.starts_with('"') {
+        return closing_quote(s) == Some(s.len() - 1);
+    }
+    s.chars()
+        .all(|c| c.is_whitespace() || !(c.is_ascii_control() || "()<>@,;:\\\"/[]?={}".contains(c)))
+}
+
+/// The index of the `"` that closes the quoted string `s` starts with.
+fn closing_quote(s: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in s.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn find_unquoted(s: &str, target: char) -> Option<usize> {
@@ -124,6 +160,33 @@ mod tests {
             "<sip:alice@atlanta.example.com>;tag=1928301774"
         );
         assert!(NameAddr::parse("<sip:a@b").is_err());
+        assert!(NameAddr::parse("sip:a@b?Route=%3Csip:c%3E").is_err());
+        assert!(NameAddr::parse("<sip:a@b?Route=%3Csip:c%3E>").is_ok());
         assert!(NameAddr::parse("Bob <sip:a@b> junk").is_err());
+    }
+
+    #[test]
+    fn display_names_must_not_be_ambiguous() {
+        for good in [
+            "caller<sip:caller@example.com>;tag=323",
+            "A. Bell <sip:a.g.bell@example.com>",
+            "\"Bell, Alexander\" <sip:a.g.bell@example.com>",
+            "\"J Rosenberg \\\\\\\"\"  <sip:jdrosen@example.com> ; tag = 98asjd8",
+            "李雷 <sip:+8613800138000@carrier.example>",
+            "token1~` token2'+_ token3*%!.- <sip:mundane@example.com>",
+        ] {
+            assert!(NameAddr::parse(good).is_ok(), "{good}");
+        }
+        let n = NameAddr::parse("\"J Rosenberg \\\\\\\"\" <sip:j@x> ; tag = 9").unwrap();
+        assert_eq!(n.display.as_deref(), Some("J Rosenberg \\\""));
+        assert_eq!(n.tag(), Some("9"));
+        for bad in [
+            "Bell, Alexander <sip:a.g.bell@example.com>;tag=43",
+            "\"Watson, Thomas\" < sip:t.watson@example.org >",
+            "\"Mr. J. User <sip:j.user@example.com>",
+            "\"a\" b <sip:x@y>",
+        ] {
+            assert!(NameAddr::parse(bad).is_err(), "{bad}");
+        }
     }
 }

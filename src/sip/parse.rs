@@ -1,17 +1,33 @@
 //! Parsing SIP messages from bytes (RFC 3261 §7, §25): start line, unfolded
 //! headers, Content-Length framing. `parse` is strict; a request that fails it but
-//! still has the headers needed to answer gets a 400 built by `bad_request`, and
-//! anything worse is dropped (RFC 3261 §8.2, RFC 4475).
+//! still has the headers needed to answer gets its error response built by
+//! `bad_request` from those headers alone, and anything worse is dropped
+//! (RFC 3261 §8.2, RFC 4475).
 
 use bytes::Bytes;
 
 use super::headers::Headers;
 use super::message::{Message, StartLine};
 use super::method::{Method, is_token_char};
-use super::uri::Uri;
+use super::name_addr::NameAddr;
+use super::uri::{Uri, UriError};
 
 /// Largest message accepted (UDP datagrams and stream frames alike).
 pub const MAX_MESSAGE: usize = 65_535;
+
+/// Headers that every request and response carries (RFC 3261 §8.1.1).
+const MANDATORY: [&str; 5] = ["Via", "From", "To", "Call-ID", "CSeq"];
+
+/// Headers that may appear once only (RFC 3261 §7.3.1, RFC 4475 §3.3.8, §3.3.9).
+const SINGLE: [&str; 7] = [
+    "Call-ID",
+    "CSeq",
+    "From",
+    "To",
+    "Max-Forwards",
+    "Content-Length",
+    "Content-Type",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -26,14 +42,20 @@ pub enum ParseError {
     Version,
     #[error("bad Request-URI: {0}")]
     RequestUri(String),
+    #[error("unsupported URI scheme `{0}`")]
+    UriScheme(String),
     #[error("malformed header line")]
     HeaderLine,
     #[error("missing {0} header")]
     Missing(&'static str),
     #[error("malformed {0} header")]
     Malformed(&'static str),
+    #[error("more than one {0} header")]
+    Repeated(&'static str),
     #[error("CSeq method does not match the request")]
     CSeqMethod,
+    #[error("unknown method {0}")]
+    UnknownMethod(String),
     #[error("Content-Length larger than the message")]
     ContentLength,
     #[error("not UTF-8 in headers")]
@@ -46,7 +68,9 @@ impl ParseError {
         match self {
             ParseError::Version => 505,
             ParseError::TooLarge => 513,
-            ParseError::RequestUri(_) => 416,
+            ParseError::UriScheme(_) => 416,
+            // RFC 4475 §3.1.2.18: a 501 is more future-proof than a 400.
+            ParseError::UnknownMethod(_) => 501,
             _ => 400,
         }
     }
@@ -67,15 +91,20 @@ pub fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
 
 /// Parses one whole message (a datagram, or a frame cut by the stream decoder).
 pub fn parse(data: &Bytes) -> Result<Message, ParseError> {
-    let msg = parse_structure(data, true)?;
+    let msg = parse_structure(data)?;
     validate(&msg)?;
     Ok(msg)
 }
 
-/// Parses the structure without checking the mandatory headers; with
-/// `strict` false a Content-Length beyond the data and another SIP version in a
-/// request line are tolerated (to build the error response).
-pub fn parse_structure(data: &Bytes, strict: bool) -> Result<Message, ParseError> {
+/// A message cut into its start line, its unfolded headers and what follows
+/// the blank line.
+struct Head {
+    start: String,
+    headers: Headers,
+    rest: Bytes,
+}
+
+fn split_head(data: &Bytes) -> Result<Head, ParseError> {
     if data.len() > MAX_MESSAGE {
         return Err(ParseError::TooLarge);
     }
@@ -87,7 +116,7 @@ pub fn parse_structure(data: &Bytes, strict: bool) -> Result<Message, ParseError
     let (end, sep) = header_end(&rest).ok_or(ParseError::Incomplete)?;
     let head = std::str::from_utf8(&rest[..end]).map_err(|_| ParseError::Encoding)?;
     let mut lines = unfold(head).into_iter();
-    let start = parse_start_line(&lines.next().ok_or(ParseError::StartLine)?, strict)?;
+    let start = lines.next().ok_or(ParseError::StartLine)?;
     let mut headers = Headers::new();
     for line in lines {
         let (name, value) = line.split_once(':').ok_or(ParseError::HeaderLine)?;
@@ -97,23 +126,34 @@ pub fn parse_structure(data: &Bytes, strict: bool) -> Result<Message, ParseError
         }
         headers.push(name, value.trim());
     }
-    let body_all = rest.slice(end + sep..);
-    let body = match headers.get("Content-Length") {
+    Ok(Head {
+        start,
+        headers,
+        rest: rest.slice(end + sep..),
+    })
+}
+
+/// Parses the start line, headers and body without checking the headers'
+/// values (`validate` does).
+pub fn parse_structure(data: &Bytes) -> Result<Message, ParseError> {
+    let head = split_head(data)?;
+    let start = parse_start_line(&head.start)?;
+    let body = match head.headers.get("Content-Length") {
         Some(v) => {
             let n: usize = v
                 .trim()
                 .parse()
                 .map_err(|_| ParseError::Malformed("Content-Length"))?;
-            if n > body_all.len() && strict {
+            if n > head.rest.len() {
                 return Err(ParseError::ContentLength);
             }
-            body_all.slice(..n.min(body_all.len()))
+            head.rest.slice(..n)
         }
-        None => body_all,
+        None => head.rest,
     };
     Ok(Message {
         start,
-        headers,
+        headers: head.headers,
         body,
     })
 }
@@ -135,7 +175,7 @@ fn unfold(head: &str) -> Vec<String> {
     out
 }
 
-fn parse_start_line(line: &str, strict: bool) -> Result<StartLine, ParseError> {
+fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
     if let Some(rest) = line.strip_prefix("SIP/") {
         let (version, rest) = rest.split_once(' ').ok_or(ParseError::StartLine)?;
         if version != "2.0" {
@@ -151,40 +191,71 @@ fn parse_start_line(line: &str, strict: bool) -> Result<StartLine, ParseError> {
             reason: reason.to_string(),
         });
     }
+    // Exactly one SP between the three parts, none at the end (RFC 4475
+    // §3.1.2.8 to §3.1.2.10).
     let mut parts = line.split(' ');
     let (method, uri, version) = (parts.next(), parts.next(), parts.next());
     let (Some(method), Some(uri), Some(version), None) = (method, uri, version, parts.next())
     else {
         return Err(ParseError::StartLine);
     };
-    if method.is_empty() || !method.chars().all(is_token_char) {
+    if request_method(line) != Some(method) {
         return Err(ParseError::StartLine);
     }
     match version.strip_prefix("SIP/") {
         Some("2.0") => {}
-        Some(_) if !strict => {}
         Some(_) => return Err(ParseError::Version),
         None => return Err(ParseError::StartLine),
     }
-    let uri = Uri::parse(uri).map_err(|e| ParseError::RequestUri(e.to_string()))?;
     Ok(StartLine::Request {
         method: Method::parse(method),
-        uri,
+        uri: request_uri(uri)?,
     })
+}
+
+/// The method token of a request line; None for a status line or garbage.
+fn request_method(line: &str) -> Option<&str> {
+    if line.starts_with("SIP/") {
+        return None;
+    }
+    let method = line.split(' ').next()?;
+    (!method.is_empty() && method.chars().all(is_token_char)).then_some(method)
+}
+
+/// The Request-URI: a scheme we do not serve is 416, anything else wrong 400
+/// (RFC 3261 §8.2.2.1, RFC 4475 §3.1.2.7, §3.3.2, §3.3.3); headers have no
+/// place in it (RFC 3261 §19.1.1, RFC 4475 §3.1.2.11).
+fn request_uri(text: &str) -> Result<Uri, ParseError> {
+    let uri = Uri::parse(text).map_err(|e| match e {
+        UriError::Scheme(_) => match text.split_once(':') {
+            Some((scheme, _)) if is_scheme(scheme) => ParseError::UriScheme(scheme.to_string()),
+            _ => ParseError::RequestUri(e.to_string()),
+        },
+        e => ParseError::RequestUri(e.to_string()),
+    })?;
+    if uri.headers.is_some() {
+        return Err(ParseError::RequestUri("headers in a Request-URI".into()));
+    }
+    Ok(uri)
+}
+
+/// `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3261 §25.1).
+fn is_scheme(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
 }
 
 /// Checks what RFC 3261 §8.1.1 requires of every message.
 pub fn validate(msg: &Message) -> Result<(), ParseError> {
-    for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
-        let missing = msg.headers.get(name).is_none_or(|v| v.trim().is_empty());
-        if missing {
-            return Err(ParseError::Missing(match name {
-                "Via" => "Via",
-                "From" => "From",
-                "To" => "To",
-                "Call-ID" => "Call-ID",
-                _ => "CSeq",
-            }));
+    for name in MANDATORY {
+        if msg.headers.get(name).is_none_or(|v| v.trim().is_empty()) {
+            return Err(ParseError::Missing(name));
+        }
+    }
+    for name in SINGLE {
+        if msg.headers.lines(name).count() > 1 {
+            return Err(ParseError::Repeated(name));
         }
     }
     msg.top_via().ok_or(ParseError::Malformed("Via"))?;
@@ -193,10 +264,15 @@ pub fn validate(msg: &Message) -> Result<(), ParseError> {
     }
     msg.from().ok_or(ParseError::Malformed("From"))?;
     msg.to().ok_or(ParseError::Malformed("To"))?;
-    let cseq = msg.cseq().ok_or(ParseError::Malformed("CSeq"))?;
-    if msg.headers.lines("CSeq").count() > 1 || msg.headers.lines("Call-ID").count() > 1 {
-        return Err(ParseError::Malformed("CSeq"));
+    for c in msg
+        .headers
+        .get_all("Contact")
+        .into_iter()
+        .filter(|c| *c != "*")
+    {
+        NameAddr::parse(c).map_err(|_| ParseError::Malformed("Contact"))?;
     }
+    let cseq = msg.cseq().ok_or(ParseError::Malformed("CSeq"))?;
     if let Some(mf) = msg.headers.get("Max-Forwards") {
         mf.trim()
             .parse::<u8>()
@@ -205,7 +281,10 @@ pub fn validate(msg: &Message) -> Result<(), ParseError> {
     if let StartLine::Request { method, .. } = &msg.start
         && *method != cseq.method
     {
-        return Err(ParseError::CSeqMethod);
+        return Err(match method {
+            Method::Other(m) => ParseError::UnknownMethod(m.clone()),
+            _ => ParseError::CSeqMethod,
+        });
     }
     if let Some(e) = msg.headers.get("Expires") {
         e.trim()
@@ -215,27 +294,25 @@ pub fn validate(msg: &Message) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// The error response for a datagram that failed `parse`, when the request is
-/// intact enough to answer (a response, or a request without Via/Call-ID/CSeq,
-/// is dropped). ACK is never answered.
+/// The error response for a message that failed `parse`, built from its
+/// headers alone (its start line or body may be what failed): answered when it
+/// is a request other than ACK with Via, From, To, Call-ID and CSeq, else None
+/// (a response, garbage, or a request that cannot be matched to a reply).
 pub fn bad_request(data: &Bytes, error: &ParseError) -> Option<Message> {
-    let msg = parse_structure(data, false).ok()?;
-    let method = match &msg.start {
-        StartLine::Request { method, .. } => method.clone(),
-        StartLine::Response { .. } => return None,
-    };
-    if method == Method::Ack
-        || msg.top_via().is_none()
-        || msg.call_id().is_none()
-        || msg.headers.get("CSeq").is_none()
-    {
+    let head = split_head(data).ok()?;
+    let method = request_method(&head.start)?;
+    let present = |name: &str| head.headers.get(name).is_some_and(|v| !v.trim().is_empty());
+    if method == "ACK" || !MANDATORY.iter().all(|name| present(name)) {
         return None;
     }
-    msg.headers.get("From")?;
-    msg.headers.get("To")?;
     let code = error.status();
-    let reason = format!("{} ({error})", super::message::reason_phrase(code));
-    Some(msg.response(code, &reason, None))
+    let detail: String = error
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let reason = format!("{} ({detail})", super::message::reason_phrase(code));
+    Some(Message::response_to(&head.headers, code, &reason, None))
 }
 
 #[cfg(test)]
@@ -299,6 +376,49 @@ Content-Length: 5\r\n\r\nv=0\r\nEXTRA";
         assert!(
             bad_request(&data, &err).is_none(),
             "cannot answer without Call-ID"
+        );
+    }
+
+    #[test]
+    fn requests_with_a_broken_start_line_are_still_answered() {
+        for (line, code) in [
+            ("INVITE <sip:4000@127.0.0.1> SIP/2.0", 400),
+            ("INVITE sip:4000@127.0.0.1; lr SIP/2.0", 400),
+            ("INVITE  sip:4000@127.0.0.1  SIP/2.0", 400),
+            ("INVITE sip:4000@127.0.0.1 SIP/2.0  ", 400),
+            ("INVITE sip:4000@127.0.0.1?Route=%3Csip:x%3E SIP/2.0", 400),
+            ("INVITE soap.beep://192.0.2.103:3002 SIP/2.0", 416),
+            ("INVITE sip:4000@127.0.0.1 SIP/7.0", 505),
+        ] {
+            let text = INVITE.replacen("INVITE sip:4000@127.0.0.1:5060 SIP/2.0", line, 1);
+            let data = Bytes::from(text);
+            let err = parse(&data).unwrap_err();
+            assert_eq!(err.status(), code, "{line}: {err}");
+            let resp = bad_request(&data, &err).expect(line);
+            assert_eq!(resp.status(), Some(code), "{line}");
+            assert_eq!(resp.call_id(), Some("1-1@127.0.0.1"));
+        }
+        let bad_length = INVITE.replace("Content-Length: 5", "Content-Length: -5");
+        let data = Bytes::from(bad_length);
+        let err = parse(&data).unwrap_err();
+        assert_eq!(bad_request(&data, &err).unwrap().status(), Some(400));
+    }
+
+    #[test]
+    fn unknown_method_with_another_cseq_is_501_and_repeats_are_400() {
+        let m = INVITE.replacen("INVITE sip", "NEWMETHOD sip", 1);
+        let err = parse(&Bytes::from(m)).unwrap_err();
+        assert_eq!(err, ParseError::UnknownMethod("NEWMETHOD".into()));
+        assert_eq!(err.status(), 501);
+        let twice = INVITE.replace("Content-Length: 5", "Content-Length: 5\r\nl: 3");
+        assert_eq!(
+            parse(&Bytes::from(twice)).unwrap_err(),
+            ParseError::Repeated("Content-Length")
+        );
+        let two_to = INVITE.replace("To: <", "To: <sip:x@y>\r\nTo: <");
+        assert_eq!(
+            parse(&Bytes::from(two_to)).unwrap_err(),
+            ParseError::Repeated("To")
         );
     }
 

@@ -64,13 +64,15 @@ impl Uri {
                 headers: None,
             });
         }
-        let (rest, headers) = rest
-            .split_once('?')
-            .map_or((rest, None), |(r, h)| (r, Some(h.to_string())));
-        let (userinfo, hostpart) = match rest.rfind('@') {
-            Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
+        // `@` can only end the userinfo (it is escaped anywhere else), and the
+        // user part may hold `;` and `?` (RFC 3261 §25.1, RFC 4475 §3.1.1.2).
+        let (userinfo, rest) = match rest.split_once('@') {
+            Some((u, r)) => (Some(u), r),
             None => (None, rest),
         };
+        let (hostpart, headers) = rest
+            .split_once('?')
+            .map_or((rest, None), |(r, h)| (r, Some(h.to_string())));
         let (hostport, params) = hostpart
             .split_once(';')
             .map_or((hostpart, ""), |(h, p)| (h, p));
@@ -91,7 +93,7 @@ impl Uri {
             password,
             host: host.to_string(),
             port,
-            params: parse_params(params),
+            params: decode_params(params),
             headers,
         })
     }
@@ -143,10 +145,31 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// URI parameters with their %-escapes decoded (RFC 3261 §19.1.4: `%6C%72` is
+/// `lr`); decoded once only, so `v%61lue%25%34%31` is `value%41` (RFC 4475
+/// §3.1.1.3).
+fn decode_params(s: &str) -> Params {
+    let Params(list) = parse_params(s);
+    Params(
+        list.into_iter()
+            .map(|(n, v)| (percent_decode(&n), v.as_deref().map(percent_decode)))
+            .collect(),
+    )
+}
+
+/// Characters a user part keeps unescaped (RFC 3261 §25.1 `user`).
+const USER_CHARS: &str = "-_.!~*'()&=+$,;?/";
+/// Characters a URI parameter keeps unescaped (`paramchar`).
+const PARAM_CHARS: &str = "-_.!~*'()[]/:&+$";
+
 fn percent_encode_user(s: &str) -> String {
+    percent_encode(s, USER_CHARS)
+}
+
+fn percent_encode(s: &str, keep: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c) {
+        if c.is_ascii_alphanumeric() || keep.contains(c) {
             out.push(c);
         } else {
             let mut buf = [0u8; 4];
@@ -180,7 +203,12 @@ impl fmt::Display for Uri {
         if let Some(p) = self.port {
             write!(f, ":{p}")?;
         }
-        write!(f, "{}", self.params)?;
+        for (n, v) in &self.params.0 {
+            write!(f, ";{}", percent_encode(n, PARAM_CHARS))?;
+            if let Some(v) = v {
+                write!(f, "={}", percent_encode(v, PARAM_CHARS))?;
+            }
+        }
         if let Some(h) = &self.headers {
             write!(f, "?{h}")?;
         }
@@ -215,6 +243,42 @@ mod tests {
             Uri::parse("sip:4000@127.0.0.1:5060").unwrap().to_string(),
             "sip:4000@127.0.0.1:5060"
         );
+    }
+
+    #[test]
+    fn user_and_password_may_hold_separators() {
+        let u = Uri::parse(
+            "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com",
+        )
+        .unwrap();
+        assert_eq!(
+            u.user.as_deref(),
+            Some("1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*")
+        );
+        assert_eq!(
+            u.password.as_deref(),
+            Some("&it+has=1,weird!*pas$wo~d_too.(doesn't-it)")
+        );
+        assert_eq!(
+            (u.host.as_str(), u.headers.as_deref()),
+            ("example.com", None)
+        );
+        let semi = Uri::parse("sip:user;par=u%40example.net@example.com").unwrap();
+        assert_eq!(semi.user.as_deref(), Some("user;par=u@example.net"));
+        let h = Uri::parse("sip:user@example.com?Route=%3Csip:example.com%3E").unwrap();
+        assert_eq!(h.headers.as_deref(), Some("Route=%3Csip:example.com%3E"));
+    }
+
+    #[test]
+    fn decodes_parameters_once() {
+        let u =
+            Uri::parse("sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31").unwrap();
+        assert_eq!(u.user.as_deref(), Some("caller"));
+        assert_eq!(u.param("lr"), Some(""));
+        assert_eq!(u.param("name"), Some("value%41"));
+        let printed = u.to_string();
+        assert_eq!(printed, "sip:caller@host5.example.net;lr;name=value%2541");
+        assert_eq!(Uri::parse(&printed).unwrap(), u);
     }
 
     #[test]

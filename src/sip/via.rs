@@ -78,9 +78,12 @@ impl Via {
         self.params.get("branch").filter(|b| !b.is_empty())
     }
 
-    /// True for an RFC 3261 branch (starts with the magic cookie).
+    /// True for an RFC 3261 branch: the magic cookie and something after it. A
+    /// branch of the cookie alone identifies nothing, so its request is matched
+    /// the RFC 2543 way (RFC 4475 §3.2.1).
     pub fn has_rfc3261_branch(&self) -> bool {
-        self.branch().is_some_and(|b| b.starts_with(MAGIC_COOKIE))
+        self.branch()
+            .is_some_and(|b| b.len() > MAGIC_COOKIE.len() && b.starts_with(MAGIC_COOKIE))
     }
 
     /// Stamps `received` and a requested `rport` with the real source (RFC 3581 §4).
@@ -145,6 +148,8 @@ mod tests {
             ("UDP", "10.0.0.5", Some(5062))
         );
         assert!(v.has_rfc3261_branch());
+        let bare = Via::parse("SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK").unwrap();
+        assert!(!bare.has_rfc3261_branch());
         let src: SocketAddr = "203.0.113.9:40000".parse().unwrap();
         v.stamp_source(src);
         assert_eq!(

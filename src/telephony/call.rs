@@ -365,7 +365,8 @@ impl Call {
         }
     }
 
-    /// Rejects what we cannot serve (unsupported Require, a body that is not SDP);
+    /// Rejects what we cannot serve (unsupported Require, a body that is not SDP,
+    /// an Accept without SDP, WebRTC media);
     /// returns the status code sent.
     async fn precheck(&self, invite: &Message) -> Option<u16> {
         let unsupported = guard::unsupported_requirements(invite);
@@ -378,6 +379,8 @@ impl Call {
                 .is_none_or(|c| !c.starts_with("application/sdp"))
         {
             (415, ("Accept", "application/sdp".to_string()))
+        } else if !guard::accepts_sdp(invite) {
+            (406, ("Warning", guard::ACCEPT_WARNING.to_string()))
         } else if guard::webrtc_only_offer(invite) {
             // Browser media (DTLS-SRTP, ICE) needs a WebRTC leg; SIP legs are plain RTP.
             tracing::info!(call_id = %self.dialog.call_id, "offer of WebRTC media only refused with 488");

@@ -1,8 +1,10 @@
-//! Cheap checks before a request reaches the transaction layer: known scanners
-//! are dropped silently, exhausted Max-Forwards gets 483, option tags we do not
-//! support in Require get 420, and an offer of WebRTC media only gets 488.
+//! Cheap checks before a request reaches the transaction layer or a call: known
+//! scanners are dropped silently, exhausted Max-Forwards gets 483 (but not on an
+//! OPTIONS, which we answer ourselves), option tags we do not support in Require
+//! get 420, an INVITE whose Accept rules out SDP gets 406, and an offer of WebRTC
+//! media only gets 488.
 
-use crate::sip::Message;
+use crate::sip::{Message, Method};
 
 /// User agents of SIP scanners; their requests get no answer at all.
 const SCANNERS: &[&str] = &[
@@ -28,6 +30,32 @@ pub fn is_scanner(msg: &Message) -> bool {
         SCANNERS.iter().any(|s| ua.contains(s))
     })
 }
+
+/// True when Max-Forwards is exhausted on a request we would have to pass on.
+/// An OPTIONS is answered here as its final recipient (RFC 3261 §16.3 step 3,
+/// RFC 4475 §3.3.11), and an ACK is never answered.
+pub fn hop_limit_reached(msg: &Message) -> bool {
+    msg.max_forwards() == Some(0) && !matches!(msg.method(), Some(Method::Ack | Method::Options))
+}
+
+/// False when the request's Accept rules out the `application/sdp` our answer
+/// carries: an Accept without it, or an empty one, which accepts nothing
+/// (RFC 3261 §20.1, RFC 4475 §3.3.15). No Accept at all means SDP.
+pub fn accepts_sdp(msg: &Message) -> bool {
+    if msg.headers.get("Accept").is_none() {
+        return true;
+    }
+    msg.headers.get_all("Accept").iter().any(|range| {
+        let media = range.split(';').next().unwrap_or_default().trim();
+        ["application/sdp", "application/*", "*/*"]
+            .iter()
+            .any(|m| media.eq_ignore_ascii_case(m))
+    })
+}
+
+/// The Warning on a 406 to an INVITE whose Accept rules out SDP.
+pub const ACCEPT_WARNING: &str =
+    "399 switchboard \"Answers carry application/sdp, which the Accept header rules out\"";
 
 /// Option tags in Require that we do not support.
 pub fn unsupported_requirements(msg: &Message) -> Vec<String> {
@@ -80,6 +108,28 @@ mod tests {
             unsupported_requirements(&msg("Require: timer, 100rel, foo\r\n")),
             vec!["100rel", "foo"]
         );
+    }
+
+    #[test]
+    fn hop_limit_and_accept() {
+        let zero = |method: &str| {
+            let t = format!(
+                "{method} sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nCall-ID: c\r\nCSeq: 1 {method}\r\nMax-Forwards: 0\r\nContent-Length: 0\r\n\r\n"
+            );
+            crate::sip::parse::parse(&Bytes::from(t)).unwrap()
+        };
+        assert!(hop_limit_reached(&zero("INVITE")));
+        assert!(hop_limit_reached(&zero("BYE")));
+        assert!(!hop_limit_reached(&zero("OPTIONS")));
+        assert!(!hop_limit_reached(&zero("ACK")));
+        assert!(!hop_limit_reached(&msg("")));
+        assert!(accepts_sdp(&msg("")));
+        assert!(accepts_sdp(&msg(
+            "Accept: text/plain, Application/SDP;level=1\r\n"
+        )));
+        assert!(accepts_sdp(&msg("Accept: */*\r\n")));
+        assert!(!accepts_sdp(&msg("Accept: text/nobodyKnowsThis\r\n")));
+        assert!(!accepts_sdp(&msg("Accept:\r\n")));
     }
 
     #[test]

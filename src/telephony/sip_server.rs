@@ -1,6 +1,7 @@
 //! The SIP shell: one task owns the UDP socket and the transaction layer. It parses
-//! datagrams (answering malformed requests with 400 or dropping them as RFC 3261
-//! says), drops scanners, sheds load with 503, feeds the layer, runs its timers,
+//! datagrams (answering malformed requests with 400, 416, 501 or 505 at their
+//! source, or dropping them, as RFC 3261 and RFC 4475 say), drops scanners,
+//! refuses unsupported Require with 420, sheds load with 503, feeds the layer, runs its timers,
 //! routes events to call actors by Call-ID, and transmits what the layer and the
 //! calls produce. Protocol decisions live in the sans-IO layer and the calls.
 
@@ -313,9 +314,8 @@ impl Shell {
             Ok(m) => m,
             Err(e) => {
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
-                if let Some(resp) = parse::bad_request(&data, &e) {
-                    self.layer
-                        .send_stateless(&resp, reply_target(&resp, from, reliable));
+                if let Some((resp, to)) = answer_malformed(&data, &e, from, reliable) {
+                    self.layer.send_stateless(&resp, to);
                 }
                 return;
             }
@@ -324,8 +324,12 @@ impl Shell {
             self.stats.scanners_dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let msg = stamp_via(msg, from);
-        if msg.is_request() && msg.max_forwards() == Some(0) && msg.method() != Some(Method::Ack) {
+        let msg = if msg.is_request() {
+            stamp_via(msg, from)
+        } else {
+            msg
+        };
+        if msg.is_request() && guard::hop_limit_reached(&msg) {
             return self.stateless(&msg, 483, from, reliable);
         }
         match self
@@ -419,21 +423,21 @@ impl Shell {
             TxEvent::AckFor2xx { msg, .. } => {
                 let raw = msg.call_id().unwrap_or_default().to_string();
                 let id = self.aliases.get(&raw).cloned().unwrap_or(raw);
-                self.to_call(&id, CallInput::Ack)
+                self.forward_to_call(&id, CallInput::Ack)
             }
             TxEvent::Cancelled { invite } => {
                 if let Some(id) = self.owners.get(&invite).cloned() {
-                    self.to_call(&id, CallInput::Cancelled);
+                    self.forward_to_call(&id, CallInput::Cancelled);
                 }
             }
             TxEvent::Response { key, msg } => {
                 if let Some(id) = self.owners.get(&key).cloned() {
-                    self.to_call(&id, CallInput::Response { key, msg });
+                    self.forward_to_call(&id, CallInput::Response { key, msg });
                 }
             }
             TxEvent::Timeout { key } => {
                 if let Some(id) = self.owners.get(&key).cloned() {
-                    self.to_call(&id, CallInput::TxTimeout { key });
+                    self.forward_to_call(&id, CallInput::TxTimeout { key });
                 }
             }
             TxEvent::Stray { msg, source } => {
@@ -447,6 +451,9 @@ impl Shell {
         let call_id = self.aliases.get(&raw_id).cloned().unwrap_or(raw_id);
         let has_to_tag = msg.to().is_some_and(|t| t.tag().is_some());
         let now = Instant::now();
+        if self.refuse_requirements(&key, &msg) {
+            return;
+        }
         match msg.method() {
             Some(Method::Invite) if !has_to_tag => self.new_call(key, msg, source, call_id),
             Some(Method::Options) if !has_to_tag => {
@@ -478,7 +485,7 @@ impl Shell {
             }
             _ if self.calls.contains_key(&call_id) => {
                 self.owners.insert(key.clone(), call_id.clone());
-                self.to_call_or_reply(&call_id, key, msg, source);
+                self.forward_to_call_or_reply(&call_id, key, msg, source);
             }
             Some(
                 Method::Bye | Method::Info | Method::Update | Method::Invite | Method::Options,
@@ -495,6 +502,26 @@ impl Shell {
                 let _ = self.layer.send_response(now, &key, &r);
             }
         }
+    }
+
+    /// Answers 420 to a request that requires what we do not support (RFC 3261
+    /// §8.2.2.3, RFC 4475 §3.3.5); ACK and CANCEL are exempt, and an INVITE is
+    /// refused by its call, which records it. True when refused.
+    fn refuse_requirements(&mut self, key: &TxKey, msg: &Message) -> bool {
+        if matches!(
+            msg.method(),
+            Some(Method::Invite | Method::Ack | Method::Cancel)
+        ) {
+            return false;
+        }
+        let unsupported = guard::unsupported_requirements(msg);
+        if unsupported.is_empty() {
+            return false;
+        }
+        let mut r = msg.response(420, reason_phrase(420), None);
+        r.headers.push("Unsupported", unsupported.join(", "));
+        let _ = self.layer.send_response(Instant::now(), key, &r);
+        true
     }
 
     fn new_call(&mut self, key: TxKey, msg: Message, source: SocketAddr, call_id: String) {
@@ -529,7 +556,7 @@ impl Shell {
         ));
     }
 
-    fn to_call(&mut self, call_id: &str, input: CallInput) {
+    fn forward_to_call(&mut self, call_id: &str, input: CallInput) {
         if let Some(tx) = self.calls.get(call_id)
             && tx.try_send(input).is_err()
         {
@@ -537,7 +564,13 @@ impl Shell {
         }
     }
 
-    fn to_call_or_reply(&mut self, call_id: &str, key: TxKey, msg: Message, source: SocketAddr) {
+    fn forward_to_call_or_reply(
+        &mut self,
+        call_id: &str,
+        key: TxKey,
+        msg: Message,
+        source: SocketAddr,
+    ) {
         let Some(tx) = self.calls.get(call_id) else {
             return;
         };
@@ -571,14 +604,64 @@ fn reply_target(msg: &Message, from: SocketAddr, reliable: bool) -> SocketAddr {
         .unwrap_or(from)
 }
 
-/// Records the real source in the top Via (RFC 3261 §18.2.1, RFC 3581).
+/// The error response to a message that failed to parse, and where it goes: its
+/// top Via carries the real source as a request's would (RFC 3261 §18.2.1), so
+/// it goes back where the request came from, not to the sent-by the request
+/// claims. None when the message gets no answer.
+fn answer_malformed(
+    data: &Bytes,
+    error: &parse::ParseError,
+    from: SocketAddr,
+    reliable: bool,
+) -> Option<(Message, SocketAddr)> {
+    let resp = stamp_via(parse::bad_request(data, error)?, from);
+    let to = reply_target(&resp, from, reliable);
+    Some((resp, to))
+}
+
+/// Records the real source in the top Via of a request, or of the response
+/// built for it (RFC 3261 §18.2.1, RFC 3581).
 fn stamp_via(mut msg: Message, from: SocketAddr) -> Message {
-    if !msg.is_request() {
-        return msg;
-    }
     if let Some(mut via) = msg.top_via() {
         via.stamp_source(from);
         msg.headers.replace_first_element("Via", via.to_string());
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_requests_are_answered_at_their_source() {
+        let from: SocketAddr = "127.0.0.9:5070".parse().unwrap();
+        let data = Bytes::from_static(
+            b"INVITE <sip:user@example.com> SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.5:5060;branch=z9hG4bK1\r\n\
+From: <sip:a@example.net>;tag=1\r\nTo: <sip:user@example.com>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\
+Content-Length: 0\r\n\r\n",
+        );
+        let err = parse::parse(&data).unwrap_err();
+        let (resp, to) = answer_malformed(&data, &err, from, false).unwrap();
+        assert_eq!(resp.status(), Some(400));
+        assert_eq!(to, "127.0.0.9:5060".parse::<SocketAddr>().unwrap());
+        assert!(
+            resp.headers
+                .get("Via")
+                .unwrap()
+                .contains("received=127.0.0.9")
+        );
+        // A Via that does not parse (SIP/7.0): back to the source itself.
+        let v7 = Bytes::from(
+            String::from_utf8_lossy(&data)
+                .replace(
+                    "<sip:user@example.com> SIP/2.0",
+                    "sip:user@example.com SIP/7.0",
+                )
+                .replace("SIP/2.0/UDP", "SIP/7.0/UDP"),
+        );
+        let err = parse::parse(&v7).unwrap_err();
+        let (resp, to) = answer_malformed(&v7, &err, from, false).unwrap();
+        assert_eq!((resp.status(), to), (Some(505), from));
+    }
 }
