@@ -103,6 +103,10 @@ for lang in en zh; do
   sox -n -r 8000 -c 1 -b 16 "$out/$lang/beep.wav" synth 0.4 sine 1000 fade 0.01 0.4 0.01 vol 0.5
 done
 
+# Transfers: said before the caller is put through to an extension or a number.
+say en en-us transferring "Please hold while we transfer your call."
+say zh cmn-latn-pinyin transferring "qing3 shao1 hou4, zheng4 zai4 wei4 nin2 zhuan3 jie1."
+
 # Music on hold: a calm repeating chord, 8 seconds.
 sox -n -r 8000 -c 1 -b 16 "$out/moh.wav" synth 2 sine 392 sine 494 sine 587 synth 2 sine 440 sine 523 sine 659 : synth 2 sine 349 sine 440 sine 523 : synth 2 sine 392 sine 494 sine 587 remix - fade 0.1 8 0.1 vol 0.3 2>/dev/null || \
   sox -n -r 8000 -c 1 -b 16 "$out/moh.wav" synth 8 sine 440 vol 0.2

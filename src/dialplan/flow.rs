@@ -1,12 +1,12 @@
 //! The shape of a dialplan, for drawing it: each step with its action and line,
 //! and its ways out labelled (menu keys, intents, branch conditions, failure
-//! paths, what follows a queue). Works on any text that parses as a dialplan,
+//! paths, what follows a queue or a transfer). Works on any text that parses as a dialplan,
 //! valid or not, so the editor can draw while the admin types.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::schema::{Condition, DialplanFile, Step};
+use super::schema::{Condition, DialplanFile, Step, Transfer};
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Flow {
@@ -75,6 +75,7 @@ fn action(s: &Step) -> &'static str {
         (s.survey.is_some(), "survey"),
         (s.voicemail.is_some(), "voicemail"),
         (s.callback.is_some(), "callback"),
+        (s.transfer.is_some(), "transfer"),
         (s.hangup.is_some(), "hangup"),
         (s.goto.is_some(), "goto"),
     ];
@@ -117,6 +118,9 @@ fn detail(s: &Step) -> String {
         let queue = b.queue.as_ref().map_or("?", |q| q.value.as_str());
         return format!("{key} → {queue}");
     }
+    if let Some(t) = &s.transfer {
+        return transfer_detail(t);
+    }
     if let Some(l) = &s.language {
         return l.clone();
     }
@@ -158,6 +162,9 @@ fn edges(s: &Step) -> Vec<FlowEdge> {
     if let Some(l) = &s.lookup {
         add(&l.on_fail.value, "fail");
     }
+    if let Some(f) = s.transfer.as_ref().and_then(|t| t.on_fail.as_ref()) {
+        add(&f.value, "fail");
+    }
     for rule in s.branch.iter().flatten() {
         add(&rule.goto.value, &condition(rule.when.as_ref()));
     }
@@ -169,12 +176,24 @@ fn edges(s: &Step) -> Vec<FlowEdge> {
             "after agent"
         } else if s.callback.is_some() {
             "declined"
+        } else if s.transfer.is_some() {
+            "after transfer"
         } else {
             ""
         };
         add(&n.value, label);
     }
     out
+}
+
+/// Where a transfer goes and how long it rings: `extension 1001, ring 30 s`.
+fn transfer_detail(t: &Transfer) -> String {
+    let to = match (&t.extension, &t.number) {
+        (Some(e), _) => format!("extension {}", e.value),
+        (None, Some(n)) => format!("number {}", n.value),
+        (None, None) => "?".to_string(),
+    };
+    format!("{to}, ring {} s", t.ring_seconds.value)
 }
 
 fn condition(c: Option<&Condition>) -> String {
@@ -243,6 +262,25 @@ mod tests {
         assert!(
             lines.windows(2).all(|w| w[0] < w[1]),
             "file order: {lines:?}"
+        );
+    }
+
+    #[test]
+    fn a_transfer_is_drawn_with_its_failure_and_what_follows() {
+        let text = "name: t\nstart: desk\nsteps:\n  desk:\n    transfer: { number: \"+8610{x}\", on_fail: vm }\n    next: rate\n  vm:\n    voicemail: {}\n  rate:\n    hangup: {}\n";
+        let flow = of_text(text).expect("parses");
+        let desk = &flow.steps[0];
+        assert_eq!(
+            (desk.action.as_str(), desk.detail.as_str()),
+            ("transfer", "number +8610{x}, ring 30 s")
+        );
+        let edge = |to: &str, label: &str| FlowEdge {
+            to: to.into(),
+            label: label.into(),
+        };
+        assert_eq!(
+            desk.edges,
+            [edge("vm", "fail"), edge("rate", "after transfer")]
         );
     }
 

@@ -149,7 +149,7 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
     for (name, step) in &plan.steps {
         let actions = action_count(&step.value);
         if actions != 1 {
-            c.at(step, format!("step `{name}` must have exactly one action (answer, play, say, menu, collect, listen, lookup, set, branch, language, queue, survey, voicemail, callback, hangup, goto), found {actions}"));
+            c.at(step, format!("step `{name}` must have exactly one action (answer, play, say, menu, collect, listen, lookup, set, branch, language, queue, survey, voicemail, callback, transfer, hangup, goto), found {actions}"));
         }
         for r in targets(&step.value) {
             refs(c, r);
@@ -178,6 +178,7 @@ fn check_steps(c: &mut Checker<'_>, plan: &DialplanFile) {
         check_patterns(c, &step.value);
         check_say(c, step, &languages);
         check_offers(c, step, &languages);
+        transfer::check_transfer(c, step);
     }
     check_reachability(c, plan);
     check_input_loops(c, plan);
@@ -199,6 +200,7 @@ fn action_count(s: &Step) -> usize {
         s.survey.is_some(),
         s.voicemail.is_some(),
         s.callback.is_some(),
+        s.transfer.is_some(),
         s.hangup.is_some(),
         s.goto.is_some(),
     ]
@@ -226,6 +228,9 @@ pub fn targets(s: &Step) -> Vec<&Spanned<String>> {
     }
     if let Some(l) = &s.lookup {
         out.push(&l.on_fail);
+    }
+    if let Some(t) = &s.transfer {
+        out.extend(t.on_fail.iter());
     }
     if let Some(rules) = &s.branch {
         out.extend(rules.iter().map(|r| &r.goto));
@@ -266,6 +271,9 @@ fn prompts(s: &Step) -> Vec<&Spanned<String>> {
     if let Some(b) = s.queue.as_ref().and_then(|q| q.callback.as_ref()) {
         out.extend(b.prompts.iter());
         out.extend(b.confirm.iter());
+    }
+    if let Some(t) = &s.transfer {
+        out.extend(t.prompts.iter());
     }
     out
 }
@@ -585,6 +593,7 @@ fn check_input_loops(c: &mut Checker<'_>, plan: &DialplanFile) {
             || s.survey.is_some()
             || s.voicemail.is_some()
             || s.callback.is_some()
+            || s.transfer.is_some()
             || s.hangup.is_some()
             || s.play.is_some()
             || s.say.is_some()
@@ -736,3 +745,6 @@ fn check_dids(plans: &[Dialplan], diags: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[path = "load_transfer.rs"]
+mod transfer;

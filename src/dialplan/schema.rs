@@ -62,11 +62,13 @@ pub struct Step {
     pub survey: Option<Survey>,
     pub voicemail: Option<Voicemail>,
     pub callback: Option<CallbackStep>,
+    pub transfer: Option<Transfer>,
     pub hangup: Option<Empty>,
     pub goto: Option<Spanned<String>>,
     /// The step after this one, for actions that finish (answer, play, say, set,
     /// language, collect, lookup, voicemail), after a queued call's agent hangs
-    /// up, and when a `callback` offer is declined.
+    /// up, when a `callback` offer is declined, and when the other side of a
+    /// `transfer` hangs up first.
     pub next: Option<Spanned<String>>,
 }
 
@@ -409,6 +411,43 @@ pub struct QueueCallback {
     pub confirm: Option<Spanned<String>>,
     #[serde(default = "default_offer_timeout")]
     pub timeout: Spanned<u32>,
+}
+
+/// A transfer: the caller is put through to a phone registered with our
+/// registrar (`extension`) or to a number dialled through the trunk (`number`),
+/// exactly one of them, after `prompts` (no barge-in). When it does not connect
+/// the call goes to `on_fail` (none: hang up); when the other side hangs up
+/// first, to the step's `next` (none: hang up).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// A registrar user name, e.g. `"1001"`.
+    #[serde(default)]
+    pub extension: Option<Spanned<String>>,
+    /// Digits with an optional leading `+`; `{variables}` are expanded.
+    #[serde(default)]
+    pub number: Option<Spanned<String>>,
+    #[serde(default)]
+    pub prompts: Vec<Spanned<String>>,
+    /// How long the other side rings, 5 to 120 seconds.
+    #[serde(default = "default_ring_seconds")]
+    pub ring_seconds: Spanned<u32>,
+    #[serde(default)]
+    pub on_fail: Option<Spanned<String>>,
+}
+
+fn default_ring_seconds() -> Spanned<u32> {
+    Spanned::new(
+        30,
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
+
+/// A number a transfer may dial: digits, with an optional leading `+`.
+pub fn is_dialable(number: &str) -> bool {
+    let digits = number.strip_prefix('+').unwrap_or(number);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The accepting key of a callback offer.

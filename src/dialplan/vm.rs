@@ -1,8 +1,8 @@
 //! The dialplan interpreter for one call, sans-IO. It never plays audio or reads a
 //! clock: it takes events (`handle(now, Event)`, `handle_timeout(now)`) and gives
 //! commands (`poll_command()`: play, stop, enqueue, record a message, call back,
-//! hang up, timeline entries) and its next deadline (`poll_timeout()`). Drive it
-//! by feeding events, then draining commands until `None`, and calling
+//! transfer, hang up, timeline entries) and its next deadline (`poll_timeout()`).
+//! Drive it by feeding events, then draining commands until `None`, and calling
 //! `handle_timeout` when the deadline passes.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -155,6 +155,8 @@ enum Wait {
     Voicemail(voicemail::Message),
     /// A callback offer: the `callback` step's, or a queue's.
     Offer(voicemail::Offer),
+    /// A transfer step (`vm_transfer.rs`).
+    Transfer(transfer::Stage),
     /// A last prompt is playing; then hang up with `cause`.
     Closing {
         cause: String,
@@ -305,6 +307,7 @@ impl Vm {
             }
             (event, Wait::Voicemail(stage)) => self.voicemail_event(now, event, stage),
             (event, Wait::Offer(offer)) => self.offer_event(now, event, offer),
+            (event, Wait::Transfer(stage)) => self.transfer_event(now, event, stage),
             (Event::PlaybackDone, Wait::Closing { cause }) => self.end(&cause),
             (Event::Digit(d), _) => self.record_digit(d),
             (
@@ -499,6 +502,9 @@ impl Vm {
         if let Some(c) = &step.callback {
             self.run_callback(name, &c.prompts);
             return None;
+        }
+        if let Some(t) = &step.transfer {
+            return self.run_transfer(name, t);
         }
         if step.hangup.is_some() {
             self.timeline_step(name, json!({}));
@@ -755,6 +761,8 @@ mod lookup;
 mod speak;
 #[path = "vm_survey.rs"]
 mod survey;
+#[path = "vm_transfer.rs"]
+mod transfer;
 #[path = "vm_voicemail.rs"]
 mod voicemail;
 pub use speak::PLACE_PROMPTS;
@@ -762,6 +770,9 @@ pub use speak::PLACE_PROMPTS;
 #[cfg(test)]
 #[path = "vm_tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "vm_transfer_tests.rs"]
+mod transfer_tests;
 #[cfg(test)]
 #[path = "vm_voicemail_tests.rs"]
 mod voicemail_tests;
