@@ -77,12 +77,7 @@ async fn callers_hear_values_and_their_own_place_in_the_queue() {
     // Both wait: the queue's gauges say so.
     let mut metrics = String::new();
     for _ in 0..150 {
-        metrics = reqwest::get(server.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        metrics = server.metrics().await;
         if metrics.contains("switchboard_queue_waiting{queue=\"support\"} 2\n") {
             break;
         }

@@ -164,12 +164,7 @@ async fn reports_reach_the_caller_and_the_timeline_ends_with_the_quality() {
     assert!((0.0..100.0).contains(&rtt), "{q}");
     assert!(q["rtcp_sent"].as_u64().unwrap() >= 2, "{q}");
     assert_eq!(q["rtcp_received"], 1, "{q}");
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("switchboard_call_loss_percent_bucket{le=\"0\"} 1\n")
             && metrics.contains("switchboard_call_jitter_ms_count 1\n"),

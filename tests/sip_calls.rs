@@ -224,12 +224,7 @@ async fn answers_bad_and_odd_requests_as_the_rfc_says() {
             .unwrap()
             .starts_with("SIP/2.0 200")
     );
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("switchboard_sip_scanners_dropped_total 1"),
         "{metrics}"

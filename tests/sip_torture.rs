@@ -388,12 +388,7 @@ async fn the_server_answers_each_torture_message_as_the_rfc_says() {
             .any(|m| m.call_id() == Some(id.as_str()) && m.status() == Some(200)),
         "{got:?}"
     );
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics
             .lines()

@@ -117,12 +117,7 @@ async fn a_callers_words_are_transcribed_while_the_call_goes_on() {
     let (heard, during_call) = say_in_the_queue(&server, '2', "en-us", SAID).await;
     check_words(&heard);
     assert!(during_call, "the transcript arrived before the call ended");
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(metrics.contains("switchboard_speech_on 1"), "{metrics}");
     assert!(
         !metrics.contains("switchboard_speech_pieces_total 0\n"),

@@ -306,6 +306,16 @@ impl Server {
         page["items"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// GET `path` with a bearer token; the JSON body.
     pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
         let res = reqwest::Client::new()
