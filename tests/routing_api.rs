@@ -1,7 +1,7 @@
 //! Routing through the API on the real binary: an agent goes available, chats
 //! opened through the API are offered to them one at a time within capacity,
 //! accepted, answered and wrapped up; wrong agents are refused; a restart keeps
-//! the queue.
+//! the queue; a chat closed by hand leaves it.
 
 mod common;
 
@@ -257,6 +257,22 @@ async fn scenario(backend: Backend) {
         offers[0]["conversation"], chat2["id"],
         "restored after restart"
     );
+
+    // Closing the waiting chat by hand takes it out of routing: the offer is
+    // withdrawn and the queue is empty.
+    let chat2_id = chat2["id"].as_str().unwrap();
+    let (s, closed) = c
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/conversations/{chat2_id}/status"),
+            &admin,
+            Some(json!({"status": "resolved"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{closed}");
+    c.wait_offers(&ann_id, &ann_token, 0).await;
+    let (_, stats) = c.get("/api/v1/queues/support/stats", &ann_token).await;
+    assert_eq!(stats["waiting"], 0, "{stats}");
     let _ = bob;
 }
 

@@ -133,5 +133,28 @@ pub async fn set_status(
     ApiJson(c): ApiJson<StatusChange>,
 ) -> Result<Json<Conversation>, ApiError> {
     caller.require(Role::Agent)?;
-    Ok(Json(s.timeline.set_status(id, c.status).await?))
+    let conv = s.timeline.set_status(id, c.status).await?;
+    if matches!(
+        c.status,
+        ConversationStatus::Resolved | ConversationStatus::Abandoned
+    ) {
+        leave_routing(&s, id).await?;
+    }
+    Ok(Json(conv))
+}
+
+/// A conversation closed by hand leaves routing: its agent starts wrap-up, or
+/// it stops waiting in its queue (and its offer is withdrawn).
+async fn leave_routing(s: &AppState, id: Uuid) -> Result<(), ApiError> {
+    use crate::routing::actor::ServiceError;
+    use crate::routing::engine::{Input, RoutingError};
+    let gone = |r: Result<(), ServiceError>| match r {
+        Ok(()) => Ok(true),
+        Err(ServiceError::Routing(RoutingError::UnknownItem(_))) => Ok(false),
+        Err(e) => Err(ApiError::from(e)),
+    };
+    if !gone(s.routing.apply(Input::Finish { item: id }).await)? {
+        gone(s.routing.apply(Input::Cancel { item: id }).await)?;
+    }
+    Ok(())
 }
