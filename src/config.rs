@@ -193,6 +193,8 @@ pub struct TrunkConfig {
     pub callback_attempts: u32,
     /// Wait between tries of a callback.
     pub callback_retry_seconds: u32,
+    /// An OPTIONS ping to the trunk this often (its state is on `/metrics`); 0 = never.
+    pub options_seconds: u32,
 }
 
 impl Default for TrunkConfig {
@@ -203,6 +205,7 @@ impl Default for TrunkConfig {
             ring_seconds: 40,
             callback_attempts: 3,
             callback_retry_seconds: 300,
+            options_seconds: 30,
         }
     }
 }
@@ -322,6 +325,7 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_LIVE_TRANSCRIPTS",
     "SWITCHBOARD_TRUNK_ADDRESS",
     "SWITCHBOARD_CALLBACK_RETRY_SECONDS",
+    "SWITCHBOARD_TRUNK_OPTIONS_SECONDS",
 ];
 
 impl Config {
@@ -424,6 +428,15 @@ impl Config {
                 invalid(
                     "environment",
                     "SWITCHBOARD_CALLBACK_RETRY_SECONDS",
+                    "expected a number of seconds",
+                )
+            })?;
+        }
+        if let Some(v) = env("SWITCHBOARD_TRUNK_OPTIONS_SECONDS") {
+            self.trunk.options_seconds = v.parse().map_err(|_| {
+                invalid(
+                    "environment",
+                    "SWITCHBOARD_TRUNK_OPTIONS_SECONDS",
                     "expected a number of seconds",
                 )
             })?;

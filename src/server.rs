@@ -107,6 +107,11 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         callback_rx,
         shutdown.clone(),
     ));
+    tokio::spawn(crate::telephony::trunk_monitor::run(
+        sip.dialer.0.clone(),
+        sip.dialer.1.clone(),
+        shutdown.clone(),
+    ));
     let smtp = start_smtp(
         &config,
         EmailChannel {

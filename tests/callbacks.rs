@@ -68,6 +68,8 @@ async fn server_with_trunk(
     let mut env = vec![
         ("SWITCHBOARD_DIALPLANS_DIR", plans_dir.as_str()),
         ("SWITCHBOARD_TRUNK_ADDRESS", trunk.as_str()),
+        // The sipp lines here expect INVITEs only.
+        ("SWITCHBOARD_TRUNK_OPTIONS_SECONDS", "0"),
     ];
     env.extend_from_slice(extra);
     let server = Server::start_with(backend, &env).await;

@@ -48,6 +48,8 @@ async fn a_caller_is_put_through_to_an_extension_then_to_a_busy_number() {
                 &plans.path().display().to_string(),
             ),
             ("SWITCHBOARD_TRUNK_ADDRESS", &trunk),
+            // The sipp line expects an INVITE only.
+            ("SWITCHBOARD_TRUNK_OPTIONS_SECONDS", "0"),
         ],
     )
     .await;

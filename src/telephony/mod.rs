@@ -27,6 +27,7 @@ pub mod softphones;
 pub mod tcp;
 pub mod timeline_writer;
 pub mod transfer;
+pub mod trunk_monitor;
 pub mod voicemail;
 pub mod websocket;
 

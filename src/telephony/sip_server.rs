@@ -56,6 +56,8 @@ pub struct SipStats {
     pub scanners_dropped: AtomicU64,
     pub overloaded: AtomicU64,
     pub calls_active: AtomicU64,
+    /// The trunk's answers to OPTIONS: 1 up, 0 down, -1 unknown or no trunk.
+    pub trunk_up: std::sync::atomic::AtomicI64,
     /// Per SIP leg at call end: packet loss (%) and mean jitter (ms).
     pub call_loss_percent: crate::metrics::Histogram,
     pub call_jitter_ms: crate::metrics::Histogram,
@@ -69,6 +71,7 @@ impl Default for SipStats {
             scanners_dropped: AtomicU64::new(0),
             overloaded: AtomicU64::new(0),
             calls_active: AtomicU64::new(0),
+            trunk_up: std::sync::atomic::AtomicI64::new(super::trunk_monitor::UNKNOWN),
             call_loss_percent: crate::metrics::Histogram::new(&[0.0, 0.5, 1.0, 2.0, 5.0, 10.0]),
             call_jitter_ms: crate::metrics::Histogram::new(&[1.0, 5.0, 10.0, 20.0, 50.0, 100.0]),
         }
@@ -118,6 +121,11 @@ impl SipStats {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_trunk_up The trunk answers OPTIONS (1), does not (0), unknown (-1)\n# TYPE switchboard_trunk_up gauge\nswitchboard_trunk_up {}",
+            self.trunk_up.load(Ordering::Relaxed)
+        );
         self.call_loss_percent.render(
             "switchboard_call_loss_percent",
             "Packet loss of SIP call legs at call end, in percent",
