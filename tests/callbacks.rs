@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::{Backend, Server};
@@ -43,15 +43,6 @@ steps:
       music: moh
       callback: { after: 2, prompts: [callback_offer], key: "1", confirm: callback_confirmed, timeout: 6 }
 "#;
-
-/// A free UDP port on loopback.
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A server with the voicemail dialplan, the trunk at `trunk_port`, and agent
 /// ann (available, in support); returns it with ann's id and token.
@@ -100,14 +91,7 @@ async fn set_available(server: &Server, agent: &str, token: &str) {
 /// The customer's phone behind the trunk: sipp as UAS on `port`, `calls` calls.
 fn customer_line(server: &Server, port: u16, scenario: &str, calls: u32) -> Child {
     let log = std::fs::File::create(server.dir.path().join("trunk.log")).unwrap();
-    Command::new("sipp")
-        .args(["-nostdin", "-timeout", "90", "-timeout_error", "-mp", "0"])
-        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-sf", scenario])
-        .args(["-m", &calls.to_string()])
-        .current_dir(common::repo("tests/sipp"))
-        .stdout(log)
-        .spawn()
-        .expect("sipp (scripts/test installs it)")
+    common::sipp_uas(port, scenario, calls, log.into())
 }
 
 /// The caller leaves a message: sipp talks, then hangs up.
@@ -163,7 +147,7 @@ async fn wait_child(mut child: Child) -> std::process::ExitStatus {
 
 #[tokio::test]
 async fn a_voicemail_is_kept_and_its_callback_connects_the_customer_to_the_agent() {
-    let trunk_port = free_port();
+    let trunk_port = common::free_udp_port();
     let (server, agent, token) = server_with_trunk(Backend::Sqlite, trunk_port, &[]).await;
     let admin = server.token_for("boss2", "admin");
     leave_message(&server).await;
@@ -248,7 +232,7 @@ async fn a_voicemail_is_kept_and_its_callback_connects_the_customer_to_the_agent
 
 #[tokio::test]
 async fn a_busy_customer_is_tried_again_after_the_delay_then_given_up_even_across_a_restart() {
-    let trunk_port = free_port();
+    let trunk_port = common::free_udp_port();
     // On PostgreSQL: the callbacks table and its restart recovery there.
     let (mut server, agent, token) = server_with_trunk(
         Backend::Postgres,
@@ -303,7 +287,7 @@ async fn a_busy_customer_is_tried_again_after_the_delay_then_given_up_even_acros
 
 #[tokio::test]
 async fn a_waiting_caller_who_takes_the_callback_offer_keeps_their_place() {
-    let trunk_port = free_port();
+    let trunk_port = common::free_udp_port();
     let (server, agent, token) = server_with_trunk(Backend::Sqlite, trunk_port, &[]).await;
     // The caller waits in support, hears the offer after 2 s and presses 1
     // (every 2 s until the server hangs up after confirming).

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::{Backend, Server};
@@ -32,11 +32,7 @@ steps:
 
 #[tokio::test]
 async fn a_caller_is_put_through_to_an_extension_then_to_a_busy_number() {
-    let trunk_port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let trunk_port = common::free_udp_port();
     let plans = tempfile::tempdir().unwrap();
     std::fs::write(plans.path().join("desk.yaml"), PLAN).unwrap();
     let trunk = format!("127.0.0.1:{trunk_port}");
@@ -57,22 +53,7 @@ async fn a_caller_is_put_through_to_an_extension_then_to_a_busy_number() {
     let mut desk = server
         .desk_phone_with("1001", &admin, "agent_hangs_up.xml")
         .await;
-    let mut line = Command::new("sipp")
-        .args(["-nostdin", "-timeout", "60", "-timeout_error", "-mp", "0"])
-        .args([
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &trunk_port.to_string(),
-            "-sf",
-            "busy.xml",
-            "-m",
-            "1",
-        ])
-        .current_dir(common::repo("tests/sipp"))
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("sipp");
+    let mut line = common::sipp_uas(trunk_port, "busy.xml", 1, Stdio::null());
     // The caller presses nothing that matters and waits for the server's BYE.
     let two = r#"<nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_2.pcap"/></action></nop>"#;
     let scenario = server.scenario("caller_rates.xml", &[("+8613912345678", CALLER), (two, "")]);

@@ -3,26 +3,15 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::{Backend, Server};
 
 #[tokio::test]
 async fn the_trunk_is_pinged_with_options_and_its_state_is_on_metrics() {
-    let trunk_port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut line = Command::new("sipp")
-        .args(["-nostdin", "-timeout", "30", "-timeout_error", "-mp", "0"])
-        .args(["-i", "127.0.0.1", "-p", &trunk_port.to_string()])
-        .args(["-sf", "trunk_options.xml", "-m", "1"])
-        .current_dir(common::repo("tests/sipp"))
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("sipp");
+    let trunk_port = common::free_udp_port();
+    let mut line = common::sipp_uas(trunk_port, "trunk_options.xml", 1, Stdio::null());
     let trunk = format!("127.0.0.1:{trunk_port}");
     let server =
         Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_TRUNK_ADDRESS", &trunk)]).await;

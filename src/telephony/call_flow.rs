@@ -2,7 +2,10 @@
 //! IVR media, the dialplan VM runs; a `queue` step hands it to routing; agents
 //! serve it (again after transfers or lost legs); when the agent hangs up first
 //! and the queue step has a `next`, the caller goes back to the same VM (e.g.
-//! for a survey). The recording and its live transcription span all of it.
+//! for a survey); a `transfer` step connects it elsewhere and, when that side
+//! hangs up first or never answers, back to the VM; a callback the caller asked
+//! for is handed over when the call ends. The recording and its live
+//! transcription span all of it.
 
 use std::path::PathBuf;
 use std::sync::Arc;

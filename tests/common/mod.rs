@@ -551,6 +551,28 @@ impl BrowserRun {
     }
 }
 
+/// A free UDP port on loopback.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
+/// sipp as a UAS on loopback `port` (a carrier's trunk, say), answering
+/// `calls` calls with `tests/sipp/<scenario>` within 90 s; its log to `log`.
+pub fn sipp_uas(port: u16, scenario: &str, calls: u32, log: Stdio) -> Child {
+    Command::new("sipp")
+        .args(["-nostdin", "-timeout", "90", "-timeout_error", "-mp", "0"])
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-sf", scenario])
+        .args(["-m", &calls.to_string()])
+        .current_dir(repo("tests/sipp"))
+        .stdout(log)
+        .spawn()
+        .expect("sipp (scripts/test installs it)")
+}
+
 /// Environment that turns speech recognition on with the `base` model that
 /// `scripts/test` converts and verifies (`scripts/fetch-model`), found through
 /// `SWITCHBOARD_MODEL_DIR`.
