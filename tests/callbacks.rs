@@ -138,13 +138,6 @@ fn of_type<'a>(items: &'a [Value], kind: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-async fn wait_child(mut child: Child) -> std::process::ExitStatus {
-    tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_voicemail_is_kept_and_its_callback_connects_the_customer_to_the_agent() {
     let trunk_port = common::free_udp_port();
@@ -198,12 +191,12 @@ async fn a_voicemail_is_kept_and_its_callback_connects_the_customer_to_the_agent
     assert_eq!(offer["conversation"], callback.as_str());
     server.accept(&offer, &token).await;
     assert!(
-        wait_child(line).await.success(),
+        common::wait_child(line).await.success(),
         "the customer's line answered and hung up: {}",
         std::fs::read_to_string(server.dir.path().join("trunk.log")).unwrap_or_default()
     );
     assert!(
-        wait_child(phone).await.success(),
+        common::wait_child(phone).await.success(),
         "ann's phone was rung and hung up"
     );
 
@@ -264,7 +257,7 @@ async fn a_busy_customer_is_tried_again_after_the_delay_then_given_up_even_acros
         .await;
     }
     assert!(
-        wait_child(line).await.success(),
+        common::wait_child(line).await.success(),
         "three INVITEs reached the busy line"
     );
     let items = timeline_until(&server, &token, |items| {
@@ -334,5 +327,8 @@ async fn a_waiting_caller_who_takes_the_callback_offer_keeps_their_place() {
         "the offer counts the wait from the caller's place in line: waited {waited} s, call started {since_call} s ago"
     );
     server.accept(&offer, &token).await;
-    assert!(wait_child(line).await.success(), "the customer was dialled");
+    assert!(
+        common::wait_child(line).await.success(),
+        "the customer was dialled"
+    );
 }

@@ -50,10 +50,10 @@ async fn a_caller_is_put_through_to_an_extension_then_to_a_busy_number() {
     )
     .await;
     let admin = server.token_for("boss", "admin");
-    let mut desk = server
+    let desk = server
         .desk_phone_with("1001", &admin, "agent_hangs_up.xml")
         .await;
-    let mut line = common::sipp_uas(trunk_port, "busy.xml", 1, Stdio::null());
+    let line = common::sipp_uas(trunk_port, "busy.xml", 1, Stdio::null());
     // The caller presses nothing that matters and waits for the server's BYE.
     let two = r#"<nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_2.pcap"/></action></nop>"#;
     let scenario = server.scenario("caller_rates.xml", &[("+8613912345678", CALLER), (two, "")]);
@@ -67,20 +67,12 @@ async fn a_caller_is_put_through_to_an_extension_then_to_a_busy_number() {
         "the caller was hung up by the dialplan"
     );
     assert!(
-        tokio::task::spawn_blocking(move || desk.wait())
-            .await
-            .unwrap()
-            .unwrap()
-            .success(),
+        common::wait_child(desk).await.success(),
         "extension 1001 answered and hung up: {}",
         std::fs::read_to_string(server.dir.path().join("phone.log")).unwrap_or_default()
     );
     assert!(
-        tokio::task::spawn_blocking(move || line.wait())
-            .await
-            .unwrap()
-            .unwrap()
-            .success(),
+        common::wait_child(line).await.success(),
         "the busy line got the INVITE"
     );
 

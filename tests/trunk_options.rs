@@ -11,7 +11,7 @@ use common::{Backend, Server};
 #[tokio::test]
 async fn the_trunk_is_pinged_with_options_and_its_state_is_on_metrics() {
     let trunk_port = common::free_udp_port();
-    let mut line = common::sipp_uas(trunk_port, "trunk_options.xml", 1, Stdio::null());
+    let line = common::sipp_uas(trunk_port, "trunk_options.xml", 1, Stdio::null());
     let trunk = format!("127.0.0.1:{trunk_port}");
     let server =
         Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_TRUNK_ADDRESS", &trunk)]).await;
@@ -25,11 +25,7 @@ async fn the_trunk_is_pinged_with_options_and_its_state_is_on_metrics() {
     }
     assert!(metrics.contains("switchboard_trunk_up 1\n"), "{metrics}");
     assert!(
-        tokio::task::spawn_blocking(move || line.wait())
-            .await
-            .unwrap()
-            .unwrap()
-            .success(),
+        common::wait_child(line).await.success(),
         "the trunk got one OPTIONS and answered it"
     );
 }

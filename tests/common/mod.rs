@@ -551,6 +551,14 @@ impl BrowserRun {
     }
 }
 
+/// Waits for a child process off the async runtime; its exit status.
+pub async fn wait_child(mut child: Child) -> std::process::ExitStatus {
+    tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("waiting task")
+        .expect("child status")
+}
+
 /// A free UDP port on loopback.
 pub fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
