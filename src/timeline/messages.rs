@@ -67,6 +67,9 @@ impl TimelineStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        if outbound && super::outbox::delivers(conv.channel) {
+            super::outbox::enqueue(&mut *tx, event.seq, conversation_id, conv.channel).await?;
+        }
         if let Some(cid) = client_id {
             remember_client_id(&mut *tx, conversation_id, cid, event.seq).await?;
         }

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod merge;
 pub mod messages;
 pub mod model;
+pub mod outbox;
 mod rows;
 pub mod store;
 

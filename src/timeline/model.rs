@@ -257,6 +257,15 @@ pub enum EventPayload {
         merged_customer: Uuid,
         identities: Vec<Identity>,
     },
+    /// What became of a reply sent through an external channel (e-mail):
+    /// `sent`, `retrying` (with the reason; tried again later) or `failed`.
+    Delivery {
+        /// The seq of the reply's message event.
+        message: i64,
+        status: String,
+        #[serde(default)]
+        detail: String,
+    },
 }
 
 impl EventPayload {
@@ -282,6 +291,7 @@ impl EventPayload {
             EventPayload::Csat { .. } => "csat",
             EventPayload::StatusChanged { .. } => "status_changed",
             EventPayload::IdentityMerged { .. } => "identity_merged",
+            EventPayload::Delivery { .. } => "delivery",
         }
     }
 }
