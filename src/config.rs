@@ -90,11 +90,35 @@ impl SpeechConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
     /// Address of the built-in SMTP listener; empty = off.
     pub smtp_listen: String,
+    /// The support address replies come from (and the domain of their Message-IDs).
+    pub address: String,
+    /// Shown after the agent's name in a reply's From: "Ann (Support)".
+    pub from_name: String,
+    /// Where replies are sent: `smtp://host:port`, `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://host:465`; empty = replies wait in the outbox.
+    pub smtp_relay: String,
+    /// First wait before a failed reply is tried again; it doubles each try, up to an hour.
+    pub retry_seconds: u32,
+    /// Tries before a reply is given up as failed.
+    pub max_attempts: u32,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            smtp_listen: String::new(),
+            address: "support@localhost".into(),
+            from_name: "Support".into(),
+            smtp_relay: String::new(),
+            retry_seconds: 60,
+            max_attempts: 8,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -320,6 +344,9 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_DIALPLAN_VARS",
     "SWITCHBOARD_SOUNDS_DIR",
     "SWITCHBOARD_SMTP_LISTEN",
+    "SWITCHBOARD_SMTP_RELAY",
+    "SWITCHBOARD_EMAIL_ADDRESS",
+    "SWITCHBOARD_EMAIL_RETRY_SECONDS",
     "SWITCHBOARD_SPEECH_MODEL",
     "SWITCHBOARD_MODEL_DIR",
     "SWITCHBOARD_LIVE_TRANSCRIPTS",
@@ -405,6 +432,21 @@ impl Config {
         if let Some(v) = env("SWITCHBOARD_SMTP_LISTEN") {
             self.email.smtp_listen = v;
         }
+        if let Some(v) = env("SWITCHBOARD_SMTP_RELAY") {
+            self.email.smtp_relay = v;
+        }
+        if let Some(v) = env("SWITCHBOARD_EMAIL_ADDRESS") {
+            self.email.address = v;
+        }
+        if let Some(v) = env("SWITCHBOARD_EMAIL_RETRY_SECONDS") {
+            self.email.retry_seconds = v.parse().map_err(|_| {
+                invalid(
+                    "environment",
+                    "SWITCHBOARD_EMAIL_RETRY_SECONDS",
+                    "expected whole seconds",
+                )
+            })?;
+        }
         if let Some(v) = env("SWITCHBOARD_SPEECH_MODEL") {
             self.speech.model = v;
         }
@@ -476,6 +518,7 @@ impl Config {
         if !self.email.smtp_listen.is_empty() {
             parse_addr(&self.email.smtp_listen, "email.smtp_listen")?;
         }
+        self.validate_email()?;
         if self.http.max_body_bytes < 1024 {
             return Err(invalid(
                 "config",
@@ -555,6 +598,38 @@ impl Config {
         } else {
             self.database.url.clone()
         }
+    }
+}
+
+impl Config {
+    fn validate_email(&self) -> Result<(), ConfigError> {
+        let e = &self.email;
+        let (local, domain) = e.address.split_once('@').unwrap_or(("", ""));
+        if local.is_empty() || domain.is_empty() || e.address.contains(char::is_whitespace) {
+            return Err(invalid(
+                "config",
+                "email.address",
+                "expected an address such as support@example.com",
+            ));
+        }
+        if !e.smtp_relay.is_empty()
+            && lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&e.smtp_relay)
+                .is_err()
+        {
+            return Err(invalid(
+                "config",
+                "email.smtp_relay",
+                "expected smtp://host:port, smtp://user:password@host:587?tls=required or smtps://host:465",
+            ));
+        }
+        if e.retry_seconds == 0 || e.max_attempts == 0 {
+            return Err(invalid(
+                "config",
+                "email.retry_seconds",
+                "retry_seconds and max_attempts must be at least 1",
+            ));
+        }
+        Ok(())
     }
 }
 

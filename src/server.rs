@@ -121,6 +121,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         shutdown.clone(),
     )
     .await?;
+    start_email_replies(&config, &timeline, &shutdown)?;
     let state = AppState {
         routing,
         dialplans,
@@ -168,6 +169,24 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer_task).await;
     tracing::info!("closing the database");
     db.pool.close().await;
+    Ok(())
+}
+
+/// Starts sending agents' e-mail replies through `email.smtp_relay`; without a
+/// relay, replies wait in the outbox until one is configured.
+fn start_email_replies(
+    config: &Config,
+    timeline: &crate::timeline::TimelineStore,
+    shutdown: &CancellationToken,
+) -> Result<(), ServeError> {
+    if config.email.smtp_relay.is_empty() {
+        tracing::info!("e-mail replies wait in the outbox: email.smtp_relay is not set");
+        return Ok(());
+    }
+    let sender =
+        crate::channels::email::outbound::Sender::new(timeline.clone(), config.email.clone())
+            .map_err(|e| ServeError::Io(e.to_string()))?;
+    tokio::spawn(sender.run(shutdown.clone()));
     Ok(())
 }
 

@@ -163,10 +163,12 @@ async function openChat(conv) {
   $("#work").append(box);
   const seen = new Set();
   const add = (e) => {
+    if (e.payload.type === "delivery") return markDelivery(thread, e.payload);
     if (e.payload.type !== "message" || seen.has(e.seq)) return;
     seen.add(e.seq);
     const p = document.createElement("p");
     p.className = e.payload.direction;
+    p.dataset.seq = e.seq;
     p.textContent = `${e.payload.author}: ${e.payload.text}`;
     thread.append(p);
     thread.scrollTop = 1e9;
@@ -189,6 +191,20 @@ async function openChat(conv) {
   };
   chats.set(conv.id, { box, ws });
   if (!current) openCustomer(customer.id);
+}
+
+// An e-mail reply's fate beside it in the thread: ✓ sent, ⟳ retrying, ✗ failed.
+function markDelivery(thread, d) {
+  const p = thread.querySelector(`p[data-seq="${d.message}"]`);
+  if (!p) return;
+  const mark = { sent: "✓", retrying: "⟳", failed: "✗" }[d.status] || d.status;
+  p.dataset.delivery = d.status;
+  p.title = d.detail || d.status;
+  p.querySelector(".delivery")?.remove();
+  const span = document.createElement("span");
+  span.className = "delivery";
+  span.textContent = ` ${mark}`;
+  p.append(span);
 }
 
 $("#presence").onchange = async (ev) => {
@@ -218,6 +234,7 @@ function describe(p) {
     case "callback_requested": return `↩ callback to ${p.number} (${p.queue})`;
     case "callback_attempt": return `↩ callback try ${p.attempt} to ${p.number}: ${p.outcome}`;
     case "csat": return `⭐ ${p.score}`;
+    case "delivery": return `✉ reply ${p.message}: ${p.status}${p.detail ? " — " + p.detail : ""}`;
     default: return `${p.type} ${JSON.stringify(p)}`;
   }
 }

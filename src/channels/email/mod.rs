@@ -4,12 +4,14 @@
 //! its conversation by Message-ID / In-Reply-To / References (or opens one in the
 //! support queue), committed to the timeline, and only then accepted with 250.
 
+pub mod compose;
 pub mod message;
+pub mod outbound;
 pub mod smtp;
+pub mod thread;
 
 use std::net::SocketAddr;
 
-use sqlx::Row;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -142,7 +144,7 @@ pub async fn ingest(
         }
         Err(e) => return Err(e),
     };
-    let conversation = match thread_of(store, &mail.refers_to).await? {
+    let conversation = match thread::conversation_of(store, &mail.refers_to).await? {
         Some(c) => c,
         None => {
             let conv = store
@@ -192,42 +194,7 @@ pub async fn ingest(
         )
         .await?;
     if let Some(id) = &mail.message_id {
-        remember(store, id, conversation).await?;
+        thread::remember(store, id, conversation, Some(&mail.from)).await?;
     }
     Ok(conversation)
-}
-
-async fn thread_of(store: &TimelineStore, ids: &[String]) -> Result<Option<Uuid>, TimelineError> {
-    for id in ids {
-        let row = sqlx::query("SELECT conversation_id FROM email_threads WHERE message_id = $1")
-            .bind(id.clone())
-            .fetch_optional(&store.db.pool)
-            .await?;
-        if let Some(r) = row {
-            let conv: String = r.try_get("conversation_id")?;
-            if let Ok(c) = Uuid::parse_str(&conv) {
-                return Ok(Some(c));
-            }
-        }
-    }
-    Ok(None)
-}
-
-async fn remember(
-    store: &TimelineStore,
-    message_id: &str,
-    conversation: Uuid,
-) -> Result<(), TimelineError> {
-    let exists = sqlx::query("SELECT 1 AS x FROM email_threads WHERE message_id = $1")
-        .bind(message_id.to_string())
-        .fetch_optional(&store.db.pool)
-        .await?;
-    if exists.is_none() {
-        sqlx::query("INSERT INTO email_threads (message_id, conversation_id) VALUES ($1, $2)")
-            .bind(message_id.to_string())
-            .bind(conversation.to_string())
-            .execute(&store.db.pool)
-            .await?;
-    }
-    Ok(())
 }
