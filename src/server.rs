@@ -186,7 +186,17 @@ fn start_email_replies(
     let sender =
         crate::channels::email::outbound::Sender::new(timeline.clone(), config.email.clone())
             .map_err(|e| ServeError::Io(e.to_string()))?;
-    tokio::spawn(sender.run(shutdown.clone()));
+    let retry = crate::channels::delivery::Retry {
+        first_seconds: config.email.retry_seconds,
+        max_attempts: config.email.max_attempts,
+    };
+    tokio::spawn(crate::channels::delivery::run(
+        sender,
+        crate::timeline::model::Channel::Email,
+        timeline.clone(),
+        retry,
+        shutdown.clone(),
+    ));
     Ok(())
 }
 

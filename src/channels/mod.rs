@@ -2,6 +2,7 @@
 //! sender's identity, finds or opens the conversation, commits the message to the
 //! timeline and only then acknowledges it; replies go back on the same channel.
 
+pub mod delivery;
 pub mod email;
 pub mod webchat;
 pub mod webchat_open;
