@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod channels;
+pub use channels::{EmailConfig, WechatConfig};
+
 /// Why a configuration could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -42,6 +45,7 @@ pub struct Config {
     pub dialplans: DialplansConfig,
     pub sounds: DirConfig,
     pub email: EmailConfig,
+    pub wechat: WechatConfig,
     pub speech: SpeechConfig,
     pub trunk: TrunkConfig,
 }
@@ -86,37 +90,6 @@ impl SpeechConfig {
             data_dir.join("models")
         } else {
             self.models_dir.clone()
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct EmailConfig {
-    /// Address of the built-in SMTP listener; empty = off.
-    pub smtp_listen: String,
-    /// The support address replies come from (and the domain of their Message-IDs).
-    pub address: String,
-    /// Shown after the agent's name in a reply's From: "Ann (Support)".
-    pub from_name: String,
-    /// Where replies are sent: `smtp://host:port`, `smtp://user:pass@host:587?tls=required`
-    /// (STARTTLS) or `smtps://host:465`; empty = replies wait in the outbox.
-    pub smtp_relay: String,
-    /// First wait before a failed reply is tried again; it doubles each try, up to an hour.
-    pub retry_seconds: u32,
-    /// Tries before a reply is given up as failed.
-    pub max_attempts: u32,
-}
-
-impl Default for EmailConfig {
-    fn default() -> Self {
-        EmailConfig {
-            smtp_listen: String::new(),
-            address: "support@localhost".into(),
-            from_name: "Support".into(),
-            smtp_relay: String::new(),
-            retry_seconds: 60,
-            max_attempts: 8,
         }
     }
 }
@@ -276,6 +249,7 @@ impl Default for Config {
                 dir: PathBuf::from("./sounds"),
             },
             email: EmailConfig::default(),
+            wechat: WechatConfig::default(),
             speech: SpeechConfig::default(),
             trunk: TrunkConfig::default(),
         }
@@ -347,6 +321,10 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_SMTP_RELAY",
     "SWITCHBOARD_EMAIL_ADDRESS",
     "SWITCHBOARD_EMAIL_RETRY_SECONDS",
+    "SWITCHBOARD_WECHAT_TOKEN",
+    "SWITCHBOARD_WECHAT_APP_ID",
+    "SWITCHBOARD_WECHAT_APP_SECRET",
+    "SWITCHBOARD_WECHAT_API_BASE",
     "SWITCHBOARD_SPEECH_MODEL",
     "SWITCHBOARD_MODEL_DIR",
     "SWITCHBOARD_LIVE_TRANSCRIPTS",
@@ -447,6 +425,16 @@ impl Config {
                 )
             })?;
         }
+        for (key, field) in [
+            ("SWITCHBOARD_WECHAT_TOKEN", &mut self.wechat.token),
+            ("SWITCHBOARD_WECHAT_APP_ID", &mut self.wechat.app_id),
+            ("SWITCHBOARD_WECHAT_APP_SECRET", &mut self.wechat.app_secret),
+            ("SWITCHBOARD_WECHAT_API_BASE", &mut self.wechat.api_base),
+        ] {
+            if let Some(v) = env(key) {
+                *field = v;
+            }
+        }
         if let Some(v) = env("SWITCHBOARD_SPEECH_MODEL") {
             self.speech.model = v;
         }
@@ -518,7 +506,8 @@ impl Config {
         if !self.email.smtp_listen.is_empty() {
             parse_addr(&self.email.smtp_listen, "email.smtp_listen")?;
         }
-        self.validate_email()?;
+        self.email.validate()?;
+        self.wechat.validate()?;
         if self.http.max_body_bytes < 1024 {
             return Err(invalid(
                 "config",
@@ -601,39 +590,7 @@ impl Config {
     }
 }
 
-impl Config {
-    fn validate_email(&self) -> Result<(), ConfigError> {
-        let e = &self.email;
-        let (local, domain) = e.address.split_once('@').unwrap_or(("", ""));
-        if local.is_empty() || domain.is_empty() || e.address.contains(char::is_whitespace) {
-            return Err(invalid(
-                "config",
-                "email.address",
-                "expected an address such as support@example.com",
-            ));
-        }
-        if !e.smtp_relay.is_empty()
-            && lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&e.smtp_relay)
-                .is_err()
-        {
-            return Err(invalid(
-                "config",
-                "email.smtp_relay",
-                "expected smtp://host:port, smtp://user:password@host:587?tls=required or smtps://host:465",
-            ));
-        }
-        if e.retry_seconds == 0 || e.max_attempts == 0 {
-            return Err(invalid(
-                "config",
-                "email.retry_seconds",
-                "retry_seconds and max_attempts must be at least 1",
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn invalid(source_name: &str, key: &str, message: &str) -> ConfigError {
+pub(crate) fn invalid(source_name: &str, key: &str, message: &str) -> ConfigError {
     ConfigError::Invalid {
         source_name: source_name.into(),
         key: key.into(),

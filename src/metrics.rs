@@ -12,6 +12,7 @@ pub struct Metrics {
     pub timeline_events_appended: AtomicU64,
     pub event_subscribers: AtomicI64,
     pub event_subscriber_lagged: AtomicU64,
+    pub wechat_rejected: AtomicU64,
 }
 
 impl Metrics {
@@ -47,6 +48,11 @@ impl Metrics {
                 "switchboard_event_subscriber_lagged_total",
                 "Times a live subscriber fell behind the bus",
                 &self.event_subscriber_lagged,
+            ),
+            (
+                "switchboard_wechat_rejected_total",
+                "WeChat callbacks refused (bad signature, stale, malformed)",
+                &self.wechat_rejected,
             ),
         ];
         for (name, help, v) in counters {

@@ -122,6 +122,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     )
     .await?;
     start_email_replies(&config, &timeline, &shutdown)?;
+    start_wechat_replies(&config, &timeline, &shutdown);
     let state = AppState {
         routing,
         dialplans,
@@ -198,6 +199,30 @@ fn start_email_replies(
         shutdown.clone(),
     ));
     Ok(())
+}
+
+/// Starts sending agents' WeChat replies when the channel is configured.
+fn start_wechat_replies(
+    config: &Config,
+    timeline: &crate::timeline::TimelineStore,
+    shutdown: &CancellationToken,
+) {
+    if config.wechat.token.is_empty() {
+        return;
+    }
+    let sender =
+        crate::channels::wechat::outbound::Sender::new(timeline.clone(), config.wechat.clone());
+    let retry = crate::channels::delivery::Retry {
+        first_seconds: config.wechat.retry_seconds,
+        max_attempts: config.wechat.max_attempts,
+    };
+    tokio::spawn(crate::channels::delivery::run(
+        sender,
+        crate::timeline::model::Channel::Social,
+        timeline.clone(),
+        retry,
+        shutdown.clone(),
+    ));
 }
 
 /// Starts the SMTP listener when configured; returns its address.

@@ -94,6 +94,11 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(web::index))
         .route("/ui/{name}", get(web::asset))
         .route("/widget.js", get(web::widget))
+        .route(
+            "/channels/wechat",
+            get(crate::channels::wechat::inbound::verify)
+                .post(crate::channels::wechat::inbound::receive),
+        )
         .route("/chat/ws", get(crate::channels::webchat::upgrade))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

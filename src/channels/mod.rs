@@ -7,3 +7,4 @@ pub mod email;
 pub mod webchat;
 pub mod webchat_open;
 pub mod webchat_protocol;
+pub mod wechat;

@@ -72,6 +72,36 @@ impl TimelineStore {
         }
     }
 
+    /// The customer holding an identity (the survivor, if it was merged), created
+    /// with `name` on first contact. An unusable value is an `Identity` error.
+    pub async fn customer_of_identity(
+        &self,
+        kind: IdentityKind,
+        value: &str,
+        name: &str,
+    ) -> Result<Uuid, TimelineError> {
+        if let Some(c) = self.find_by_identity(kind, value).await? {
+            return Ok(c.merged_into.unwrap_or(c.id));
+        }
+        let new = NewCustomer {
+            name: name.to_string(),
+            identities: vec![Identity {
+                kind,
+                value: normalize(kind, value)?,
+                verified: false,
+            }],
+            ..Default::default()
+        };
+        match self.create_customer(new).await {
+            Ok(c) => Ok(c.id),
+            // Another message of the same sender created it meanwhile.
+            Err(e) => match self.find_by_identity(kind, value).await? {
+                Some(c) => Ok(c.merged_into.unwrap_or(c.id)),
+                None => Err(e),
+            },
+        }
+    }
+
     /// Customers whose name or any identity value contains `q` (case-insensitive).
     /// Merged-away customers are left out.
     pub async fn search(&self, q: &str, limit: i64) -> Result<Vec<Customer>, TimelineError> {

@@ -14,10 +14,11 @@ use super::rows;
 use super::store::TimelineStore;
 use crate::db::now_us;
 
-/// Whether outbound messages of this channel leave through the outbox. Chat
-/// replies reach the visitor live over the widget's socket instead.
+/// Whether outbound messages of this channel leave through the outbox (e-mail,
+/// and WeChat for `social`). Chat replies reach the visitor live over the
+/// widget's socket instead.
 pub fn delivers(channel: Channel) -> bool {
-    matches!(channel, Channel::Email)
+    matches!(channel, Channel::Email | Channel::Social)
 }
 
 /// A reply waiting to be sent.

@@ -19,9 +19,7 @@ use uuid::Uuid;
 
 use crate::routing::actor::RoutingService;
 use crate::timeline::identity::IdentityKind;
-use crate::timeline::model::{
-    Channel, Direction, EventPayload, Identity, NewConversation, NewCustomer,
-};
+use crate::timeline::model::{Channel, Direction, EventPayload, NewConversation, NewCustomer};
 use crate::timeline::{TimelineError, TimelineStore};
 use smtp::{Session, Step};
 
@@ -117,30 +115,19 @@ pub async fn ingest(
 ) -> Result<Uuid, TimelineError> {
     let mail = message::parse(&envelope.data, &envelope.from);
     let store = &channel.timeline;
+    let name = mail.from_name.clone().unwrap_or_else(|| mail.from.clone());
     let customer = match store
-        .find_by_identity(IdentityKind::Email, &mail.from)
+        .customer_of_identity(IdentityKind::Email, &mail.from, &name)
         .await
     {
-        Ok(Some(c)) => c.merged_into.unwrap_or(c.id),
-        Ok(None) | Err(TimelineError::Identity(_)) => {
-            let name = mail.from_name.clone().unwrap_or_else(|| mail.from.clone());
-            let identities =
-                match crate::timeline::identity::normalize(IdentityKind::Email, &mail.from) {
-                    Ok(v) => vec![Identity {
-                        kind: IdentityKind::Email,
-                        value: v,
-                        verified: false,
-                    }],
-                    Err(_) => vec![],
-                };
-            store
-                .create_customer(NewCustomer {
-                    name,
-                    identities,
-                    ..Default::default()
-                })
-                .await?
-                .id
+        Ok(id) => id,
+        // A sender address we cannot use as an identity: a customer without one.
+        Err(TimelineError::Identity(_)) => {
+            let new = NewCustomer {
+                name,
+                ..Default::default()
+            };
+            store.create_customer(new).await?.id
         }
         Err(e) => return Err(e),
     };
