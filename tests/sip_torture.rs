@@ -107,8 +107,8 @@ const CASES: &[(&str, Reaction, &str)] = &[
     ("badbranch", Answer(200), "3.2.1: matched the RFC 2543 way"),
     (
         "insuf",
-        Silence,
-        "3.3.1: no Call-ID, From or To to answer with",
+        Answer(400),
+        "3.3.1: no Call-ID, From or To; answered from its Via and CSeq",
     ),
     ("unkscm", Answer(416), "3.3.2"),
     ("novelsc", Answer(416), "3.3.3"),
@@ -258,11 +258,15 @@ fn check(
             None
         }
         Answer(_) | Call => {
-            let id = call_id.expect("a Call-ID");
-            let got = peer.receive(FINAL, Some(&id));
+            // A request without a Call-ID (`insuf`) is known by its branch.
+            let branch = branch_of(&data);
+            let got = peer.receive(FINAL, call_id.as_deref());
             let last = got
                 .into_iter()
-                .filter(|m| m.call_id() == Some(id.as_str()))
+                .filter(|m| match &call_id {
+                    Some(id) => m.call_id() == Some(id.as_str()),
+                    None => m.top_via().and_then(|v| v.branch().map(str::to_string)) == branch,
+                })
                 .find(|m| m.status().is_some_and(|c| c >= 200))
                 .unwrap_or_else(|| panic!("{name}: no final answer"));
             let want = if let Answer(code) = expect { code } else { 200 };
@@ -273,6 +277,15 @@ fn check(
             Some(last)
         }
     }
+}
+
+/// The branch of a raw message's first Via.
+fn branch_of(data: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(data);
+    let at = text.find("branch=")? + "branch=".len();
+    let rest = &text[at..];
+    let end = rest.find([';', '\r', '\n', ' ', ',']).unwrap_or(rest.len());
+    Some(rest[..end].to_string())
 }
 
 /// The ACK that ends an INVITE transaction refused with `answer` (RFC 3261

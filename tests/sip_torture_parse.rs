@@ -102,8 +102,8 @@ const CASES: &[(&str, Expect, &str)] = &[
     // §3.3: application layer.
     (
         "insuf",
-        Dropped,
-        "3.3.1 must not break; no Call-ID/From/To to answer with",
+        Refused(400),
+        "3.3.1 must not break; ideally 400, from its Via and CSeq",
     ),
     ("unkscm", Refused(416), "3.3.2 will reject with 416"),
     (

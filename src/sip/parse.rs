@@ -296,13 +296,15 @@ pub fn validate(msg: &Message) -> Result<(), ParseError> {
 
 /// The error response for a message that failed `parse`, built from its
 /// headers alone (its start line or body may be what failed): answered when it
-/// is a request other than ACK with Via, From, To, Call-ID and CSeq, else None
-/// (a response, garbage, or a request that cannot be matched to a reply).
+/// is a request other than ACK with a Via (where the answer goes) and a CSeq
+/// (how the sender matches it), copying whichever of From, To and Call-ID it
+/// has, as RFC 4475 §3.3.1 would have a request without them answered 400;
+/// else None (a response, garbage, or a request no answer could reach).
 pub fn bad_request(data: &Bytes, error: &ParseError) -> Option<Message> {
     let head = split_head(data).ok()?;
     let method = request_method(&head.start)?;
     let present = |name: &str| head.headers.get(name).is_some_and(|v| !v.trim().is_empty());
-    if method == "ACK" || !MANDATORY.iter().all(|name| present(name)) {
+    if method == "ACK" || !present("Via") || !present("CSeq") {
         return None;
     }
     let code = error.status();
