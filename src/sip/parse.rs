@@ -375,10 +375,13 @@ Content-Length: 5\r\n\r\nv=0\r\nEXTRA";
         let data = Bytes::from(no_callid);
         let err = parse(&data).unwrap_err();
         assert_eq!(err, ParseError::Missing("Call-ID"));
-        assert!(
-            bad_request(&data, &err).is_none(),
-            "cannot answer without Call-ID"
-        );
+        let answer = bad_request(&data, &err).expect("answered from Via and CSeq");
+        assert_eq!(answer.status(), Some(400));
+        assert_eq!(answer.call_id(), None);
+        let no_via = INVITE.replace("Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0\r\n", "");
+        let data = Bytes::from(no_via);
+        let err = parse(&data).unwrap_err();
+        assert!(bad_request(&data, &err).is_none(), "no Via: no way back");
     }
 
     #[test]
