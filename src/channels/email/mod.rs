@@ -4,6 +4,7 @@
 //! its conversation by Message-ID / In-Reply-To / References (or opens one in the
 //! support queue), committed to the timeline, and only then accepted with 250.
 
+pub mod encoded_word;
 pub mod message;
 pub mod smtp;
 
