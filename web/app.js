@@ -218,6 +218,7 @@ function describe(p) {
     case "callback_requested": return `↩ callback to ${p.number} (${p.queue})`;
     case "callback_attempt": return `↩ callback try ${p.attempt} to ${p.number}: ${p.outcome}`;
     case "csat": return `⭐ ${p.score}`;
+    case "routed": return `🧭 ${p.queue} · ${p.rule}${p.because && p.because.length ? ` (${p.because.join(", ")})` : ""}`;
     default: return `${p.type} ${JSON.stringify(p)}`;
   }
 }

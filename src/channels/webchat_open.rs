@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::OwnedMutexGuard;
 use uuid::Uuid;
 
-use super::webchat::DEFAULT_QUEUE;
 use crate::api::AppState;
+use crate::routing::engine::Input;
+use crate::routing::placement::{Opening, customer_of};
 use crate::timeline::TimelineError;
 use crate::timeline::messages::Stored;
 use crate::timeline::model::{Channel, Direction, EventPayload, NewConversation};
@@ -59,7 +60,8 @@ pub struct Placed {
 /// Stores the message of a visitor who has no open chat on this connection: in the
 /// customer's open chat if another tab opened one, acknowledged again if it was
 /// stored before (a resend whose chat was resolved meanwhile), otherwise as the first
-/// message of a new chat in the default queue, enqueued in routing after the commit.
+/// message of a new chat in the queue the routing rules choose, enqueued in routing
+/// after the commit.
 pub async fn place_message(
     s: &AppState,
     customer: Uuid,
@@ -94,25 +96,37 @@ pub async fn place_message(
     open_chat(s, customer, client_id, text).await
 }
 
-/// Opens a chat with its first message and puts it in the default queue.
+/// Opens a chat with its first message in the queue the routing rules choose for
+/// it (the decision is stored with it) and enqueues it.
 async fn open_chat(
     s: &AppState,
     customer: Uuid,
     client_id: &str,
     text: String,
 ) -> Result<Placed, TimelineError> {
+    let who = customer_of(&s.timeline, customer).await?;
+    let opening = Opening {
+        customer: &who,
+        channel: Channel::Chat,
+        text: &text,
+        to: &[],
+    };
+    let placement = s.rules.place(&opening, chrono::Utc::now());
     let new = NewConversation {
         customer_id: customer,
         channel: Channel::Chat,
-        queue: Some(DEFAULT_QUEUE.into()),
-        priority: 0,
+        queue: Some(placement.queue().to_string()),
+        priority: placement.priority(),
         subject: None,
         text: Some(text),
     };
-    let (conv, first) = s.timeline.open_with_message(new, client_id).await?;
+    let (conv, first) = s
+        .timeline
+        .open_with_message(new, client_id, Some(placement.event()))
+        .await?;
     if let Err(e) = s
         .routing
-        .enqueue(conv.id, conv.customer_id, Channel::Chat, DEFAULT_QUEUE, 0)
+        .apply(Input::Enqueue(placement.work_item(&conv)))
         .await
     {
         tracing::error!(error = %e, conversation = %conv.id, "chat not queued; it is restored from the database at the next start");

@@ -162,7 +162,7 @@ where
     items
         .into_iter()
         .enumerate()
-        .map(|(i, v)| T::deserialize(v).map_err(|e| D::Error::custom(format!("[{i}]: {e}"))))
+        .map(|(i, v)| T::deserialize(v).map_err(|e| D::Error::custom(format!("item {i}: {e}"))))
         .collect()
 }
 

@@ -230,7 +230,7 @@ fn a_rule_set_round_trips_and_takes_single_values() {
     ]}))
     .unwrap_err()
     .to_string();
-    assert!(bad.contains("[1]") && bad.contains("sms"), "{bad}");
+    assert!(bad.contains("item 1") && bad.contains("sms"), "{bad}");
     let unknown = serde_json::from_value::<RuleSet>(
         json!({"rules": [{"name": "a", "if": {"colour": "red"}, "then": {"queue": "x"}}]}),
     );
