@@ -433,6 +433,10 @@ async fn scenario(backend: Backend) {
         "no rule was asked"
     );
 
+    let doc = c.get("/api/openapi.json", &reader).await;
+    assert!(doc["paths"]["/api/v1/routing/rules"]["put"].is_object());
+    assert!(doc["components"]["schemas"]["RulesUpdate"].is_object());
+
     // The rules and the waiting conversations survive a restart.
     server.restart();
     let c = Client::of(&server);

@@ -15,6 +15,10 @@ use super::rules_store::RoutingRules;
 use crate::timeline::model::{Channel, Conversation, Customer, EventPayload};
 use crate::timeline::{TimelineError, TimelineStore};
 
+/// How much of the first message the rules read (a long e-mail's start says
+/// what it is about).
+const MATCHED_CHARS: usize = 4000;
+
 /// A conversation about to open.
 #[derive(Debug, Clone, Copy)]
 pub struct Opening<'a> {
@@ -35,17 +39,26 @@ pub struct Placement {
 impl RoutingRules {
     /// Applies the rules in force to a conversation opening at `now`.
     pub fn place(&self, o: &Opening<'_>, now: DateTime<Utc>) -> Placement {
-        let facts = Facts {
-            channel: o.channel,
-            text: o.text,
-            to: o.to,
-            tier: tier_of(o.customer),
-            language: o.customer.language.as_deref().filter(|l| !l.is_empty()),
-            now,
-        };
         Placement {
-            decision: self.decide(&facts),
+            decision: self.decide(&facts_of(o, now)),
         }
+    }
+}
+
+/// What the rules read of an opening conversation.
+fn facts_of<'a>(o: &Opening<'a>, now: DateTime<Utc>) -> Facts<'a> {
+    let end = o
+        .text
+        .char_indices()
+        .nth(MATCHED_CHARS)
+        .map_or(o.text.len(), |(i, _)| i);
+    Facts {
+        channel: o.channel,
+        text: &o.text[..end],
+        to: o.to,
+        tier: tier_of(o.customer),
+        language: o.customer.language.as_deref().filter(|l| !l.is_empty()),
+        now,
     }
 }
 
@@ -104,5 +117,60 @@ impl Placement {
         item.skills = self.decision.actions.skills.clone();
         item.language = self.decision.actions.language.clone();
         item
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(tier: Option<&str>, attributes: serde_json::Value) -> Customer {
+        serde_json::from_value(serde_json::json!({
+            "id": uuid::Uuid::nil(), "name": "Li Lei", "language": "", "tier": tier, "tags": [],
+            "attributes": attributes, "identities": [], "merged_into": null,
+            "created_at": "2026-11-24T02:00:00Z", "updated_at": "2026-11-24T02:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn facts_take_the_tier_field_then_the_attribute_and_the_start_of_long_text() {
+        let now = Utc::now();
+        let text = "退".repeat(MATCHED_CHARS + 10);
+        let vip = customer(None, serde_json::json!({"tier": "vip"}));
+        let o = Opening {
+            customer: &vip,
+            channel: Channel::Email,
+            text: &text,
+            to: &[],
+        };
+        let f = facts_of(&o, now);
+        assert_eq!(f.tier, Some("vip"));
+        assert_eq!(f.language, None, "an empty language is unknown");
+        assert_eq!(f.text.chars().count(), MATCHED_CHARS);
+        let gold = customer(Some("gold"), serde_json::json!({"tier": "vip"}));
+        assert_eq!(
+            facts_of(
+                &Opening {
+                    customer: &gold,
+                    ..o
+                },
+                now
+            )
+            .tier,
+            Some("gold")
+        );
+        let none = customer(None, serde_json::json!({"tier": 3}));
+        assert_eq!(
+            facts_of(
+                &Opening {
+                    customer: &none,
+                    ..o
+                },
+                now
+            )
+            .tier,
+            None
+        );
     }
 }
