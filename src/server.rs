@@ -16,6 +16,7 @@ use crate::dialplan::registry::Registry;
 use crate::media::prompts::PromptCache;
 use crate::metrics::Metrics;
 use crate::routing::actor::RoutingService;
+use crate::routing::rules_store::RoutingRules;
 use crate::routing::store::RoutingStore;
 use crate::telephony::timeline_writer::TimelineWriter;
 use crate::telephony::{CallServices, SipServer};
@@ -35,6 +36,8 @@ pub enum ServeError {
     Auth(#[from] crate::auth::AuthError),
     #[error(transparent)]
     Routing(#[from] crate::routing::actor::ServiceError),
+    #[error(transparent)]
+    Rules(#[from] crate::routing::rules_store::RulesError),
     #[error(transparent)]
     Sip(#[from] crate::telephony::TelephonyError),
     #[error("server failed: {0}")]
@@ -68,6 +71,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     .await?;
     let dialplans = Arc::new(Registry::load(&config.dialplans.dir, &config.sounds.dir));
     let watcher = dialplans.clone().watch(shutdown.clone());
+    let rules = RoutingRules::load(db.clone(), dialplans.clone()).await?;
     let data_dir = config.data_dir.clone();
     let repaired =
         tokio::task::spawn_blocking(move || crate::telephony::recording::repair_all(&data_dir))
@@ -117,6 +121,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
         EmailChannel {
             timeline: timeline.clone(),
             routing: routing.clone(),
+            rules: rules.clone(),
         },
         shutdown.clone(),
     )
@@ -125,6 +130,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     start_wechat_replies(&config, &timeline, &shutdown);
     let state = AppState {
         routing,
+        rules,
         dialplans,
         sip_stats: sip.stats.clone(),
         bindings: sip.bindings.clone(),

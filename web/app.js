@@ -235,6 +235,7 @@ function describe(p) {
     case "callback_attempt": return `↩ callback try ${p.attempt} to ${p.number}: ${p.outcome}`;
     case "csat": return `⭐ ${p.score}`;
     case "delivery": return `✉ reply ${p.message}: ${p.status}${p.detail ? " — " + p.detail : ""}`;
+    case "routed": return `🧭 ${p.queue} · ${p.rule}${p.because && p.because.length ? ` (${p.because.join(", ")})` : ""}`;
     default: return `${p.type} ${JSON.stringify(p)}`;
   }
 }

@@ -12,9 +12,12 @@ use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::state::AppState;
 use crate::auth::Role;
+use crate::routing::engine::Input;
+use crate::routing::placement::{Opening, customer_of};
 use crate::timeline::messages::Stored;
 use crate::timeline::model::{
-    Conversation, ConversationStatus, Direction, EventPayload, NewConversation, TimelineEvent,
+    Channel, Conversation, ConversationStatus, Direction, EventPayload, NewConversation,
+    TimelineEvent,
 };
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -66,6 +69,10 @@ pub async fn reply(
     }
 }
 
+/// Opens a conversation. A text conversation without a `queue` goes where the
+/// routing rules say (queue, priority unless one is given, skills; the decision is
+/// in its timeline as `routed`); an explicit queue wins; a voice conversation
+/// without one waits for nobody (`bot`).
 #[utoipa::path(post, path = "/api/v1/conversations", request_body = NewConversation,
     responses((status = 201, body = Conversation)), tag = "conversations")]
 pub async fn open(
@@ -79,12 +86,48 @@ pub async fn open(
     {
         return Err(ApiError::BadRequest(format!("queue: unknown queue `{q}`")));
     }
+    if n.queue.is_none() && n.channel != Channel::Voice {
+        return open_routed(&s, n).await;
+    }
     let conv = s.timeline.open_conversation(n).await?;
     if let Some(q) = &conv.queue {
         s.routing
             .enqueue(conv.id, conv.customer_id, conv.channel, q, conv.priority)
             .await?;
     }
+    Ok((StatusCode::CREATED, Json(conv)))
+}
+
+/// Opens a text conversation where the routing rules put it, and enqueues it.
+async fn open_routed(
+    s: &AppState,
+    mut n: NewConversation,
+) -> Result<(StatusCode, Json<Conversation>), ApiError> {
+    let who = customer_of(&s.timeline, n.customer_id).await?;
+    let text = [n.subject.as_deref(), n.text.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
+    let opening = Opening {
+        customer: &who,
+        channel: n.channel,
+        text: &text,
+        to: &[],
+    };
+    let mut placement = s.rules.place(&opening, chrono::Utc::now());
+    if n.priority != 0 {
+        placement.decision.actions.priority = n.priority;
+    }
+    n.queue = Some(placement.queue().to_string());
+    n.priority = placement.priority();
+    let conv = s
+        .timeline
+        .open_conversation_noted(n, placement.event())
+        .await?;
+    s.routing
+        .apply(Input::Enqueue(placement.work_item(&conv)))
+        .await?;
     Ok((StatusCode::CREATED, Json(conv)))
 }
 

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod routing;
+pub mod routing_rules;
 pub mod session;
 pub mod state;
 pub mod web;
@@ -63,6 +64,10 @@ pub fn router(state: AppState) -> Router {
         .route("/events/{id}/audio", get(audio::audio))
         .route("/queues", post(routing::upsert_queue).get(routing::queues))
         .route("/queues/{name}/stats", get(routing::queue_stats))
+        .route(
+            "/routing/rules",
+            get(routing_rules::get).put(routing_rules::put),
+        )
         .route("/agents", post(routing::create_agent).get(routing::agents))
         .route("/agents/me", get(routing::me))
         .route("/agents/{id}", get(routing::agent))

@@ -3,7 +3,9 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{audio, conversations, customers, dialplan_edit, dialplans, routing, session};
+use super::{
+    audio, conversations, customers, dialplan_edit, dialplans, routing, routing_rules, session,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,7 +17,7 @@ use super::{audio, conversations, customers, dialplan_edit, dialplans, routing, 
         session::login, session::logout, session::me, session::add_user, session::users,
         routing::upsert_queue, routing::queues, routing::queue_stats, routing::create_agent, routing::agents,
         routing::me, routing::agent, routing::set_state, routing::offers, routing::accept, routing::reject,
-        routing::wrap_up, routing::resolve, dialplans::status, dialplans::registrations,
+        routing::wrap_up, routing::resolve, routing_rules::get, routing_rules::put, dialplans::status, dialplans::registrations,
         dialplan_edit::source, dialplan_edit::check, dialplan_edit::save, dialplan_edit::versions,
         dialplan_edit::version, dialplan_edit::rollback,
     ),

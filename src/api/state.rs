@@ -16,6 +16,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
     pub routing: RoutingService,
+    /// Routing rules: the queue of a new text conversation.
+    pub rules: crate::routing::rules_store::RoutingRules,
     pub dialplans: Arc<crate::dialplan::registry::Registry>,
     pub sip_stats: Arc<crate::telephony::sip_server::SipStats>,
     pub bindings: crate::telephony::registrar::Bindings,

@@ -28,8 +28,6 @@ const MAX_FRAME: usize = 20 * 1024;
 /// Messages a visitor may send per second on average, and in a burst.
 const RATE_PER_SEC: f64 = 2.0;
 const BURST: f64 = 10.0;
-/// The queue new chats enter until routing rules choose one.
-pub const DEFAULT_QUEUE: &str = "support";
 
 pub async fn upgrade(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(MAX_FRAME)

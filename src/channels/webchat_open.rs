@@ -14,11 +14,10 @@ use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::OwnedMutexGuard;
 use uuid::Uuid;
 
-use super::webchat::DEFAULT_QUEUE;
 use crate::api::AppState;
 use crate::timeline::TimelineError;
 use crate::timeline::messages::Stored;
-use crate::timeline::model::{Channel, Direction, EventPayload, NewConversation};
+use crate::timeline::model::{Channel, Direction, EventPayload};
 
 /// One lock per customer whose chat is being opened; an entry lives only while
 /// someone holds or waits for its lock.
@@ -59,7 +58,8 @@ pub struct Placed {
 /// Stores the message of a visitor who has no open chat on this connection: in the
 /// customer's open chat if another tab opened one, acknowledged again if it was
 /// stored before (a resend whose chat was resolved meanwhile), otherwise as the first
-/// message of a new chat in the default queue, enqueued in routing after the commit.
+/// message of a new chat in the queue the routing rules choose, enqueued in routing
+/// after the commit.
 pub async fn place_message(
     s: &AppState,
     customer: Uuid,
@@ -94,29 +94,15 @@ pub async fn place_message(
     open_chat(s, customer, client_id, text).await
 }
 
-/// Opens a chat with its first message and puts it in the default queue.
+/// Opens a chat with its first message where the routing rules place it.
 async fn open_chat(
     s: &AppState,
     customer: Uuid,
     client_id: &str,
     text: String,
 ) -> Result<Placed, TimelineError> {
-    let new = NewConversation {
-        customer_id: customer,
-        channel: Channel::Chat,
-        queue: Some(DEFAULT_QUEUE.into()),
-        priority: 0,
-        subject: None,
-        text: Some(text),
-    };
-    let (conv, first) = s.timeline.open_with_message(new, client_id).await?;
-    if let Err(e) = s
-        .routing
-        .enqueue(conv.id, conv.customer_id, Channel::Chat, DEFAULT_QUEUE, 0)
-        .await
-    {
-        tracing::error!(error = %e, conversation = %conv.id, "chat not queued; it is restored from the database at the next start");
-    }
+    let (conv, first) =
+        super::open::open_by_rules(s, customer, Channel::Chat, client_id, text, None).await?;
     Ok(Placed {
         conversation: Some(conv.id),
         stored: Stored::New(first),

@@ -2,8 +2,13 @@
 //! keywords are normalised the same way (lower case, punctuation to spaces,
 //! traditional Chinese characters to simplified), then a
 //! keyword matches as whole words in alphabetic scripts and as a substring in
-//! Chinese, which has no spaces between words.
+//! Chinese, which has no spaces between words. Routing rules (`routing::rules`)
+//! match a chat's or an e-mail's words with the same functions, so a keyword means
+//! the same thing typed as spoken.
 
+use std::collections::BTreeMap;
+
+use super::load::Dialplan;
 use super::schema::Intent;
 
 /// Lower case, letters and digits kept, everything else one space, trimmed;
@@ -37,7 +42,9 @@ pub fn find<'a>(intents: &'a [Intent], heard: &str) -> Option<&'a Intent> {
     })
 }
 
-fn contains(text: &str, keyword: &str) -> bool {
+/// True when `keyword` is in `text`, both already `normalise`d: whole words, or a
+/// substring when the keyword is Chinese.
+pub fn contains(text: &str, keyword: &str) -> bool {
     if keyword.is_empty() {
         return false;
     }
@@ -46,6 +53,26 @@ fn contains(text: &str, keyword: &str) -> bool {
         return squeeze(text).contains(&squeeze(keyword));
     }
     format!(" {text} ").contains(&format!(" {keyword} "))
+}
+
+/// The named intents of every `listen` step in `plans`, each with its keywords
+/// `normalise`d; an intent named in several steps has all their keywords.
+pub fn named<'a>(plans: impl IntoIterator<Item = &'a Dialplan>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let listens = plans
+        .into_iter()
+        .flat_map(|p| p.file.steps.values())
+        .filter_map(|s| s.value.listen.as_ref());
+    for intent in listens.flat_map(|l| &l.intents) {
+        let keywords = out.entry(intent.name.clone()).or_default();
+        for k in &intent.keywords {
+            let k = normalise(&k.value);
+            if !k.is_empty() && !keywords.contains(&k) {
+                keywords.push(k);
+            }
+        }
+    }
+    out
 }
 
 fn is_cjk(c: char) -> bool {
@@ -102,6 +129,23 @@ mod tests {
         );
         assert_eq!(hit("机器 有 故障"), Some("support".into()));
         assert_eq!(hit("你好"), None);
+    }
+
+    #[test]
+    fn named_intents_of_the_hotline() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let path = root.join("dialplans/hotline.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let plan = crate::dialplan::load::parse(&path, &text, &root.join("sounds"))
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .0;
+        let all = named([&plan]);
+        assert_eq!(
+            all.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["operator", "order", "sales", "support"]
+        );
+        assert!(all["support"].contains(&"not working".to_string()));
+        assert!(all["order"].contains(&"订单".to_string()));
     }
 
     #[test]

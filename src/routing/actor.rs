@@ -125,7 +125,7 @@ impl RoutingService {
         let now_us = crate::db::now_us();
         for c in store.queued_conversations().await? {
             let waited = Duration::from_micros(now_us.saturating_sub(c.queued_us).max(0) as u64);
-            let item = work_item(
+            let mut item = work_item(
                 c.id,
                 c.customer_id,
                 c.channel,
@@ -133,6 +133,7 @@ impl RoutingService {
                 c.priority,
                 now.checked_sub(waited).unwrap_or(now),
             );
+            (item.skills, item.language) = (c.skills, c.language);
             if let Err(e) = router.handle(now, Input::Enqueue(item)) {
                 tracing::warn!(conversation = %c.id, error = %e, "queued conversation not restored");
             }

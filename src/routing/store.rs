@@ -10,6 +10,9 @@ use uuid::Uuid;
 
 use super::model::{AgentProfile, Capacity, Channel, Presence, QueueConfig};
 use crate::db::{Db, DbError, now_us};
+use crate::timeline::model::EventPayload;
+
+type Requirements = std::collections::HashMap<Uuid, (BTreeMap<String, u8>, Option<String>)>;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -72,6 +75,9 @@ pub struct QueuedConversation {
     pub queue: String,
     pub priority: i32,
     pub queued_us: i64,
+    /// What routing rules asked for when it opened (its `routed` event).
+    pub skills: BTreeMap<String, u8>,
+    pub language: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -178,11 +184,14 @@ impl RoutingStore {
         )
         .fetch_all(&self.db.pool)
         .await?;
+        let mut routed = self.routed_requirements().await?;
         rows.iter()
             .map(|r| {
                 let channel: String = r.try_get("channel")?;
+                let id = Uuid::parse_str(&r.try_get::<String, _>("id")?).map_err(corrupt)?;
+                let (skills, language) = routed.remove(&id).unwrap_or_default();
                 Ok(QueuedConversation {
-                    id: Uuid::parse_str(&r.try_get::<String, _>("id")?).map_err(corrupt)?,
+                    id,
                     customer_id: Uuid::parse_str(&r.try_get::<String, _>("customer_id")?)
                         .map_err(corrupt)?,
                     channel: serde_json::from_value(serde_json::Value::String(channel))
@@ -192,9 +201,36 @@ impl RoutingStore {
                     queued_us: r
                         .try_get::<Option<i64>, _>("queued_us")?
                         .unwrap_or_else(now_us),
+                    skills,
+                    language,
                 })
             })
             .collect()
+    }
+
+    /// The skills and language routing rules asked for, by waiting text
+    /// conversation, from the newest `routed` event of each.
+    async fn routed_requirements(&self) -> Result<Requirements, StoreError> {
+        let rows = sqlx::query(
+            "SELECT conversation_id, payload FROM timeline_events WHERE kind = 'routed' AND conversation_id IN \
+             (SELECT id FROM conversations WHERE status IN ('queued', 'assigned') AND channel <> 'voice') ORDER BY seq",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut out = Requirements::new();
+        for r in &rows {
+            let id =
+                Uuid::parse_str(&r.try_get::<String, _>("conversation_id")?).map_err(corrupt)?;
+            let payload: EventPayload =
+                serde_json::from_str(&r.try_get::<String, _>("payload")?).map_err(corrupt)?;
+            if let EventPayload::Routed {
+                skills, language, ..
+            } = payload
+            {
+                out.insert(id, (skills, language));
+            }
+        }
+        Ok(out)
     }
 
     /// Calls do not survive a restart: voice conversations left waiting are

@@ -32,16 +32,31 @@ impl TimelineStore {
         id: Uuid,
         new: NewConversation,
     ) -> Result<Conversation, TimelineError> {
-        Ok(self.open_with(id, new, None).await?.0)
+        Ok(self.open_with(id, new, None, None).await?.0)
+    }
+
+    /// Opens a conversation with an event about its opening (say, why it went to
+    /// its queue), committed together.
+    pub async fn open_conversation_noted(
+        &self,
+        new: NewConversation,
+        note: EventPayload,
+    ) -> Result<Conversation, TimelineError> {
+        Ok(self
+            .open_with(Uuid::new_v4(), new, None, Some(note))
+            .await?
+            .0)
     }
 
     /// Opens a conversation and, with `new.text`, its first message (remembered
-    /// under `client_id` when given), all in one transaction; the message event.
+    /// under `client_id` when given), then `note` after it, all in one
+    /// transaction; the message event.
     pub(super) async fn open_with(
         &self,
         id: Uuid,
         new: NewConversation,
         client_id: Option<&str>,
+        note: Option<EventPayload>,
     ) -> Result<(Conversation, Option<TimelineEvent>), TimelineError> {
         let customer = self.customer(new.customer_id).await?;
         let owner = customer.merged_into.unwrap_or(customer.id);
@@ -88,8 +103,15 @@ impl TimelineStore {
             }
             first = Some(event);
         }
+        let noted = match note {
+            Some(payload) => Some(
+                self.insert_event(&mut *tx, owner, Some(id), payload)
+                    .await?,
+            ),
+            None => None,
+        };
         tx.commit().await?;
-        if let Some(e) = &first {
+        for e in first.iter().chain(&noted) {
             self.bus.publish(e.clone());
         }
         Ok((self.conversation(id).await?, first))

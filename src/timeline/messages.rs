@@ -79,20 +79,25 @@ impl TimelineStore {
     }
 
     /// Opens a conversation with the customer's first message (`new.text`), stored
-    /// under `client_id` as `append_message` stores later ones; the conversation, the
-    /// event and the id are committed together, so no conversation is ever left
-    /// without the message that opened it.
+    /// under `client_id` as `append_message` stores later ones, and `note` after it
+    /// (say, why it went to its queue); the conversation, the events and the id are
+    /// committed together, so no conversation is ever left without the message
+    /// that opened it.
     pub async fn open_with_message(
         &self,
         new: NewConversation,
         client_id: &str,
+        note: Option<EventPayload>,
     ) -> Result<(Conversation, TimelineEvent), TimelineError> {
         check_client_id(client_id)?;
         let Some(text) = &new.text else {
             return Err(invalid("text", "the first message is missing"));
         };
         check_text(text)?;
-        match self.open_with(Uuid::new_v4(), new, Some(client_id)).await? {
+        match self
+            .open_with(Uuid::new_v4(), new, Some(client_id), note)
+            .await?
+        {
             (conv, Some(event)) => Ok((conv, event)),
             (conv, None) => Err(TimelineError::NotFound(format!(
                 "first message of conversation {}",

@@ -1,6 +1,8 @@
 //! The customer timeline's data types: customers with unified identities,
 //! conversations on any channel, and typed, append-only timeline events.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -253,6 +255,20 @@ pub enum EventPayload {
     StatusChanged {
         status: ConversationStatus,
     },
+    /// Routing rules chose the conversation's queue: the rule that matched
+    /// (`default` when none did), the conditions that held, and what it asked for.
+    Routed {
+        rule: String,
+        queue: String,
+        #[serde(default)]
+        priority: i32,
+        #[serde(default)]
+        skills: BTreeMap<String, u8>,
+        #[serde(default)]
+        language: Option<String>,
+        #[serde(default)]
+        because: Vec<String>,
+    },
     IdentityMerged {
         merged_customer: Uuid,
         identities: Vec<Identity>,
@@ -290,6 +306,7 @@ impl EventPayload {
             EventPayload::Disposition { .. } => "disposition",
             EventPayload::Csat { .. } => "csat",
             EventPayload::StatusChanged { .. } => "status_changed",
+            EventPayload::Routed { .. } => "routed",
             EventPayload::IdentityMerged { .. } => "identity_merged",
             EventPayload::Delivery { .. } => "delivery",
         }
@@ -335,6 +352,14 @@ mod tests {
                 status: ConversationStatus::WrapUp,
             },
             EventPayload::Csat { score: 5 },
+            EventPayload::Routed {
+                rule: "refunds".into(),
+                queue: "billing".into(),
+                priority: 5,
+                skills: BTreeMap::from([("billing".into(), 2)]),
+                language: None,
+                because: vec!["keyword refund".into()],
+            },
             EventPayload::CallQuality(CallQuality {
                 leg: CallLeg::Agent,
                 codec: "PCMA".into(),

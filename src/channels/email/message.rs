@@ -1,4 +1,5 @@
-//! Reading an inbound e-mail: headers (unfolded), the sender, subject, threading
+//! Reading an inbound e-mail: headers (unfolded; encoded words in the sender's
+//! name and the subject decoded by `encoded_word`), the sender, subject, threading
 //! ids, and a plain-text body (the text/plain part of a multipart message, or
 //! HTML reduced to text so nothing from it is ever rendered as markup).
 
@@ -127,7 +128,7 @@ fn text_of(content_type: &str, body: &str) -> String {
 pub fn parse(raw: &[u8], envelope_from: &str) -> Mail {
     let raw = String::from_utf8_lossy(raw);
     let (h, body) = headers_and_body(&raw);
-    let from_header = get(&h, "from").unwrap_or(envelope_from);
+    let from_header = &super::encoded_word::decode(get(&h, "from").unwrap_or(envelope_from));
     let (from_name, from) = match (from_header.find('<'), from_header.rfind('>')) {
         (Some(a), Some(b)) if a < b => {
             let name = from_header[..a].trim().trim_matches('"').to_string();
@@ -153,7 +154,7 @@ pub fn parse(raw: &[u8], envelope_from: &str) -> Mail {
     Mail {
         from_name,
         from,
-        subject: get(&h, "subject").unwrap_or("").to_string(),
+        subject: super::encoded_word::decode(get(&h, "subject").unwrap_or("")),
         message_id: get(&h, "message-id").map(|v| v.trim_matches(['<', '>']).to_string()),
         refers_to,
         text: text_of(get(&h, "content-type").unwrap_or("text/plain"), body),

@@ -2,9 +2,11 @@
 //! `email.smtp_listen` is set) that the company's mail server forwards the support
 //! address to. Each message is resolved to a customer by address, threaded into
 //! its conversation by Message-ID / In-Reply-To / References (or opens one in the
-//! support queue), committed to the timeline, and only then accepted with 250.
+//! queue the routing rules choose), committed to the timeline, and only then
+//! accepted with 250.
 
 pub mod compose;
+pub mod encoded_word;
 pub mod message;
 pub mod outbound;
 pub mod smtp;
@@ -18,6 +20,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::routing::actor::RoutingService;
+use crate::routing::engine::Input;
+use crate::routing::placement::{Opening, Placement, customer_of};
+use crate::routing::rules_store::RoutingRules;
 use crate::timeline::identity::IdentityKind;
 use crate::timeline::model::{Channel, Direction, EventPayload, NewConversation, NewCustomer};
 use crate::timeline::{TimelineError, TimelineStore};
@@ -25,13 +30,12 @@ use smtp::{Session, Step};
 
 /// Longest SMTP line accepted (RFC 5321 allows 1,000 with CRLF).
 const MAX_LINE: usize = 4096;
-/// The queue new e-mail conversations enter.
-pub const QUEUE: &str = "support";
 
 #[derive(Clone)]
 pub struct EmailChannel {
     pub timeline: TimelineStore,
     pub routing: RoutingService,
+    pub rules: RoutingRules,
 }
 
 /// Accepts SMTP connections until `shutdown`.
@@ -134,19 +138,23 @@ pub async fn ingest(
     let conversation = match thread::conversation_of(store, &mail.refers_to).await? {
         Some(c) => c,
         None => {
+            let placement = place(channel, customer, &mail, &envelope.to).await?;
             let conv = store
-                .open_conversation(NewConversation {
-                    customer_id: customer,
-                    channel: Channel::Email,
-                    queue: Some(QUEUE.into()),
-                    priority: 0,
-                    subject: Some(mail.subject.clone()),
-                    text: None,
-                })
+                .open_conversation_noted(
+                    NewConversation {
+                        customer_id: customer,
+                        channel: Channel::Email,
+                        queue: Some(placement.queue().to_string()),
+                        priority: placement.priority(),
+                        subject: Some(mail.subject.clone()),
+                        text: None,
+                    },
+                    placement.event(),
+                )
                 .await?;
             if let Err(e) = channel
                 .routing
-                .enqueue(conv.id, customer, Channel::Email, QUEUE, 0)
+                .apply(Input::Enqueue(placement.work_item(&conv)))
                 .await
             {
                 tracing::error!(error = %e, "e-mail conversation not queued; it is restored at the next start");
@@ -184,4 +192,23 @@ pub async fn ingest(
         thread::remember(store, id, conversation, Some(&mail.from)).await?;
     }
     Ok(conversation)
+}
+
+/// Where the routing rules put a new thread, by its subject and text and the
+/// addresses it was sent to.
+async fn place(
+    channel: &EmailChannel,
+    customer: Uuid,
+    mail: &message::Mail,
+    to: &[String],
+) -> Result<Placement, TimelineError> {
+    let who = customer_of(&channel.timeline, customer).await?;
+    let text = format!("{}\n{}", mail.subject, mail.text);
+    let opening = Opening {
+        customer: &who,
+        channel: Channel::Email,
+        text: &text,
+        to,
+    };
+    Ok(channel.rules.place(&opening, chrono::Utc::now()))
 }

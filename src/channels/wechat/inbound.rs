@@ -3,7 +3,7 @@
 //! fresh signature. A message is resolved to the customer holding the openid,
 //! stored once (WeChat redelivers a callback it got no quick answer to; the
 //! MsgId is the message's client id) in the follower's open `social`
-//! conversation or a new one in the support queue, and only then answered
+//! conversation or a new one where the routing rules place it, and only then answered
 //! `success`. A failure to store is answered 503 so WeChat delivers it again.
 
 use axum::extract::{Query, State};
@@ -18,10 +18,7 @@ use crate::api::AppState;
 use crate::metrics::Metrics;
 use crate::timeline::TimelineError;
 use crate::timeline::identity::IdentityKind;
-use crate::timeline::model::{Channel, Direction, EventPayload, NewConversation, NewEvent};
-
-/// The queue new WeChat conversations enter.
-pub const QUEUE: &str = "support";
+use crate::timeline::model::{Channel, Direction, EventPayload, NewEvent};
 
 #[derive(Debug, Deserialize)]
 pub struct Signed {
@@ -148,21 +145,8 @@ async fn place(s: &AppState, customer: Uuid, m: &Inbound) -> Result<(), Timeline
             .await?;
         return Ok(());
     }
-    let new = NewConversation {
-        customer_id: customer,
-        channel: Channel::Social,
-        queue: Some(QUEUE.into()),
-        priority: 0,
-        subject: Some("WeChat".into()),
-        text: Some(text),
-    };
-    let (conv, _) = s.timeline.open_with_message(new, &client_id).await?;
-    if let Err(e) = s
-        .routing
-        .enqueue(conv.id, customer, Channel::Social, QUEUE, 0)
-        .await
-    {
-        tracing::error!(error = %e, conversation = %conv.id, "WeChat conversation not queued; it is restored at the next start");
-    }
+    let subject = Some("WeChat".to_string());
+    crate::channels::open::open_by_rules(s, customer, Channel::Social, &client_id, text, subject)
+        .await?;
     Ok(())
 }
