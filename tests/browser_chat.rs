@@ -1,4 +1,5 @@
-//! The web chat widget end to end in headless Chromium: a visitor chats, an agent
+//! The web chat widget end to end in headless Chromium: with no agent online it
+//! takes a message to be answered by e-mail; then a visitor chats, an agent
 //! replies, reload keeps history, a server restart loses no message.
 
 mod common;
@@ -24,6 +25,12 @@ async fn widget_chat_survives_reload_and_server_restart() {
     let mut server =
         Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_HTTP_LISTEN", &listen)]).await;
     let token = server.token_for("ann", "agent");
+    // An agent of the queue, offline at first so the widget starts in offline mode.
+    let admin = server.token_for("boss", "admin");
+    let agent =
+        serde_json::json!({"name": "bob", "password": "password-of-bob", "queues": ["support"]});
+    let agent = server.post_json("/api/v1/agents", &admin, &agent).await;
+    let agent_id = agent["id"].as_str().expect("agent id").to_string();
     let control = tempfile::tempdir().unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let mut node = Command::new("node")
@@ -31,6 +38,8 @@ async fn widget_chat_survives_reload_and_server_restart() {
         .current_dir(&dir)
         .env("SWITCHBOARD_URL", format!("http://{listen}"))
         .env("AGENT_TOKEN", &token)
+        .env("ADMIN_TOKEN", &admin)
+        .env("AGENT_ID", &agent_id)
         .env("CONTROL_DIR", control.path())
         .env(
             "SWITCHBOARD_ARTIFACTS",

@@ -17,8 +17,8 @@
   const save = () => store.setItem(KEY, JSON.stringify(state));
   const zh = (state.language || navigator.language || "").startsWith("zh");
   const T = zh
-    ? { open: "在线咨询", name: "您的姓名", email: "邮箱（可选）", start: "开始聊天", send: "发送", placeholder: "输入消息…", offline: "连接中断，正在重连…", rate: "本次服务您满意吗？", thanks: "感谢您的评价！" }
-    : { open: "Chat with us", name: "Your name", email: "E-mail (optional)", start: "Start chat", send: "Send", placeholder: "Type a message…", offline: "Connection lost, reconnecting…", rate: "How did we do?", thanks: "Thank you for your rating!" };
+    ? { open: "在线咨询", name: "您的姓名", email: "邮箱（可选）", start: "开始聊天", send: "发送", placeholder: "输入消息…", offline: "连接中断，正在重连…", rate: "本次服务您满意吗？", thanks: "感谢您的评价！", away: "客服暂时不在线。请留下邮箱和留言，我们会通过邮件回复您。", your_email: "您的邮箱", leave: "留言", left: "已收到您的留言，我们会回复到 " }
+    : { open: "Chat with us", name: "Your name", email: "E-mail (optional)", start: "Start chat", send: "Send", placeholder: "Type a message…", offline: "Connection lost, reconnecting…", rate: "How did we do?", thanks: "Thank you for your rating!", away: "No one is online right now. Leave your e-mail and a message; we will answer by e-mail.", your_email: "Your e-mail", leave: "Leave message", left: "Thank you; we will answer at " };
 
   const host = document.createElement("div");
   host.id = "switchboard-chat";
@@ -35,7 +35,7 @@
       .out { background: #f1f1f1; }
       .pending { opacity: .55; }
       form { display: flex; gap: 6px; padding: 8px; border-top: 1px solid #eee; }
-      form.pre { flex-direction: column; }
+      form.pre, form.leave { flex-direction: column; }
       input { flex: 1; padding: 6px; }
       .rate { padding: 6px 8px; border-top: 1px solid #eee; display: flex; gap: 4px; align-items: center; flex-wrap: wrap; }
       .rate button { border: 1px solid ${color}; background: #fff; color: ${color}; border-radius: 4px; width: 28px; cursor: pointer; }
@@ -50,6 +50,7 @@
       <div class="status"></div>
       <form class="pre"><input name="name" required><input name="email" type="email"><button></button></form>
       <form class="compose" hidden><input name="text" autocomplete="off" maxlength="4000"><button></button></form>
+      <form class="leave" hidden><p class="away"></p><input name="email" type="email" required><textarea name="text" required maxlength="4000" rows="4"></textarea><button></button></form>
     </div>`;
   const $ = (s) => root.querySelector(s);
   $(".btn").textContent = T.open;
@@ -59,6 +60,9 @@
   $(".pre button").textContent = T.start;
   $(".compose [name=text]").placeholder = T.placeholder;
   $(".compose button").textContent = T.send;
+  $(".leave .away").textContent = T.away;
+  $(".leave [name=email]").placeholder = T.your_email;
+  $(".leave button").textContent = T.leave;
   document.body.appendChild(host);
 
   const shown = new Set();
@@ -93,6 +97,13 @@
       if (f.type === "welcome") {
         state.visitor = f.visitor; save();
         for (const m of f.history) line(m.direction, m.author, m.text, "s" + m.seq);
+        // Nobody online and no chat going: offer a message answered by e-mail.
+        if (f.agents_online && state.left) { delete state.left; save(); }
+        const offline = !f.agents_online && !f.conversation && state.outbox.length === 0 && !state.left;
+        $(".leave").hidden = !offline;
+        $(".compose").hidden = offline || !!state.left;
+        if (state.left) $(".status").textContent = T.left + state.left;
+        if (offline && state.email) $(".leave [name=email]").value = state.email;
         ready = true;
         flush();
       } else if (f.type === "opened") {
@@ -103,6 +114,11 @@
         const el = root.querySelector(`[data-client="${CSS.escape(f.client_id)}"]`);
         if (el) el.classList.remove("pending");
         shown.add("s" + f.seq);
+      } else if (f.type === "left") {
+        state.left = f.email; save();
+        $(".leave").hidden = true;
+        $(".compose").hidden = true;
+        $(".status").textContent = T.left + f.email;
       } else if (f.type === "message") {
         line(f.direction, f.author, f.text, "s" + f.seq);
       } else if (f.type === "rate_request") {
@@ -163,6 +179,14 @@
     state.outbox.push(m); save();
     line("in", state.name, text, null, m.client_id);
     if (ready) ws.send(JSON.stringify({ type: "message", client_id: m.client_id, text }));
+  };
+  $(".leave").onsubmit = (e) => {
+    e.preventDefault();
+    const email = $(".leave [name=email]").value.trim();
+    const text = $(".leave [name=text]").value.trim();
+    if (!email || !text || !ready) return;
+    const client_id = "c-" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    ws.send(JSON.stringify({ type: "leave_message", client_id, email, text }));
   };
   if (state.name) openPanel();
   for (const m of state.outbox) line("in", state.name, m.text, null, m.client_id);

@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod email;
 pub mod open;
 pub mod webchat;
+pub mod webchat_offline;
 pub mod webchat_open;
 pub mod webchat_protocol;
 pub mod wechat;

@@ -150,6 +150,20 @@ async fn handle_frame(
             None => vec![],
         },
         (ClientFrame::Typing, Some(_)) => vec![],
+        (
+            ClientFrame::LeaveMessage {
+                client_id,
+                email,
+                text,
+            },
+            Some(v),
+        ) => {
+            if !bucket.take(Instant::now()) {
+                return vec![error("rate_limited", "too many messages; wait a moment")];
+            }
+            let (customer, name) = (v.customer, v.name.clone());
+            super::webchat_offline::leave_message(s, customer, &name, client_id, email, text).await
+        }
         (ClientFrame::Message { client_id, text }, Some(_)) => {
             if !bucket.take(Instant::now()) {
                 return vec![error(
@@ -311,6 +325,7 @@ async fn hello(
         visitor: visitor_id,
         conversation,
         history: history.iter().filter_map(ChatLine::from_event).collect(),
+        agents_online: super::webchat_offline::agents_online(s).await,
     };
     Ok((
         Visitor {

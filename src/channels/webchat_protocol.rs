@@ -38,6 +38,12 @@ pub enum ClientFrame {
         text: String,
     },
     Typing,
+    /// Offline mode: a message to be answered by e-mail at `email`.
+    LeaveMessage {
+        client_id: String,
+        email: String,
+        text: String,
+    },
     /// The visitor's rating of a resolved conversation, 1 to `RATING_SCALE`.
     Rate {
         score: u8,
@@ -56,6 +62,15 @@ pub enum ServerFrame {
         /// The visitor's open chat; null when there is none (yet).
         conversation: Option<Uuid>,
         history: Vec<ChatLine>,
+        /// Some agent is signed in; when false (and no chat is open) the widget
+        /// offers to leave a message for an e-mail answer instead.
+        agents_online: bool,
+    },
+    /// The offline message is stored in this e-mail conversation; the answer
+    /// goes to `email`.
+    Left {
+        conversation: Uuid,
+        email: String,
     },
     /// The visitor's messages now go to this conversation (just opened, or opened
     /// by another tab of the same visitor).
@@ -160,12 +175,18 @@ mod tests {
             visitor: "v-1".into(),
             conversation: None,
             history: vec![],
+            agents_online: false,
         })
         .unwrap();
         assert_eq!(
             welcome,
-            serde_json::json!({"type": "welcome", "visitor": "v-1", "conversation": null, "history": []})
+            serde_json::json!({"type": "welcome", "visitor": "v-1", "conversation": null, "history": [], "agents_online": false})
         );
+        let leave: ClientFrame = serde_json::from_str(
+            r#"{"type": "leave_message", "client_id": "c9", "email": "a@b.cn", "text": "hi"}"#,
+        )
+        .unwrap();
+        assert!(matches!(leave, ClientFrame::LeaveMessage { .. }));
         let id = Uuid::nil();
         assert_eq!(
             serde_json::to_value(ServerFrame::Opened { conversation: id }).unwrap(),

@@ -26,6 +26,31 @@ const waitFor = async (what, fn, ms = 15000) => {
 
 const browser = await launch();
 try {
+  // Nobody online: the widget offers a message answered by e-mail instead of chat.
+  const away = await browser.newPage({ locale: "en-US" });
+  await away.goto(base + "/ui/demo-chat.html");
+  const aw = away.locator("#switchboard-chat");
+  await aw.locator(".btn").click();
+  await aw.locator(".pre [name=name]").fill("Lin Tao");
+  await aw.locator(".pre [name=email]").fill("lin@example.com");
+  await aw.locator(".pre button").click();
+  await aw.locator(".leave").waitFor();
+  check(await aw.locator(".compose").isHidden(), "no chat box while nobody is online");
+  check(await aw.locator(".leave [name=email]").inputValue() === "lin@example.com", "e-mail taken from the pre-chat form");
+  await aw.locator(".leave [name=text]").fill("Do you ship to Macau?");
+  await aw.locator(".leave button").click();
+  await aw.locator(".status:has-text('lin@example.com')").waitFor();
+  const lin = (await api("GET", "/api/v1/customers?email=lin%40example.com")).body.items[0];
+  const linConvs = (await api("GET", `/api/v1/conversations?customer_id=${lin.id}`)).body.items;
+  check(linConvs.length === 1 && linConvs[0].channel === "email" && linConvs[0].subject === "Chat message from Lin Tao",
+    `the offline message is an e-mail conversation: ${JSON.stringify(linConvs)}`);
+  await away.close();
+  // An agent comes online: chat as usual.
+  const online = await fetch(`${base}/api/v1/agents/${need("AGENT_ID")}/state`, { method: "PUT",
+    headers: { authorization: `Bearer ${need("ADMIN_TOKEN")}`, "content-type": "application/json" },
+    body: JSON.stringify({ state: "available" }) });
+  check(online.ok, `agent available: ${online.status}`);
+
   const page = await browser.newPage({ locale: "en-US" });
   page.on("pageerror", (e) => { console.error("page error:", e); process.exitCode = 1; });
   await page.goto(base + "/ui/demo-chat.html");

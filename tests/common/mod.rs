@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod chat;
+pub mod mail;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

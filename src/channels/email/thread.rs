@@ -10,6 +10,11 @@ use crate::db::now_us;
 use crate::timeline::identity::IdentityKind;
 use crate::timeline::{TimelineError, TimelineStore};
 
+/// The domain of the ids that note an address left in the chat widget's offline
+/// form: they give a reply its recipient but are not real messages, so replies
+/// never name them in In-Reply-To or References.
+pub const WIDGET_DOMAIN: &str = "widget.invalid";
+
 /// Ids a reply's References may draw on (the newest are kept).
 const THREAD_IDS: i64 = 50;
 
@@ -94,11 +99,14 @@ pub async fn reply_to(
             continue;
         }
         let from: Option<String> = r.try_get("from_addr")?;
+        let real = !id.ends_with(WIDGET_DOMAIN);
         if address.is_none() && from.as_deref().is_some_and(|f| !f.is_empty()) {
             address = from;
-            answering = Some(id.clone());
+            answering = real.then(|| id.clone());
         }
-        ids.push(id);
+        if real {
+            ids.push(id);
+        }
     }
     ids.reverse();
     if address.is_none() {
