@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod channels;
-pub use channels::{EmailConfig, WechatConfig};
+pub use channels::{EmailConfig, WebhookConfig, WechatConfig};
 
 /// Why a configuration could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +46,7 @@ pub struct Config {
     pub sounds: DirConfig,
     pub email: EmailConfig,
     pub wechat: WechatConfig,
+    pub webhook: WebhookConfig,
     pub speech: SpeechConfig,
     pub trunk: TrunkConfig,
 }
@@ -250,6 +251,7 @@ impl Default for Config {
             },
             email: EmailConfig::default(),
             wechat: WechatConfig::default(),
+            webhook: WebhookConfig::default(),
             speech: SpeechConfig::default(),
             trunk: TrunkConfig::default(),
         }
@@ -325,6 +327,8 @@ pub const ENV_KEYS: &[&str] = &[
     "SWITCHBOARD_WECHAT_APP_ID",
     "SWITCHBOARD_WECHAT_APP_SECRET",
     "SWITCHBOARD_WECHAT_API_BASE",
+    "SWITCHBOARD_WEBHOOK_SECRET",
+    "SWITCHBOARD_WEBHOOK_URL",
     "SWITCHBOARD_SPEECH_MODEL",
     "SWITCHBOARD_MODEL_DIR",
     "SWITCHBOARD_LIVE_TRANSCRIPTS",
@@ -430,6 +434,8 @@ impl Config {
             ("SWITCHBOARD_WECHAT_APP_ID", &mut self.wechat.app_id),
             ("SWITCHBOARD_WECHAT_APP_SECRET", &mut self.wechat.app_secret),
             ("SWITCHBOARD_WECHAT_API_BASE", &mut self.wechat.api_base),
+            ("SWITCHBOARD_WEBHOOK_SECRET", &mut self.webhook.secret),
+            ("SWITCHBOARD_WEBHOOK_URL", &mut self.webhook.deliver_url),
         ] {
             if let Some(v) = env(key) {
                 *field = v;
@@ -508,6 +514,7 @@ impl Config {
         }
         self.email.validate()?;
         self.wechat.validate()?;
+        self.webhook.validate()?;
         if self.http.max_body_bytes < 1024 {
             return Err(invalid(
                 "config",

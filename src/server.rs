@@ -127,7 +127,7 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     )
     .await?;
     start_email_replies(&config, &timeline, &shutdown)?;
-    start_wechat_replies(&config, &timeline, &shutdown);
+    start_social_replies(&config, &timeline, &shutdown);
     let state = AppState {
         routing,
         rules,
@@ -207,20 +207,32 @@ fn start_email_replies(
     Ok(())
 }
 
-/// Starts sending agents' WeChat replies when the channel is configured.
-fn start_wechat_replies(
+/// Starts sending agents' replies in `social` conversations (WeChat, webhooks)
+/// when either channel is configured.
+fn start_social_replies(
     config: &Config,
     timeline: &crate::timeline::TimelineStore,
     shutdown: &CancellationToken,
 ) {
-    if config.wechat.token.is_empty() {
+    use crate::channels::{social, webhook, wechat};
+    let on = |secret: &str| !secret.is_empty();
+    let sender = social::Sender {
+        timeline: timeline.clone(),
+        wechat: on(&config.wechat.token)
+            .then(|| wechat::outbound::Sender::new(timeline.clone(), config.wechat.clone())),
+        webhook: on(&config.webhook.secret)
+            .then(|| webhook::outbound::Sender::new(timeline.clone(), config.webhook.clone())),
+    };
+    let retry = match (&sender.wechat, &config.webhook) {
+        (Some(_), _) => (config.wechat.retry_seconds, config.wechat.max_attempts),
+        (None, w) => (w.retry_seconds, w.max_attempts),
+    };
+    if sender.wechat.is_none() && sender.webhook.is_none() {
         return;
     }
-    let sender =
-        crate::channels::wechat::outbound::Sender::new(timeline.clone(), config.wechat.clone());
     let retry = crate::channels::delivery::Retry {
-        first_seconds: config.wechat.retry_seconds,
-        max_attempts: config.wechat.max_attempts,
+        first_seconds: retry.0,
+        max_attempts: retry.1,
     };
     tokio::spawn(crate::channels::delivery::run(
         sender,

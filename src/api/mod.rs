@@ -100,6 +100,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/{name}", get(web::asset))
         .route("/widget.js", get(web::widget))
         .route(
+            "/channels/webhook",
+            post(crate::channels::webhook::inbound::receive),
+        )
+        .route(
             "/channels/wechat",
             get(crate::channels::wechat::inbound::verify)
                 .post(crate::channels::wechat::inbound::receive),

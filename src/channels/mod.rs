@@ -5,8 +5,10 @@
 pub mod delivery;
 pub mod email;
 pub mod open;
+pub mod social;
 pub mod webchat;
 pub mod webchat_offline;
 pub mod webchat_open;
 pub mod webchat_protocol;
+pub mod webhook;
 pub mod wechat;

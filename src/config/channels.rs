@@ -1,5 +1,5 @@
-//! The `[email]` and `[wechat]` sections: text channels that reach customers
-//! through someone else's servers, with their checks.
+//! The `[email]`, `[wechat]` and `[webhook]` sections: text channels that reach
+//! customers through someone else's servers, with their checks.
 
 use serde::Deserialize;
 
@@ -120,6 +120,64 @@ impl WechatConfig {
             return Err(invalid(
                 "config",
                 "wechat.retry_seconds",
+                "retry_seconds and max_attempts must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The generic webhook channel: an app or platform posts customers' messages to
+/// `/channels/webhook` and receives agents' replies at `deliver_url`, both
+/// signed with HMAC-SHA256 over the timestamp and the body.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// The shared secret; empty = channel off.
+    pub secret: String,
+    /// Where replies are posted; empty = replies wait in the outbox.
+    pub deliver_url: String,
+    pub retry_seconds: u32,
+    pub max_attempts: u32,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            secret: String::new(),
+            deliver_url: String::new(),
+            retry_seconds: 30,
+            max_attempts: 5,
+        }
+    }
+}
+
+impl WebhookConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.secret.is_empty() {
+            return Ok(());
+        }
+        if self.secret.len() < 16 {
+            return Err(invalid(
+                "config",
+                "webhook.secret",
+                "use at least 16 characters",
+            ));
+        }
+        let url_ok = self.deliver_url.is_empty()
+            || self.deliver_url.starts_with("https://")
+            || self.deliver_url.starts_with("http://");
+        if !url_ok {
+            return Err(invalid(
+                "config",
+                "webhook.deliver_url",
+                "expected an http(s) URL",
+            ));
+        }
+        if self.retry_seconds == 0 || self.max_attempts == 0 {
+            return Err(invalid(
+                "config",
+                "webhook.retry_seconds",
                 "retry_seconds and max_attempts must be at least 1",
             ));
         }

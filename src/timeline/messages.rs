@@ -126,6 +126,28 @@ impl TimelineStore {
             .map_err(Into::into)
     }
 
+    /// The newest client id in a conversation that starts with one of `prefixes`
+    /// (the platform a customer last wrote from).
+    pub async fn last_client_id(
+        &self,
+        conversation_id: Uuid,
+        prefixes: &[&str],
+    ) -> Result<Option<String>, TimelineError> {
+        let found = sqlx::query(
+            "SELECT client_id FROM message_dedup WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 50",
+        )
+        .bind(conversation_id.to_string())
+        .fetch_all(&self.db.pool)
+        .await?;
+        for row in found {
+            let id: String = row.try_get("client_id")?;
+            if prefixes.iter().any(|p| id.starts_with(p)) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
     /// The message events of a conversation, oldest first (at most `limit`, newest kept).
     pub async fn conversation_messages(
         &self,

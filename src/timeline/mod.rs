@@ -16,4 +16,5 @@ pub mod store;
 
 pub use bus::EventBus;
 pub use error::TimelineError;
+pub use rows::channel_str;
 pub use store::{Cursor, TimelineStore};

@@ -15,8 +15,8 @@ use super::store::TimelineStore;
 use crate::db::now_us;
 
 /// Whether outbound messages of this channel leave through the outbox (e-mail,
-/// and WeChat for `social`). Chat replies reach the visitor live over the
-/// widget's socket instead.
+/// and WeChat or webhook platforms for `social`). Chat replies reach the
+/// visitor live over the widget's socket instead.
 pub fn delivers(channel: Channel) -> bool {
     matches!(channel, Channel::Email | Channel::Social)
 }

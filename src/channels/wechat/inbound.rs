@@ -18,7 +18,7 @@ use crate::api::AppState;
 use crate::metrics::Metrics;
 use crate::timeline::TimelineError;
 use crate::timeline::identity::IdentityKind;
-use crate::timeline::model::{Channel, Direction, EventPayload, NewEvent};
+use crate::timeline::model::{Channel, EventPayload, NewEvent};
 
 #[derive(Debug, Deserialize)]
 pub struct Signed {
@@ -123,30 +123,15 @@ async fn store(s: &AppState, m: &Inbound) -> Result<(), TimelineError> {
 
 /// Stores the message in the follower's open conversation, or opens one.
 async fn place(s: &AppState, customer: Uuid, m: &Inbound) -> Result<(), TimelineError> {
-    let _guard = s.chat_opening.lock(customer).await;
     let client_id = m.dedup_id();
-    if s.timeline
-        .client_message_of(customer, &client_id)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    let text = m.text();
-    if let Some(conv) = s.timeline.open_conversation_of(customer, "social").await? {
-        let payload = EventPayload::Message {
-            direction: Direction::In,
-            author: s.timeline.customer(customer).await?.name,
-            text,
-            attachments: vec![],
-        };
-        s.timeline
-            .append_message(conv, Some(&client_id), payload)
-            .await?;
-        return Ok(());
-    }
-    let subject = Some("WeChat".to_string());
-    crate::channels::open::open_by_rules(s, customer, Channel::Social, &client_id, text, subject)
-        .await?;
+    crate::channels::open::place_posted(
+        s,
+        customer,
+        Channel::Social,
+        &client_id,
+        m.text(),
+        "WeChat",
+    )
+    .await?;
     Ok(())
 }

@@ -3,6 +3,9 @@
 //! link, and events such as subscribe. Anything malformed, with a DTD, or
 //! without the sender is an error (answered 400), never a half-read message.
 
+/// Client ids of WeChat messages start with this.
+pub const CLIENT_ID_PREFIX: &str = "wx-";
+
 /// One message from a follower.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inbound {
@@ -130,8 +133,8 @@ impl Inbound {
     /// callback it got no answer to three times).
     pub fn dedup_id(&self) -> String {
         match &self.msg_id {
-            Some(id) => format!("wx-{id}"),
-            None => format!("wx-{}-{}", self.from, self.create_time),
+            Some(id) => format!("{CLIENT_ID_PREFIX}{id}"),
+            None => format!("{CLIENT_ID_PREFIX}{}-{}", self.from, self.create_time),
         }
     }
 }
