@@ -14,7 +14,6 @@ use super::ivr_media::{IvrMediaEvent, MediaCommand};
 use super::timeline_writer::CallRecord;
 use crate::dialplan::vm::{Command, Event, TransferTarget, Vm};
 use crate::routing::actor::RoutingEvent;
-use crate::routing::model::Channel;
 use crate::speech::live::Heard;
 
 /// A lookup step's request, as a task the call owns (aborted when dropped).
@@ -176,13 +175,7 @@ impl IvrCall<'_> {
                     });
                     let routing = self.call.ctx.routing.clone();
                     if let Err(e) = routing
-                        .enqueue(
-                            self.conversation,
-                            Uuid::nil(),
-                            Channel::Voice,
-                            &queue,
-                            priority,
-                        )
+                        .enqueue_call(self.conversation, &queue, priority)
                         .await
                     {
                         tracing::error!(error = %e, queue, "call not queued; ending it");
