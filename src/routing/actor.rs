@@ -48,14 +48,13 @@ pub enum RoutingEvent {
     Requeued {
         conversation: Uuid,
     },
-    /// The conversation waited its queue's longest wait: `action` is `queue`
-    /// (it now waits in `to`), `voicemail` or `callback` (the call leaves the line).
+    /// The conversation waited its queue's longest wait in `from`: it now
+    /// waits in another queue, or the call leaves the line for voicemail or a
+    /// callback.
     Overflowed {
         conversation: Uuid,
         from: String,
-        action: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        to: Option<String>,
+        overflow: Overflow,
     },
     Abandoned {
         conversation: Uuid,
@@ -425,17 +424,12 @@ fn publish(
                 action,
                 waited,
             } => {
-                let to = match &action {
-                    Overflow::Queue { queue } => Some(queue.clone()),
-                    Overflow::Voicemail | Overflow::Callback => None,
-                };
                 let waited_seconds = waited.as_secs();
                 (
                     RoutingEvent::Overflowed {
                         conversation: item,
                         from: from.clone(),
-                        action: action.action().into(),
-                        to,
+                        overflow: action.clone(),
                     },
                     Some(Persist::Overflowed {
                         conversation: item,
