@@ -119,9 +119,10 @@ function renderOffers() {
     yes.textContent = t("accept");
     yes.className = "accept";
     yes.onclick = async () => {
-      await api("POST", `/api/v1/offers/${o.offer}/accept`).catch((e) => alert(e.message));
+      // A ring-all call another agent took first is gone: say so, open nothing.
+      const taken = await api("POST", `/api/v1/offers/${o.offer}/accept`).then(() => true, (e) => { alert(e.message); return false; });
       offers.delete(o.offer); renderOffers();
-      openChat(await api("GET", `/api/v1/conversations/${o.conversation}`));
+      if (taken) openChat(await api("GET", `/api/v1/conversations/${o.conversation}`));
     };
     const no = document.createElement("button");
     no.textContent = t("reject");
