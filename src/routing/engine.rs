@@ -583,7 +583,7 @@ impl Router {
             let passed: BTreeSet<Uuid> = w.passed_by.keys().copied().collect();
             let sticky =
                 w.item.preferred_agent.is_some() && w.item.sticky_until.is_some_and(|u| now < u);
-            if !sticky && self.rings_all(&w.item) {
+            if self.rings_all(&w.item) {
                 let rung = self.ring_all(now, id, &passed, &free);
                 if !rung.is_empty() {
                     seen.clear();

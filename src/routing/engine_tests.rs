@@ -346,6 +346,10 @@ proptest! {
                     it.priority = i32::from(s % 3);
                     it.caller_on_line = voice && s % 5 != 0;
                     it.queue = names[usize::from(spill)].into();
+                    if s % 7 == 0 {
+                        it.preferred_agent = Some(Uuid::from_u128(u128::from(s % 4)));
+                        it.sticky_until = Some(now + Duration::from_secs(30));
+                    }
                     enqueued.insert(it.id, now);
                     r.handle(now, Input::Enqueue(it)).unwrap();
                 }

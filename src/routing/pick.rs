@@ -13,6 +13,25 @@ use super::engine::Router;
 use super::model::{Channel, Strategy, WorkItem};
 
 impl Router {
+    /// The customer's sticky agent, while the item sticks to them and they are
+    /// among the `free` agents who can take it.
+    pub(super) fn sticky_pick(
+        &self,
+        item: &WorkItem,
+        rejected: &BTreeSet<Uuid>,
+        free: &[Uuid],
+        now: Instant,
+    ) -> Option<Uuid> {
+        let pref = item.preferred_agent?;
+        let level = self.level_of(item, now);
+        let a = self.agents.get(&pref)?;
+        (item.sticky_until.is_some_and(|until| now < until)
+            && !rejected.contains(&pref)
+            && free.contains(&pref)
+            && a.can_take(item, level, &self.offer_channels(pref)))
+        .then_some(pref)
+    }
+
     /// The best of the `free` agents for `item`: the sticky agent if it can take it,
     /// else the one the queue's strategy prefers.
     pub(super) fn pick_agent(
@@ -25,13 +44,7 @@ impl Router {
         let q = self.queues.get(&item.queue)?;
         let wait = now.saturating_duration_since(item.enqueued_at);
         let level = super::agent::relax_level(q, wait);
-        if let (Some(pref), Some(until)) = (item.preferred_agent, item.sticky_until)
-            && now < until
-            && !rejected.contains(&pref)
-            && free.contains(&pref)
-            && let Some(a) = self.agents.get(&pref)
-            && a.can_take(item, level, &self.offer_channels(pref))
-        {
+        if let Some(pref) = self.sticky_pick(item, rejected, free, now) {
             return Some(pref);
         }
         let able = free

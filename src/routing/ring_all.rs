@@ -24,7 +24,8 @@ impl Router {
     }
 
     /// Offers the waiting call `id` to every agent of `free` who can take it
-    /// and has not just passed it by; returns the agents rung.
+    /// and has not just passed it by (only to the customer's sticky agent
+    /// while that one can take it); returns the agents rung.
     pub(super) fn ring_all(
         &mut self,
         now: Instant,
@@ -35,6 +36,11 @@ impl Router {
         let Some(item) = self.waiting.get(&id).map(|w| w.item.clone()) else {
             return vec![];
         };
+        // The customer's sticky agent alone, while they can take it.
+        if let Some(pref) = self.sticky_pick(&item, passed, free, now) {
+            self.make_offer(now, id, pref);
+            return vec![pref];
+        }
         let level = self.level_of(&item, now);
         let mut able: Vec<Uuid> = free
             .iter()

@@ -152,3 +152,34 @@ fn chats_of_a_ring_all_queue_go_to_the_longest_idle_agent() {
     assert_eq!(o.len(), 1);
     r.check_invariants().unwrap();
 }
+
+#[test]
+fn a_sticky_agent_rings_alone_and_everyone_when_they_cannot_take_it() {
+    let t0 = Instant::now();
+    let mut r = ring_all(t0, 3);
+    let mut call = item(1, Channel::Voice, t0, &[]);
+    call.preferred_agent = Some(Uuid::from_u128(2));
+    call.sticky_until = Some(t0 + Duration::from_secs(30));
+    r.handle(t0, Input::Enqueue(call.clone())).unwrap();
+    let rung = offers(&drain(&mut r));
+    let agents: Vec<u128> = rung.iter().map(|o| o.2.as_u128()).collect();
+    assert_eq!(agents, [2], "the customer's last agent first");
+
+    let mut r = ring_all(t0, 3);
+    r.handle(
+        t0,
+        Input::SetPresence {
+            agent: Uuid::from_u128(2),
+            presence: crate::routing::model::Presence::Away { reason: "x".into() },
+        },
+    )
+    .unwrap();
+    r.handle(t0, Input::Enqueue(call)).unwrap();
+    let rung = offers(&drain(&mut r));
+    let agents: Vec<u128> = rung.iter().map(|o| o.2.as_u128()).collect();
+    assert_eq!(
+        agents,
+        [1, 3],
+        "the sticky agent is away: everyone else rings"
+    );
+}
