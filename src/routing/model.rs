@@ -77,11 +77,6 @@ impl Overflow {
             Overflow::Callback => "callback",
         }
     }
-
-    /// Whether an item on `channel` can take this overflow at all.
-    pub fn applies_to(&self, channel: Channel) -> bool {
-        matches!(self, Overflow::Queue { .. }) || channel == Channel::Voice
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
