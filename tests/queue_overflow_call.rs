@@ -2,7 +2,9 @@
 //! sipp: in a queue that overflows to voicemail after 1 s the caller hears the
 //! greeting and the beep and leaves a message, which lands in the timeline
 //! with the `overflowed` event; in one that overflows to a callback the call
-//! ends as a callback that keeps the caller's place in the queue.
+//! ends as a callback that keeps the caller's place in the queue; a call that
+//! went back to its queue because its agent could not be reached overflows
+//! from there too.
 
 mod common;
 
@@ -35,8 +37,8 @@ steps:
 "#;
 
 /// A server with the plan and the queue `name` overflowing with `action`
-/// after 1 s; returns it with an admin token.
-async fn server_with(name: &str, action: &str) -> (Server, String) {
+/// after `max_wait` seconds; returns it with an admin token.
+async fn server_with(name: &str, action: &str, max_wait: u32) -> (Server, String) {
     let plans = tempfile::tempdir().unwrap();
     std::fs::write(plans.path().join("overflowing.yaml"), PLAN).unwrap();
     let plans_dir = plans.keep().display().to_string();
@@ -50,7 +52,7 @@ async fn server_with(name: &str, action: &str) -> (Server, String) {
         .post_json(
             "/api/v1/queues",
             &admin,
-            &json!({"name": name, "max_wait_seconds": 1, "overflow": {"action": action}}),
+            &json!({"name": name, "max_wait_seconds": max_wait, "overflow": {"action": action}}),
         )
         .await;
     assert_eq!(q["overflow"]["action"], action, "{q}");
@@ -84,7 +86,7 @@ fn of_type<'a>(items: &'a [Value], kind: &str) -> Vec<&'a Value> {
 
 #[tokio::test]
 async fn a_caller_past_the_longest_wait_leaves_a_voicemail() {
-    let (server, admin) = server_with("hold", "voicemail").await;
+    let (server, admin) = server_with("hold", "voicemail", 1).await;
     // The caller speaks from 9 s on (after the greeting and the beep that
     // follow the overflow at 1 s) and hangs up at 18 s.
     let scenario = server.scenario(
@@ -136,7 +138,7 @@ async fn a_caller_past_the_longest_wait_leaves_a_voicemail() {
 
 #[tokio::test]
 async fn a_caller_past_the_longest_wait_becomes_a_callback_keeping_the_place() {
-    let (server, admin) = server_with("later", "callback").await;
+    let (server, admin) = server_with("later", "callback", 1).await;
     // The caller waits on the line until the server hangs up.
     let scenario = server.scenario(
         "caller_rates.xml",
@@ -205,4 +207,65 @@ async fn a_caller_past_the_longest_wait_becomes_a_callback_keeping_the_place() {
     );
     let stats = server.get_json("/api/v1/queues/later/stats", &admin).await;
     assert_eq!(stats["overflowed_today"], 1, "{stats}");
+}
+
+#[tokio::test]
+async fn a_call_back_in_its_queue_after_a_lost_agent_still_overflows_to_voicemail() {
+    let (server, admin) = server_with("hold", "voicemail", 3).await;
+    // Ann takes the call but has no phone: the call goes back to the front of
+    // `hold` (and ann away), waits 3 s there, and overflows to voicemail.
+    let ann = server
+        .post_json(
+            "/api/v1/agents",
+            &admin,
+            &json!({"name": "ann", "password": "password-of-ann", "queues": ["hold"]}),
+        )
+        .await;
+    let ann = ann["id"].as_str().unwrap().to_string();
+    let token = server.cli(&["token", "create", "ann"], "");
+    let res = reqwest::Client::new()
+        .put(server.url(&format!("/api/v1/agents/{ann}/state")))
+        .bearer_auth(&token)
+        .json(&json!({"state": "available"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The caller speaks from 11 s on and hangs up at 20 s.
+    let scenario = server.scenario(
+        "voicemail_caller.xml",
+        &[(
+            "<pause milliseconds=\"500\"/>",
+            "<pause milliseconds=\"11000\"/>",
+        )],
+    );
+    let caller = server
+        .sipp(&["-sf", &scenario, "-s", "4200", "-m", "1", "-d", "9000"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let offer = server.first_offer(&ann, &token).await;
+    server.accept(&offer, &token).await;
+    assert!(
+        common::wait_child(caller).await.success(),
+        "the caller's call completed"
+    );
+    let items = timeline_until(&server, &admin, |items| {
+        !of_type(items, "voicemail").is_empty() && !of_type(items, "call_ended").is_empty()
+    })
+    .await;
+    assert!(
+        items.iter().any(|e| e["payload"]["type"] == "ivr_step"
+            && e["payload"]["step"] == "requeue"
+            && e["payload"]["detail"]["reason"] == "agent_unreachable"),
+        "the call went back to its queue: {items:#?}"
+    );
+    let overflowed = of_type(&items, "overflowed");
+    assert_eq!(overflowed.len(), 1, "{items:#?}");
+    assert_eq!(overflowed[0]["payload"]["action"], "voicemail");
+    let voicemail = of_type(&items, "voicemail")[0];
+    assert!(
+        voicemail["payload"]["duration_ms"].as_i64().unwrap() >= 2000,
+        "the message holds what the caller said: {voicemail}"
+    );
 }

@@ -52,7 +52,7 @@ impl Vm {
     /// Routing took the queued call out of the line. False (and nothing done)
     /// when the call is not waiting in a queue step any more.
     pub fn queue_overflowed(&mut self, now: Instant, what: QueueOverflow) -> bool {
-        if !matches!(self.wait, Wait::Queued { .. }) && !self.offering_in_queue() {
+        if !self.is_queued() {
             return false;
         }
         self.out.push_back(Command::StopPlayback);
@@ -88,6 +88,11 @@ impl Vm {
             }
         }
         true
+    }
+
+    /// Whether the call waits in a queue step (routing may take it out).
+    pub fn is_queued(&self) -> bool {
+        matches!(self.wait, Wait::Queued { .. }) || self.offering_in_queue()
     }
 
     /// The voicemail being left: the current step's, or an overflow's.
