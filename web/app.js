@@ -216,6 +216,7 @@ function describe(p) {
     case "identity_merged": return `🔗 merged ${p.merged_customer}`;
     case "recording": return `⏺ recording (${Math.round(p.duration_ms / 1000)} s)`;
     case "voicemail": return `📼 voicemail (${Math.round(p.duration_ms / 1000)} s)`;
+    case "overflowed": return `⤳ ${p.from} → ${p.to || p.action} after ${p.waited_seconds} s`;
     case "callback_requested": return `↩ callback to ${p.number} (${p.queue})`;
     case "callback_attempt": return `↩ callback try ${p.attempt} to ${p.number}: ${p.outcome}`;
     case "csat": return `⭐ ${p.score}`;
