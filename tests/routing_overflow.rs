@@ -152,9 +152,17 @@ async fn scenario(backend: Backend) {
         offer["queue"], "second",
         "offered in the queue it overflowed to"
     );
-    let conv = server
-        .get_json(&format!("/api/v1/conversations/{chat_id}"), &admin)
-        .await;
+    // The routing actor's writer stores the move after the offer went out.
+    let mut conv = Value::Null;
+    for _ in 0..50 {
+        conv = server
+            .get_json(&format!("/api/v1/conversations/{chat_id}"), &admin)
+            .await;
+        if conv["queue"] == "second" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(conv["queue"], "second", "{conv}");
     assert_eq!(
         conv["queued_at"], chat["queued_at"],
