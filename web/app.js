@@ -119,9 +119,10 @@ function renderOffers() {
     yes.textContent = t("accept");
     yes.className = "accept";
     yes.onclick = async () => {
-      await api("POST", `/api/v1/offers/${o.offer}/accept`).catch((e) => alert(e.message));
+      // A ring-all call another agent took first is gone: say so, open nothing.
+      const taken = await api("POST", `/api/v1/offers/${o.offer}/accept`).then(() => true, (e) => { alert(e.message); return false; });
       offers.delete(o.offer); renderOffers();
-      openChat(await api("GET", `/api/v1/conversations/${o.conversation}`));
+      if (taken) openChat(await api("GET", `/api/v1/conversations/${o.conversation}`));
     };
     const no = document.createElement("button");
     no.textContent = t("reject");
@@ -231,6 +232,7 @@ function describe(p) {
     case "identity_merged": return `🔗 merged ${p.merged_customer}`;
     case "recording": return `⏺ recording (${Math.round(p.duration_ms / 1000)} s)`;
     case "voicemail": return `📼 voicemail (${Math.round(p.duration_ms / 1000)} s)`;
+    case "overflowed": return `⤳ ${p.from} → ${p.to || p.action} after ${p.waited_seconds} s`;
     case "callback_requested": return `↩ callback to ${p.number} (${p.queue})`;
     case "callback_attempt": return `↩ callback try ${p.attempt} to ${p.number}: ${p.outcome}`;
     case "csat": return `⭐ ${p.score}`;

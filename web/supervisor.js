@@ -1,5 +1,5 @@
 // The supervisor view: every queue's live figures (waiting, longest and estimated
-// wait, agents by state, today's offered/answered/abandoned, service level) and
+// wait, agents by state, today's offered/answered/abandoned/overflowed, service level) and
 // every agent's state, refreshed every two seconds. Plain ES module, no build step.
 
 import { $, api, languages } from "/ui/page.js";
@@ -8,13 +8,13 @@ const L = languages({
   en: { workspace: "Workspace", supervisor: "Supervisor", supervisors_only: "This page is for supervisors.",
         sign_in: "Sign in on the workspace", queues: "Queues", queue: "Queue", waiting: "Waiting",
         longest: "Longest wait", ewt: "Estimated wait", agents: "Agents", offered: "Offered today",
-        answered: "Answered", abandoned: "Abandoned", sl: "Service level", name: "Name", state: "State",
+        answered: "Answered", abandoned: "Abandoned", overflowed: "Overflowed", sl: "Service level", name: "Name", state: "State",
         updated: "Updated {time}", stale: "Not updated since {time}: {error}",
         available: "available", away: "away", offline: "offline", offered_state: "offered", busy: "busy", wrap_up: "wrap-up" },
   zh: { workspace: "工作台", supervisor: "班长监控", supervisors_only: "此页面仅供班长使用。",
         sign_in: "请在工作台登录", queues: "队列", queue: "队列", waiting: "等待中",
         longest: "最长等待", ewt: "预计等待", agents: "坐席", offered: "今日分配",
-        answered: "已接听", abandoned: "已放弃", sl: "服务水平", name: "姓名", state: "状态",
+        answered: "已接听", abandoned: "已放弃", overflowed: "已溢出", sl: "服务水平", name: "姓名", state: "状态",
         updated: "更新于 {time}", stale: "自 {time} 起未更新：{error}",
         available: "空闲", away: "离开", offline: "离线", offered_state: "振铃中", busy: "忙碌", wrap_up: "话后处理" },
 });
@@ -37,7 +37,7 @@ function queueRow(q) {
   const sl = q.service_level == null ? "—" : `${Math.round(q.service_level * 100)}%`;
   tr.append(cell(q.queue), cell(String(q.waiting), "waiting"), cell(seconds(q.longest_wait_seconds)),
     cell(seconds(q.estimated_wait_seconds)), cell(agents), cell(String(q.offered_today)),
-    cell(String(q.answered_today)), cell(String(q.abandoned_today)), cell(sl));
+    cell(String(q.answered_today)), cell(String(q.abandoned_today)), cell(String(q.overflowed_today)), cell(sl));
   return tr;
 }
 

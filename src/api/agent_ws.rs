@@ -96,7 +96,9 @@ fn concerns(e: &RoutingEvent, me: Uuid) -> bool {
         | RoutingEvent::Withdrawn { agent, .. }
         | RoutingEvent::Assigned { agent, .. }
         | RoutingEvent::AgentStatus { agent, .. } => *agent == me,
-        RoutingEvent::Requeued { .. } | RoutingEvent::Abandoned { .. } => false,
+        RoutingEvent::Requeued { .. }
+        | RoutingEvent::Overflowed { .. }
+        | RoutingEvent::Abandoned { .. } => false,
     }
 }
 

@@ -84,12 +84,9 @@ pub async fn upsert_queue(
     ApiJson(q): ApiJson<QueueConfig>,
 ) -> Result<(StatusCode, Json<QueueConfig>), ApiError> {
     caller.require(Role::Admin)?;
-    if q.name.trim().is_empty() || q.name.len() > 64 || q.sl_percent > 100 || q.offer_seconds == 0 {
-        return Err(ApiError::BadRequest(
-            "name must be 1 to 64 characters, sl_percent at most 100, offer_seconds positive"
-                .into(),
-        ));
-    }
+    let known = s.routing.queue_names().await?;
+    q.validate(&known)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     s.routing.store.save_queue(&q).await?;
     s.routing.apply(Input::UpsertQueue(q.clone())).await?;
     Ok((StatusCode::CREATED, Json(q)))

@@ -175,6 +175,8 @@ pub struct Vm {
     deadline: Option<Instant>,
     /// When a queue step's callback offer is due (once per stay).
     offer_at: Option<Instant>,
+    /// The queue's overflow took the call to voicemail (`vm_overflow.rs`).
+    overflowed: bool,
     hops: u32,
     started: Instant,
     started_wall: chrono::DateTime<chrono::Utc>,
@@ -217,6 +219,7 @@ impl Vm {
             digits: String::new(),
             deadline: None,
             offer_at: None,
+            overflowed: false,
             hops: 0,
             started: now,
             started_wall: wall,
@@ -757,6 +760,8 @@ impl Vm {
 
 #[path = "vm_lookup.rs"]
 mod lookup;
+#[path = "vm_overflow.rs"]
+mod overflow;
 #[path = "vm_speak.rs"]
 mod speak;
 #[path = "vm_survey.rs"]
@@ -765,8 +770,12 @@ mod survey;
 mod transfer;
 #[path = "vm_voicemail.rs"]
 mod voicemail;
+pub use overflow::{OVERFLOW_CALLBACK, OVERFLOW_GREETING, OVERFLOW_THANKS, QueueOverflow};
 pub use speak::PLACE_PROMPTS;
 
+#[cfg(test)]
+#[path = "vm_overflow_tests.rs"]
+mod overflow_tests;
 #[cfg(test)]
 #[path = "vm_tests.rs"]
 mod tests;

@@ -73,7 +73,7 @@ impl Vm {
     }
 
     pub(super) fn voicemail_event(&mut self, now: Instant, event: Event, stage: Message) {
-        let Some(v) = self.current().and_then(|s| s.voicemail.clone()) else {
+        let Some(v) = self.message_settings() else {
             return;
         };
         match (event, stage) {
@@ -136,6 +136,8 @@ impl Vm {
             json!({ "recorded": { "seconds": seconds, "ended_by": ended_by } }),
         );
         let (thanks, next) = match self.current() {
+            // An overflow's message ends the call.
+            _ if self.overflowed => (self.message_settings().and_then(|v| v.thanks), None),
             Some(s) => (
                 s.voicemail.as_ref().and_then(|v| v.thanks.clone()),
                 s.next.as_ref().map(|n| n.value.clone()),
@@ -147,7 +149,7 @@ impl Vm {
     }
 
     /// Plays `prompt` if any, then goes to `next`, or hangs up with `cause`.
-    fn last_words(
+    pub(super) fn last_words(
         &mut self,
         now: Instant,
         prompt: Option<Spanned<String>>,
@@ -358,7 +360,7 @@ impl Vm {
     }
 
     /// The number to call back: `number` (default `{caller}`) with variables.
-    fn number_of(&self, number: Option<&Spanned<String>>) -> String {
+    pub(super) fn number_of(&self, number: Option<&Spanned<String>>) -> String {
         let text = number.map_or(schema::DEFAULT_NUMBER, |n| n.value.as_str());
         self.expand_with(text, false)
     }

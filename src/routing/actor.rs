@@ -14,11 +14,11 @@ use uuid::Uuid;
 
 use super::agent::AgentStatus;
 use super::engine::{Input, Output, Router, RoutingError, WithdrawReason};
-use super::model::{Channel, Presence, QueueConfig, WorkItem};
+use super::model::{Channel, Overflow, Presence, QueueConfig, WorkItem};
 use super::stats::{Place, QueueStats};
 use super::store::{RoutingStore, StoreError};
 use crate::timeline::TimelineStore;
-use crate::timeline::model::ConversationStatus;
+use crate::timeline::model::{ConversationStatus, EventPayload, NewEvent};
 
 /// What agents' sockets and supervisors hear.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -47,6 +47,14 @@ pub enum RoutingEvent {
     },
     Requeued {
         conversation: Uuid,
+    },
+    /// The conversation waited its queue's longest wait in `from`: it now
+    /// waits in another queue, or the call leaves the line for voicemail or a
+    /// callback.
+    Overflowed {
+        conversation: Uuid,
+        from: String,
+        overflow: Overflow,
     },
     Abandoned {
         conversation: Uuid,
@@ -104,6 +112,12 @@ impl RoutingService {
                 store.save_queue(&q).await?;
                 queues.push(q);
             }
+        }
+        // Queues may overflow into each other: all of them first, then their overflows.
+        for q in &queues {
+            let mut bare = q.clone();
+            (bare.max_wait_seconds, bare.overflow) = (None, None);
+            router.handle(now, Input::UpsertQueue(bare))?;
         }
         for q in queues {
             router.handle(now, Input::UpsertQueue(q))?;
@@ -184,6 +198,26 @@ impl RoutingService {
         self.ask(|r| Command::Place(conversation, r)).await
     }
 
+    /// Puts a call whose caller waits on the line in the dialplan's queue step
+    /// into its queue now; a voicemail or callback overflow may take it out.
+    pub async fn enqueue_call(
+        &self,
+        conversation: Uuid,
+        queue: &str,
+        priority: i32,
+    ) -> Result<(), ServiceError> {
+        let mut item = work_item(
+            conversation,
+            Uuid::nil(),
+            Channel::Voice,
+            queue,
+            priority,
+            Instant::now(),
+        );
+        item.caller_on_line = true;
+        self.apply(Input::Enqueue(item)).await
+    }
+
     /// Puts a conversation in its queue now.
     pub async fn enqueue(
         &self,
@@ -224,13 +258,37 @@ pub fn work_item(
         enqueued_at: at,
         preferred_agent: None,
         sticky_until: None,
+        caller_on_line: false,
     }
 }
 
+/// Why a routing change was not stored.
+#[derive(Debug, thiserror::Error)]
+enum PersistError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Timeline(#[from] crate::timeline::TimelineError),
+}
+
 enum Persist {
-    Assigned { conversation: Uuid, agent: Uuid },
-    Requeued { conversation: Uuid },
-    Presence { agent: Uuid, presence: Presence },
+    Assigned {
+        conversation: Uuid,
+        agent: Uuid,
+    },
+    Requeued {
+        conversation: Uuid,
+    },
+    Overflowed {
+        conversation: Uuid,
+        from: String,
+        action: Overflow,
+        waited_seconds: u64,
+    },
+    Presence {
+        agent: Uuid,
+        presence: Presence,
+    },
 }
 
 async fn run(
@@ -329,6 +387,8 @@ fn publish(
                     WithdrawReason::Rejected => "rejected",
                     WithdrawReason::Cancelled => "cancelled",
                     WithdrawReason::AgentGone => "agent_gone",
+                    WithdrawReason::TakenByOther => "taken_by_other",
+                    WithdrawReason::Overflowed => "overflowed",
                 };
                 (
                     RoutingEvent::Withdrawn {
@@ -359,6 +419,27 @@ fn publish(
                 RoutingEvent::Requeued { conversation: item },
                 Some(Persist::Requeued { conversation: item }),
             ),
+            Output::Overflowed {
+                item,
+                from,
+                action,
+                waited,
+            } => {
+                let waited_seconds = waited.as_secs();
+                (
+                    RoutingEvent::Overflowed {
+                        conversation: item,
+                        from: from.clone(),
+                        overflow: action.clone(),
+                    },
+                    Some(Persist::Overflowed {
+                        conversation: item,
+                        from,
+                        action,
+                        waited_seconds,
+                    }),
+                )
+            }
             Output::Abandoned { item } => (RoutingEvent::Abandoned { conversation: item }, None),
             Output::AgentChanged { agent, status } => {
                 let job = match &status {
@@ -406,6 +487,21 @@ async fn persist(store: RoutingStore, timeline: TimelineStore, mut rx: mpsc::Rec
                     Err(e) => Err(e.to_string()),
                 }
             }
+            Persist::Overflowed {
+                conversation,
+                from,
+                action,
+                waited_seconds,
+            } => overflowed(
+                &store,
+                &timeline,
+                conversation,
+                from,
+                action,
+                waited_seconds,
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Persist::Presence { agent, presence } => store
                 .save_presence(agent, &presence)
                 .await
@@ -415,4 +511,41 @@ async fn persist(store: RoutingStore, timeline: TimelineStore, mut rx: mpsc::Rec
             tracing::error!(error = %e, "routing change not stored");
         }
     }
+}
+
+/// Stores an overflow: the conversation's new queue (its queued time kept) and
+/// an `overflowed` event in its timeline. A call that leaves the line keeps
+/// its queue; the call shell records what follows.
+async fn overflowed(
+    store: &RoutingStore,
+    timeline: &TimelineStore,
+    conversation: Uuid,
+    from: String,
+    action: Overflow,
+    waited_seconds: u64,
+) -> Result<(), PersistError> {
+    let to = match &action {
+        Overflow::Queue { queue } => {
+            store.move_queue(conversation, queue).await?;
+            Some(queue.clone())
+        }
+        Overflow::Voicemail | Overflow::Callback => None,
+    };
+    let conv = timeline.conversation(conversation).await?;
+    let payload = EventPayload::Overflowed {
+        from,
+        action: action.action().into(),
+        to,
+        waited_seconds,
+    };
+    timeline
+        .append(
+            conv.customer_id,
+            NewEvent {
+                conversation_id: Some(conversation),
+                payload,
+            },
+        )
+        .await?;
+    Ok(())
 }

@@ -3,8 +3,12 @@
 //!
 //! How to drive it: apply commands with `handle(now, Input)`, call
 //! `handle_timeout(now)` when `poll_timeout()` is due, and after each call drain
-//! `poll_output()` (offers, withdrawals, assignments, agent state changes). Every
-//! change re-runs routing, so an item is offered as soon as an agent can take it.
+//! `poll_output()` (offers, withdrawals, assignments, overflows, agent state
+//! changes). Every change re-runs routing, so an item is offered as soon as an
+//! agent can take it. Overflow past a queue's longest wait is in `overflow.rs`,
+//! ringing every agent at once for a ring-all call in `ring_all.rs`, the
+//! invariants the property tests check in `invariants.rs`, choosing the agent
+//! by the queue's strategy in `pick.rs`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -13,7 +17,8 @@ use uuid::Uuid;
 
 use super::agent::AgentState;
 pub use super::agent::AgentStatus;
-use super::model::{AgentProfile, Channel, Presence, QueueConfig, Strategy, WorkItem};
+use super::model::{AgentProfile, Channel, Overflow, Presence, QueueConfig, WorkItem};
+use super::pick::need_of;
 use super::stats::QueueCounters;
 
 /// Offers an agent may miss in a row before being set away.
@@ -76,6 +81,16 @@ pub enum Output {
     Requeued {
         item: Uuid,
     },
+    /// An item waited its queue's longest wait: it moved to another queue
+    /// (keeping its enqueue time), or, for a call, left the line for voicemail
+    /// or a callback (routing is done with it then).
+    Overflowed {
+        item: Uuid,
+        from: String,
+        action: Overflow,
+        /// Since its enqueue time, when it overflowed.
+        waited: Duration,
+    },
     Abandoned {
         item: Uuid,
     },
@@ -91,6 +106,10 @@ pub enum WithdrawReason {
     Rejected,
     Cancelled,
     AgentGone,
+    /// Another agent accepted the ring-all call first.
+    TakenByOther,
+    /// The item overflowed out of the queue.
+    Overflowed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,21 +129,46 @@ pub enum RoutingError {
     Duplicate(Uuid),
     #[error("skill `{0}` must be 1 to 5")]
     BadSkill(String),
+    #[error("queue `{0}`: {1}")]
+    BadQueue(String, super::model::QueueConfigError),
 }
 
 #[derive(Debug, Clone)]
-struct Offer {
-    item: Uuid,
-    agent: Uuid,
-    expires_at: Instant,
+pub(super) struct Offer {
+    pub(super) item: Uuid,
+    pub(super) agent: Uuid,
+    pub(super) expires_at: Instant,
 }
 
 #[derive(Debug, Clone)]
-struct Waiting {
-    item: WorkItem,
-    offer: Option<Uuid>,
+pub(super) struct Waiting {
+    pub(super) item: WorkItem,
+    /// Offers out for the item: at most one, except for a ring-all call, which
+    /// has one per agent it rings.
+    pub(super) offers: Vec<Uuid>,
     /// Agents who rejected or missed this item, not offered it again until then.
-    passed_by: BTreeMap<Uuid, Instant>,
+    pub(super) passed_by: BTreeMap<Uuid, Instant>,
+    /// When the item joined its current queue; its longest wait counts from here.
+    pub(super) since: Instant,
+    /// The queues it has waited in, the current one too: it never overflows
+    /// into one of them again, so overflow cycles end.
+    pub(super) visited: Vec<String>,
+    /// Its offers went out by ring-all (they stay out if the queue changes
+    /// strategy meanwhile).
+    pub(super) rang_all: bool,
+}
+
+impl Waiting {
+    pub(super) fn new(item: WorkItem, since: Instant) -> Waiting {
+        Waiting {
+            visited: vec![item.queue.clone()],
+            item,
+            offers: vec![],
+            passed_by: BTreeMap::new(),
+            since,
+            rang_all: false,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -132,14 +176,14 @@ pub struct Router {
     pub(super) queues: BTreeMap<String, QueueConfig>,
     pub(super) counters: HashMap<String, QueueCounters>,
     pub(super) agents: HashMap<Uuid, AgentState>,
-    waiting: HashMap<Uuid, Waiting>,
-    assigned: HashMap<Uuid, (Uuid, WorkItem)>,
-    offers: HashMap<Uuid, Offer>,
-    out: VecDeque<Output>,
+    pub(super) waiting: HashMap<Uuid, Waiting>,
+    pub(super) assigned: HashMap<Uuid, (Uuid, WorkItem)>,
+    pub(super) offers: HashMap<Uuid, Offer>,
+    pub(super) out: VecDeque<Output>,
     /// The latest `now` seen, so self-timed changes already passed are not reported.
     last_now: Option<Instant>,
     /// Per queue, the agent last offered an item (round robin).
-    last_offered: HashMap<String, Uuid>,
+    pub(super) last_offered: HashMap<String, Uuid>,
 }
 
 impl Router {
@@ -152,9 +196,10 @@ impl Router {
     }
 
     /// The next instant something changes by itself: an offer expires, a wrap-up
-    /// ends, or a waiting item's skill requirement relaxes.
+    /// ends, a waiting item overflows, or its skill requirement relaxes.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let offers = self.offers.values().map(|o| o.expires_at);
+        let overflows = self.waiting.values().filter_map(|w| self.overflow_at(w));
         let wraps = self.agents.values().filter_map(|a| a.wrap_until);
         let after = |t: &Instant| self.last_now.is_none_or(|n| *t > n);
         let relax = self
@@ -167,6 +212,7 @@ impl Router {
             .flat_map(|w| w.passed_by.values().copied());
         offers
             .chain(wraps)
+            .chain(overflows)
             .chain(relax.chain(passes).filter(after))
             .min()
     }
@@ -174,6 +220,7 @@ impl Router {
     pub fn handle(&mut self, now: Instant, input: Input) -> Result<(), RoutingError> {
         self.last_now = Some(self.last_now.map_or(now, |n| n.max(now)));
         self.apply(now, input)?;
+        self.overflow_due(now);
         self.route(now);
         Ok(())
     }
@@ -198,18 +245,22 @@ impl Router {
         for id in ending {
             self.end_wrap_up(id);
         }
+        self.overflow_due(now);
         self.route(now);
     }
 
     fn apply(&mut self, now: Instant, input: Input) -> Result<(), RoutingError> {
         match input {
             Input::UpsertQueue(q) => {
+                let known: Vec<String> = self.queues.keys().cloned().collect();
+                q.validate(&known)
+                    .map_err(|e| RoutingError::BadQueue(q.name.clone(), e))?;
                 self.counters.entry(q.name.clone()).or_default();
                 self.queues.insert(q.name.clone(), q);
             }
             Input::UpsertAgent(p) => self.upsert_agent(p)?,
             Input::SetPresence { agent, presence } => self.set_presence(agent, presence)?,
-            Input::AgentDisconnected { agent } => self.disconnected(agent)?,
+            Input::AgentDisconnected { agent } => self.disconnected(now, agent)?,
             Input::Enqueue(item) => self.enqueue(item)?,
             Input::Cancel { item } => self.cancel(item)?,
             Input::Accept { offer, agent } => self.accept(now, offer, agent)?,
@@ -257,7 +308,7 @@ impl Router {
         Ok(())
     }
 
-    fn disconnected(&mut self, agent: Uuid) -> Result<(), RoutingError> {
+    fn disconnected(&mut self, now: Instant, agent: Uuid) -> Result<(), RoutingError> {
         self.agents
             .get(&agent)
             .ok_or(RoutingError::UnknownAgent(agent))?;
@@ -272,14 +323,8 @@ impl Router {
             .collect();
         for id in active {
             if let Some((_, item)) = self.assigned.remove(&id) {
-                self.waiting.insert(
-                    id,
-                    Waiting {
-                        item,
-                        offer: None,
-                        passed_by: BTreeMap::new(),
-                    },
-                );
+                // Its place is kept (enqueue time); its longest wait starts anew.
+                self.waiting.insert(id, Waiting::new(item, now));
                 self.out.push_back(Output::Requeued { item: id });
             }
         }
@@ -300,30 +345,18 @@ impl Router {
             return Err(RoutingError::Duplicate(item.id));
         }
         self.counters.entry(item.queue.clone()).or_default().offered += 1;
-        self.waiting.insert(
-            item.id,
-            Waiting {
-                item,
-                offer: None,
-                passed_by: BTreeMap::new(),
-            },
-        );
+        let since = item.enqueued_at;
+        self.waiting.insert(item.id, Waiting::new(item, since));
         Ok(())
     }
 
     fn cancel(&mut self, id: Uuid) -> Result<(), RoutingError> {
-        if let Some(w) = self.waiting.remove(&id) {
-            if let Some(offer) = w.offer
-                && let Some(o) = self.offers.remove(&offer)
-            {
-                self.out.push_back(Output::Withdrawn {
-                    offer,
-                    item: id,
-                    agent: o.agent,
-                    reason: WithdrawReason::Cancelled,
-                });
-                self.announce(o.agent);
+        if let Some(offers) = self.waiting.get(&id).map(|w| w.offers.clone()) {
+            for offer in offers {
+                self.withdraw(offer, WithdrawReason::Cancelled);
             }
+        }
+        if let Some(w) = self.waiting.remove(&id) {
             self.counters
                 .entry(w.item.queue.clone())
                 .or_default()
@@ -367,6 +400,10 @@ impl Router {
         }
         counters.record_wait(wait);
         let channel = w.item.channel;
+        // A ring-all call: the others stop ringing.
+        for other in w.offers.iter().filter(|o| **o != offer_id) {
+            self.withdraw_gone(*other, WithdrawReason::TakenByOther);
+        }
         if let Some(a) = self.agents.get_mut(&agent) {
             a.offered.retain(|o| *o != offer_id);
             a.active.push((w.item.id, channel));
@@ -458,13 +495,20 @@ impl Router {
         }
     }
 
-    fn withdraw(&mut self, offer_id: Uuid, reason: WithdrawReason) {
+    pub(super) fn withdraw(&mut self, offer_id: Uuid, reason: WithdrawReason) {
+        if let Some(item) = self.offers.get(&offer_id).map(|o| o.item)
+            && let Some(w) = self.waiting.get_mut(&item)
+        {
+            w.offers.retain(|o| *o != offer_id);
+        }
+        self.withdraw_gone(offer_id, reason);
+    }
+
+    /// Withdraws an offer whose item is no longer waiting (or is about to go).
+    fn withdraw_gone(&mut self, offer_id: Uuid, reason: WithdrawReason) {
         let Some(o) = self.offers.remove(&offer_id) else {
             return;
         };
-        if let Some(w) = self.waiting.get_mut(&o.item) {
-            w.offer = None;
-        }
         if let Some(a) = self.agents.get_mut(&o.agent) {
             a.offered.retain(|x| *x != offer_id);
         }
@@ -484,14 +528,14 @@ impl Router {
             .unwrap_or_default()
     }
 
-    fn announce(&mut self, agent: Uuid) {
+    pub(super) fn announce(&mut self, agent: Uuid) {
         if let Some(a) = self.agents.get(&agent) {
             let status = a.status(&self.offer_channels(agent));
             self.out.push_back(Output::AgentChanged { agent, status });
         }
     }
 
-    fn offer_channels(&self, agent: Uuid) -> Vec<Channel> {
+    pub(super) fn offer_channels(&self, agent: Uuid) -> Vec<Channel> {
         let Some(a) = self.agents.get(&agent) else {
             return vec![];
         };
@@ -505,7 +549,7 @@ impl Router {
 
     /// Offers every waiting item that some agent can take now, best items first.
     fn route(&mut self, now: Instant) {
-        if self.waiting.values().all(|w| w.offer.is_some()) {
+        if self.waiting.values().all(|w| !w.offers.is_empty()) {
             return;
         }
         // Only agents with a free slot can take anything; with none, nothing to do.
@@ -521,13 +565,13 @@ impl Router {
         let mut order: Vec<(i64, Instant, Uuid)> = self
             .waiting
             .values()
-            .filter(|w| w.offer.is_none())
+            .filter(|w| w.offers.is_empty())
             .map(|w| (-score(&w.item, now), w.item.enqueued_at, w.item.id))
             .collect();
         order.sort();
         // Items with the same needs get the same answer until an offer changes the
         // free agents, so eligibility is computed once per kind of item, not per item.
-        let mut seen: HashMap<Need, Option<Uuid>> = HashMap::new();
+        let mut seen: HashMap<super::pick::Need, Option<Uuid>> = HashMap::new();
         for (_, _, id) in order {
             let Some(w) = self.waiting.get_mut(&id) else {
                 continue;
@@ -539,6 +583,17 @@ impl Router {
             let passed: BTreeSet<Uuid> = w.passed_by.keys().copied().collect();
             let sticky =
                 w.item.preferred_agent.is_some() && w.item.sticky_until.is_some_and(|u| now < u);
+            if self.rings_all(&w.item) {
+                let rung = self.ring_all(now, id, &passed, &free);
+                if !rung.is_empty() {
+                    seen.clear();
+                    free.retain(|a| self.has_room(*a));
+                    if free.is_empty() {
+                        break;
+                    }
+                }
+                continue;
+            }
             let need = (!sticky && passed.is_empty())
                 .then(|| need_of(&w.item, self.level_of(&w.item, now)));
             let choice = match need.as_ref().and_then(|n| seen.get(n)) {
@@ -565,7 +620,7 @@ impl Router {
         }
     }
 
-    fn level_of(&self, item: &WorkItem, now: Instant) -> super::agent::Relax {
+    pub(super) fn level_of(&self, item: &WorkItem, now: Instant) -> super::agent::Relax {
         match self.queues.get(&item.queue) {
             Some(q) => {
                 super::agent::relax_level(q, now.saturating_duration_since(item.enqueued_at))
@@ -591,7 +646,7 @@ impl Router {
         a.active.len() + a.offered.len() < total
     }
 
-    fn make_offer(&mut self, now: Instant, item_id: Uuid, agent: Uuid) {
+    pub(super) fn make_offer(&mut self, now: Instant, item_id: Uuid, agent: Uuid) {
         let Some(w) = self.waiting.get_mut(&item_id) else {
             return;
         };
@@ -601,7 +656,7 @@ impl Router {
             .map(QueueConfig::offer_timeout)
             .unwrap_or(Duration::from_secs(20));
         let offer = Uuid::new_v4();
-        w.offer = Some(offer);
+        w.offers.push(offer);
         let item = w.item.clone();
         self.last_offered.insert(item.queue.clone(), agent);
         self.offers.insert(
@@ -622,51 +677,6 @@ impl Router {
             expires_at: now + timeout,
         });
         self.announce(agent);
-    }
-
-    /// The best of the `free` agents for `item`: the sticky agent if it can take it,
-    /// else the one the queue's strategy prefers.
-    fn pick_agent(
-        &self,
-        item: &WorkItem,
-        rejected: &BTreeSet<Uuid>,
-        free: &[Uuid],
-        now: Instant,
-    ) -> Option<Uuid> {
-        let q = self.queues.get(&item.queue)?;
-        let wait = now.saturating_duration_since(item.enqueued_at);
-        let level = super::agent::relax_level(q, wait);
-        if let (Some(pref), Some(until)) = (item.preferred_agent, item.sticky_until)
-            && now < until
-            && !rejected.contains(&pref)
-            && free.contains(&pref)
-            && let Some(a) = self.agents.get(&pref)
-            && a.can_take(item, level, &self.offer_channels(pref))
-        {
-            return Some(pref);
-        }
-        let able = free
-            .iter()
-            .filter_map(|id| self.agents.get(id))
-            .filter(|a| {
-                !rejected.contains(&a.profile.id)
-                    && a.can_take(item, level, &self.offer_channels(a.profile.id))
-            });
-        let idle = |a: &AgentState| std::cmp::Reverse(a.idle_since());
-        let id = |a: &AgentState| std::cmp::Reverse(a.profile.id);
-        let chosen = match q.strategy {
-            Strategy::BestFit => able.max_by_key(|a| (a.fit(item), idle(a), id(a))),
-            Strategy::LongestIdle => able.max_by_key(|a| (idle(a), id(a))),
-            Strategy::LeastOccupied => {
-                able.max_by_key(|a| (std::cmp::Reverse(a.active.len()), idle(a), id(a)))
-            }
-            Strategy::RoundRobin => {
-                let last = self.last_offered.get(&item.queue).copied();
-                // The next id after the last one offered, wrapping around.
-                able.min_by_key(|a| (last.is_some_and(|l| a.profile.id <= l), a.profile.id))
-            }
-        };
-        chosen.map(|a| a.profile.id)
     }
 
     fn next_relax(&self, item: &WorkItem) -> Option<Instant> {
@@ -715,65 +725,6 @@ impl Router {
     pub fn is_assigned(&self, item: Uuid) -> Option<Uuid> {
         self.assigned.get(&item).map(|(a, _)| *a)
     }
-
-    /// Checks the invariants the property tests rely on; `Err` names the broken one.
-    pub fn check_invariants(&self) -> Result<(), String> {
-        let mut offered_items = BTreeSet::new();
-        for (id, o) in &self.offers {
-            if !offered_items.insert(o.item) {
-                return Err(format!("item {} offered twice", o.item));
-            }
-            let w = self
-                .waiting
-                .get(&o.item)
-                .ok_or("offer for an item that is not waiting")?;
-            if w.offer != Some(*id) {
-                return Err("offer not recorded on its item".into());
-            }
-        }
-        for a in self.agents.values() {
-            for ch in [
-                Channel::Voice,
-                Channel::Chat,
-                Channel::Email,
-                Channel::Social,
-            ] {
-                let busy = a.active.iter().filter(|(_, c)| *c == ch).count()
-                    + self
-                        .offer_channels(a.profile.id)
-                        .iter()
-                        .filter(|c| **c == ch)
-                        .count();
-                if busy > usize::from(a.profile.capacity.of(ch)) {
-                    return Err(format!("agent {} over capacity on {ch:?}", a.profile.name));
-                }
-            }
-        }
-        if self.waiting.keys().any(|k| self.assigned.contains_key(k)) {
-            return Err("item both waiting and assigned".into());
-        }
-        Ok(())
-    }
-}
-
-/// What decides which agents can take an item.
-type Need = (
-    String,
-    Channel,
-    Vec<(String, u8)>,
-    Option<String>,
-    super::agent::Relax,
-);
-
-fn need_of(item: &WorkItem, level: super::agent::Relax) -> Need {
-    let skills = item.skills.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    (
-        item.queue.clone(),
-        item.channel,
-        skills,
-        item.language.clone(),
-        level,
-    )
 }
 
 /// Priority with aging: each second of waiting adds one point; a priority step is

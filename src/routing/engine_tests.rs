@@ -8,77 +8,8 @@ use proptest::strategy::Strategy;
 use uuid::Uuid;
 
 use super::*;
-use crate::routing::model::{Capacity, Strategy as Pick};
-
-fn agent(n: u128, skills: &[(&str, u8)], voice: u8, chat: u8) -> AgentProfile {
-    AgentProfile {
-        id: Uuid::from_u128(n),
-        name: format!("agent{n}"),
-        skills: skills.iter().map(|(s, p)| (s.to_string(), *p)).collect(),
-        languages: vec![],
-        queues: vec!["support".into()],
-        capacity: Capacity {
-            voice,
-            chat,
-            email: 1,
-            social: 1,
-            voice_blocks_text: true,
-        },
-    }
-}
-
-fn item(n: u128, channel: Channel, at: Instant, skills: &[(&str, u8)]) -> WorkItem {
-    WorkItem {
-        id: Uuid::from_u128(1000 + n),
-        channel,
-        customer_id: Uuid::from_u128(5000 + n),
-        queue: "support".into(),
-        priority: 0,
-        skills: skills
-            .iter()
-            .map(|(s, p)| (s.to_string(), *p))
-            .collect::<BTreeMap<_, _>>(),
-        language: None,
-        enqueued_at: at,
-        preferred_agent: None,
-        sticky_until: None,
-    }
-}
-
-fn setup(t0: Instant, agents: &[AgentProfile]) -> Router {
-    let mut r = Router::new();
-    let mut q = QueueConfig::named("support");
-    q.wrap_up_seconds = 10;
-    r.handle(t0, Input::UpsertQueue(q)).unwrap();
-    for a in agents {
-        r.handle(t0, Input::UpsertAgent(a.clone())).unwrap();
-        r.handle(
-            t0,
-            Input::SetPresence {
-                agent: a.id,
-                presence: Presence::Available,
-            },
-        )
-        .unwrap();
-    }
-    drain(&mut r);
-    r
-}
-
-fn drain(r: &mut Router) -> Vec<Output> {
-    std::iter::from_fn(|| r.poll_output()).collect()
-}
-
-fn offers(out: &[Output]) -> Vec<(Uuid, Uuid, Uuid)> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Offer {
-                offer, item, agent, ..
-            } => Some((*offer, item.id, *agent)),
-            _ => None,
-        })
-        .collect()
-}
+use crate::routing::model::{Overflow, Strategy as Pick};
+use crate::routing::test_support::{agent, drain, item, offers, setup};
 
 #[test]
 fn a_call_and_a_chat_go_to_the_same_agent_respecting_capacity() {
@@ -319,7 +250,8 @@ fn disconnect_requeues_active_and_offered_items() {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Arrive(u8, bool),
+    /// Skills and priority seed, a call (else a chat), to `spill` (else `support`).
+    Arrive(u8, bool, bool),
     Accept(usize),
     Reject(usize),
     Finish(usize),
@@ -327,11 +259,13 @@ enum Op {
     Disconnect(u8),
     Cancel(u8),
     Wait(u16),
+    /// A queue (`spill` or `support`) gets a strategy, an overflow and a longest wait.
+    Reconfigure(bool, u8, u8, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (any::<u8>(), any::<bool>()).prop_map(|(s, v)| Op::Arrive(s, v)),
+        (any::<u8>(), any::<bool>(), any::<bool>()).prop_map(|(s, v, q)| Op::Arrive(s, v, q)),
         (0usize..8).prop_map(Op::Accept),
         (0usize..8).prop_map(Op::Reject),
         (0usize..8).prop_map(Op::Finish),
@@ -339,26 +273,84 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..4).prop_map(Op::Disconnect),
         any::<u8>().prop_map(Op::Cancel),
         (0u16..40).prop_map(Op::Wait),
+        (any::<bool>(), 0u8..5, 0u8..4, any::<u8>())
+            .prop_map(|(q, s, o, m)| Op::Reconfigure(q, s, o, m)),
     ]
+}
+
+/// `support` (best fit) overflows into `spill` (ring-all) after 30 s, `spill`
+/// back into `support` after 20 s: a cycle.
+fn two_queues(t0: Instant, agents: &[AgentProfile]) -> Router {
+    let mut r = setup(t0, agents);
+    r.handle(
+        t0,
+        Input::UpsertQueue(queue(
+            "spill",
+            Pick::RingAll,
+            20,
+            Some(Overflow::Queue {
+                queue: "support".into(),
+            }),
+        )),
+    )
+    .unwrap();
+    r.handle(
+        t0,
+        Input::UpsertQueue(queue(
+            "support",
+            Pick::BestFit,
+            30,
+            Some(Overflow::Queue {
+                queue: "spill".into(),
+            }),
+        )),
+    )
+    .unwrap();
+    drain(&mut r);
+    r
+}
+
+fn queue(name: &str, strategy: Pick, max_wait: u32, overflow: Option<Overflow>) -> QueueConfig {
+    let mut q = QueueConfig::named(name);
+    q.wrap_up_seconds = 10;
+    q.strategy = strategy;
+    q.max_wait_seconds = overflow.as_ref().map(|_| max_wait);
+    q.overflow = overflow;
+    q
 }
 
 proptest! {
     #[test]
     fn invariants_hold_under_random_inputs(ops in proptest::collection::vec(op(), 1..120)) {
         let t0 = Instant::now();
-        let agents: Vec<AgentProfile> = (0..4u128).map(|i| agent(i, &[("billing", (i % 5 + 1) as u8)], 1, (i % 3 + 1) as u8)).collect();
-        let mut r = setup(t0, &agents);
+        let names = ["support", "spill"];
+        let agents: Vec<AgentProfile> = (0..4u128).map(|i| {
+            let mut a = agent(i, &[("billing", (i % 5 + 1) as u8)], 1, (i % 3 + 1) as u8);
+            // Agents 0 and 1 serve both queues, 2 only support, 3 only spill.
+            a.queues = match i { 2 => vec!["support".into()], 3 => vec!["spill".into()], _ => names.map(String::from).to_vec() };
+            a
+        }).collect();
+        let mut r = two_queues(t0, &agents);
         let mut now = t0;
         let mut pending: Vec<(Uuid, Uuid, Uuid)> = vec![];
         let mut assigned: Vec<Uuid> = vec![];
+        let mut enqueued: BTreeMap<Uuid, Instant> = BTreeMap::new();
+        let mut overflowed: BTreeMap<Uuid, Overflow> = BTreeMap::new();
         let mut next_item = 0u128;
         for op in ops {
             match op {
-                Op::Arrive(s, voice) => {
+                Op::Arrive(s, voice, spill) => {
                     next_item += 1;
                     let skills: &[(&str, u8)] = if s % 2 == 0 { &[("billing", 3)] } else { &[] };
                     let mut it = item(next_item, if voice { Channel::Voice } else { Channel::Chat }, now, skills);
                     it.priority = i32::from(s % 3);
+                    it.caller_on_line = voice && s % 5 != 0;
+                    it.queue = names[usize::from(spill)].into();
+                    if s % 7 == 0 {
+                        it.preferred_agent = Some(Uuid::from_u128(u128::from(s % 4)));
+                        it.sticky_until = Some(now + Duration::from_secs(30));
+                    }
+                    enqueued.insert(it.id, now);
                     r.handle(now, Input::Enqueue(it)).unwrap();
                 }
                 Op::Accept(i) => if let Some((offer, agent, _)) = pending.get(i).cloned() {
@@ -377,33 +369,63 @@ proptest! {
                 Op::Disconnect(a) => r.handle(now, Input::AgentDisconnected { agent: Uuid::from_u128(u128::from(a)) }).unwrap(),
                 Op::Cancel(n) => { let _ = r.handle(now, Input::Cancel { item: Uuid::from_u128(1000 + u128::from(n)) }); },
                 Op::Wait(s) => { now += Duration::from_secs(u64::from(s)); r.handle_timeout(now); }
+                Op::Reconfigure(spill, strategy, overflow, max) => {
+                    let (name, other) = if spill { ("spill", "support") } else { ("support", "spill") };
+                    let strategy = [Pick::BestFit, Pick::LongestIdle, Pick::LeastOccupied, Pick::RoundRobin, Pick::RingAll][usize::from(strategy)];
+                    let overflow = match overflow {
+                        0 => None,
+                        1 => Some(Overflow::Queue { queue: other.into() }),
+                        2 => Some(Overflow::Voicemail),
+                        _ => Some(Overflow::Callback),
+                    };
+                    r.handle(now, Input::UpsertQueue(queue(name, strategy, 1 + u32::from(max % 60), overflow))).unwrap();
+                }
             }
             for o in drain(&mut r) {
                 match o {
                     Output::Offer { offer, agent, item, .. } => pending.push((offer, agent, item.id)),
                     Output::Withdrawn { offer, .. } => pending.retain(|(p, _, _)| *p != offer),
                     Output::Assigned { item, .. } => {
+                        prop_assert!(!assigned.contains(&item), "assigned twice at once");
                         pending.retain(|(_, _, i)| *i != item);
                         assigned.push(item);
                     }
+                    Output::Requeued { item } => assigned.retain(|i| *i != item),
+                    Output::Overflowed { item, action, .. } => {
+                        prop_assert!(!pending.iter().any(|(_, _, i)| *i == item), "an offer outlived its item's overflow");
+                        overflowed.insert(item, action);
+                    }
                     _ => {}
                 }
+            }
+            for (item, last) in std::mem::take(&mut overflowed) {
+                let gone = r.waiting_item(item).is_none() && r.is_assigned(item).is_none();
+                prop_assert_eq!(gone, !matches!(last, Overflow::Queue { .. }), "only voicemail and callback take an item out");
             }
             prop_assert!(r.check_invariants().is_ok(), "{:?}", r.check_invariants());
             prop_assert!(r.poll_timeout().is_none_or(|t| t > now), "a timer already due was left pending");
             for (offer, _, _) in &pending {
                 prop_assert!(r.offers.get(offer).is_some_and(|o| o.expires_at >= now), "offer past its timeout or lost");
             }
+            for name in names {
+                for w in r.waiting_in(name) {
+                    prop_assert_eq!(Some(&w.enqueued_at), enqueued.get(&w.id), "overflow keeps the enqueue time");
+                }
+            }
         }
-        // With every agent available and time passing, everything waiting gets routed.
+        // With every agent available and time passing, everything waiting gets
+        // routed, unless everyone serving its queue is busy.
         for a in 0..4u128 {
             r.handle(now, Input::SetPresence { agent: Uuid::from_u128(a), presence: Presence::Available }).unwrap();
         }
         now += Duration::from_secs(120);
         r.handle_timeout(now);
-        let waiting = r.waiting_in("support").len();
-        let offered = r.offers.len();
-        prop_assert!(waiting == 0 || offered > 0 || r.agents.values().all(|a| !a.active.is_empty() || a.wrap_until.is_some() || a.presence != Presence::Available));
+        for name in names {
+            let waiting = r.waiting_in(name);
+            let offered = waiting.iter().any(|w| r.offers.values().any(|o| o.item == w.id));
+            let occupied = r.agents.values().filter(|a| a.profile.queues.iter().any(|q| q == name)).all(|a| !a.active.is_empty() || a.wrap_until.is_some() || a.presence != Presence::Available || !a.offered.is_empty());
+            prop_assert!(waiting.is_empty() || offered || occupied, "{name}: items wait while an agent is free");
+        }
     }
 }
 

@@ -26,6 +26,11 @@ pub struct WorkItem {
     /// The customer's last agent, preferred until `sticky_until`.
     pub preferred_agent: Option<Uuid>,
     pub sticky_until: Option<Instant>,
+    /// A caller is on the line in the dialplan's queue step, so a voicemail or
+    /// callback overflow can take them out of the queue. False for text, for
+    /// callbacks, and for calls an agent sent back to a queue (nothing would
+    /// act on it): those wait on in the queue instead.
+    pub caller_on_line: bool,
 }
 
 /// How a queue chooses among the agents free to take an item (after the
@@ -42,6 +47,36 @@ pub enum Strategy {
     LeastOccupied,
     /// Each agent in turn (by id), starting after the last one offered.
     RoundRobin,
+    /// Calls ring every eligible free agent at once; the first to accept takes
+    /// the call and the other offers are withdrawn. Text items go to the
+    /// longest idle agent.
+    RingAll,
+}
+
+/// Where an item goes once it has waited `max_wait_seconds` in a queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Overflow {
+    /// To another queue, keeping the original enqueue time (its place). An item
+    /// never overflows into a queue it already waited in, so cycles end.
+    Queue { queue: String },
+    /// Calls leave the line and the caller leaves a voicemail message; text
+    /// items stay in the queue.
+    Voicemail,
+    /// Calls leave the line and wait as a callback keeping their place; text
+    /// items stay in the queue.
+    Callback,
+}
+
+impl Overflow {
+    /// The name used in events and the timeline.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Overflow::Queue { .. } => "queue",
+            Overflow::Voicemail => "voicemail",
+            Overflow::Callback => "callback",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -70,6 +105,32 @@ pub struct QueueConfig {
     /// Record calls of this queue.
     #[serde(default = "default_true")]
     pub recording: bool,
+    /// Longest wait in this queue before `overflow`; none: wait for ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_seconds: Option<u32>,
+    /// What happens to an item past `max_wait_seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overflow: Option<Overflow>,
+}
+
+/// Why a queue's settings cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueConfigError {
+    #[error("name must be 1 to 64 characters")]
+    Name,
+    #[error("sl_percent must be at most 100")]
+    SlPercent,
+    #[error("offer_seconds must be positive")]
+    OfferSeconds,
+    #[error("max_wait_seconds must be positive")]
+    MaxWait,
+    #[error("max_wait_seconds and overflow go together: give both or neither")]
+    OverflowPair,
+    #[error("overflow.queue: a queue cannot overflow into itself")]
+    OverflowToSelf,
+    #[error("overflow.queue: unknown queue `{0}`")]
+    OverflowUnknown(String),
 }
 
 fn default_sl_percent() -> u8 {
@@ -107,8 +168,45 @@ impl QueueConfig {
                 relax_any_proficiency_seconds: 30,
                 relax_all_seconds: 90,
                 recording: true,
+                max_wait_seconds: None,
+                overflow: None,
             }
         })
+    }
+
+    /// Checks the settings on their own and the overflow target against the
+    /// queues that exist (`known`).
+    pub fn validate(&self, known: &[String]) -> Result<(), QueueConfigError> {
+        if self.name.trim().is_empty() || self.name.len() > 64 {
+            return Err(QueueConfigError::Name);
+        }
+        if self.sl_percent > 100 {
+            return Err(QueueConfigError::SlPercent);
+        }
+        if self.offer_seconds == 0 {
+            return Err(QueueConfigError::OfferSeconds);
+        }
+        match (self.max_wait_seconds, &self.overflow) {
+            (Some(0), _) => return Err(QueueConfigError::MaxWait),
+            (Some(_), None) | (None, Some(_)) => return Err(QueueConfigError::OverflowPair),
+            _ => {}
+        }
+        if let Some(Overflow::Queue { queue }) = &self.overflow {
+            if *queue == self.name {
+                return Err(QueueConfigError::OverflowToSelf);
+            }
+            if !known.contains(queue) {
+                return Err(QueueConfigError::OverflowUnknown(queue.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// How long an item waits here before its overflow, if it has one.
+    pub fn max_wait(&self) -> Option<Duration> {
+        self.overflow.as_ref()?;
+        self.max_wait_seconds
+            .map(|s| Duration::from_secs(u64::from(s)))
     }
 
     pub fn offer_timeout(&self) -> Duration {

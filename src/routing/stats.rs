@@ -20,6 +20,8 @@ pub struct QueueCounters {
     pub answered: u64,
     pub answered_in_sl: u64,
     pub abandoned: u64,
+    /// Items that waited the queue's longest wait and overflowed out of it.
+    pub overflowed: u64,
     /// Exponentially weighted average wait of answered items, in seconds.
     pub avg_wait: f64,
 }
@@ -46,6 +48,9 @@ pub struct QueueStats {
     pub offered_today: u64,
     pub answered_today: u64,
     pub abandoned_today: u64,
+    /// Items that overflowed out of the queue (to another queue, voicemail or
+    /// a callback) after its longest wait.
+    pub overflowed_today: u64,
     /// Share answered within the target, 0–100; absent before the first answer.
     pub service_level: Option<f64>,
 }
@@ -85,6 +90,7 @@ impl Router {
             offered_today: c.offered,
             answered_today: c.answered,
             abandoned_today: c.abandoned,
+            overflowed_today: c.overflowed,
             service_level: (c.answered > 0)
                 .then(|| 100.0 * c.answered_in_sl as f64 / c.answered as f64),
         })
@@ -152,12 +158,12 @@ pub struct Place {
 type Gauge = (&'static str, &'static str, fn(&QueueStats) -> Option<f64>);
 
 /// Per-queue gauges in the Prometheus text format: waiting items, longest and
-/// estimated wait, agents by state, today's offered/answered/abandoned and
-/// service level (0–1, absent before the first answer).
+/// estimated wait, agents by state, today's offered/answered/abandoned/overflowed
+/// and service level (0–1, absent before the first answer).
 pub fn render_prometheus(stats: &[QueueStats]) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let gauges: [Gauge; 7] = [
+    let gauges: [Gauge; 8] = [
         (
             "switchboard_queue_waiting",
             "Items waiting in the queue",
@@ -187,6 +193,11 @@ pub fn render_prometheus(stats: &[QueueStats]) -> String {
             "switchboard_queue_abandoned_today",
             "Items abandoned today",
             |s| Some(s.abandoned_today as f64),
+        ),
+        (
+            "switchboard_queue_overflowed_today",
+            "Items that overflowed out of the queue today",
+            |s| Some(s.overflowed_today as f64),
         ),
         (
             "switchboard_queue_service_level_ratio",
@@ -241,6 +252,7 @@ mod tests {
             offered_today: 9,
             answered_today: 7,
             abandoned_today: 1,
+            overflowed_today: 4,
             service_level: Some(85.0),
         };
         let text = render_prometheus(&[s]);
@@ -259,5 +271,8 @@ mod tests {
             )
         );
         assert!(text.contains("# TYPE switchboard_queue_abandoned_today gauge\n"));
+        assert!(
+            text.contains("switchboard_queue_overflowed_today{queue=\"vip \\\"gold\\\"\"} 4\n")
+        );
     }
 }

@@ -244,6 +244,17 @@ impl RoutingStore {
         Ok(r.rows_affected())
     }
 
+    /// Moves a waiting conversation to another queue, keeping its queued time
+    /// (an overflow keeps the item's place).
+    pub async fn move_queue(&self, conversation: Uuid, queue: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE conversations SET queue = $1 WHERE id = $2")
+            .bind(queue.to_string())
+            .bind(conversation.to_string())
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Records who took a conversation.
     pub async fn set_assignee(
         &self,

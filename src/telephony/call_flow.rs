@@ -22,7 +22,7 @@ use super::recording::{self, Frame};
 use super::rtcp_leg::LegRtcp;
 use super::timeline_writer::CallRecord;
 use super::transfer::{AgentEnd, Back, Requeued};
-use crate::dialplan::vm::Vm;
+use crate::dialplan::vm::{QueueOverflow, Vm};
 use crate::routing::engine::Input;
 use crate::sdp::Negotiated;
 use crate::speech::service::{Job, Stretch, SubmitError};
@@ -56,6 +56,14 @@ pub(super) enum Served {
     Ended(String),
     /// The agent hung up first; the caller is still there.
     AgentLeft(UdpSocket),
+    /// Back in a queue, its overflow took the caller out of the line; they
+    /// waited in `queue` since `since`.
+    Overflowed {
+        what: QueueOverflow,
+        queue: String,
+        since: Instant,
+        caller_rtp: UdpSocket,
+    },
 }
 
 impl Call {
@@ -105,9 +113,19 @@ impl Call {
         language: &watch::Sender<Option<String>>,
         rx: &mut mpsc::Receiver<CallInput>,
     ) -> String {
+        // Where the caller already waits when the IVR resumes after an overflow.
+        let mut queued = None;
         loop {
             let phase = self
-                .ivr_phase(vm, socket, caller, recorder.clone(), language, rx)
+                .ivr_phase(
+                    vm,
+                    socket,
+                    queued.take(),
+                    caller,
+                    recorder.clone(),
+                    language,
+                    rx,
+                )
                 .await;
             let (agent, queue, caller_rtp) = match phase {
                 Phase::Ended(cause) => return cause,
@@ -134,8 +152,17 @@ impl Call {
                     }
                 }
             };
+            let may_leave = vm.is_queued();
             let served = self
-                .serve_with_agents(agent, caller_rtp, queue, caller, recorder.clone(), rx)
+                .serve_with_agents(
+                    agent,
+                    may_leave,
+                    caller_rtp,
+                    queue,
+                    caller,
+                    recorder.clone(),
+                    rx,
+                )
                 .await;
             // Done with the agent: wrap-up starts (or the item is simply gone).
             self.routing_input(Input::Finish {
@@ -151,16 +178,33 @@ impl Call {
                     self.send_bye().await;
                     return "agent_hangup".into();
                 }
+                Served::Overflowed {
+                    what,
+                    queue,
+                    since,
+                    caller_rtp,
+                } if vm.queue_overflowed(Instant::now(), what) => {
+                    socket = caller_rtp;
+                    queued = Some((queue, since));
+                }
+                Served::Overflowed { .. } => {
+                    self.send_bye().await;
+                    return "queue_overflow".into();
+                }
             }
         }
     }
 
     /// One stretch in the IVR with its own media task on the caller's socket,
     /// until the VM hangs up, the call ends, or routing assigns an agent.
+    /// `queued`: the queue the caller left by an overflow and since when they
+    /// waited there (a callback keeps that place).
+    #[allow(clippy::too_many_arguments)]
     async fn ivr_phase(
         &mut self,
         vm: &mut Vm,
         socket: UdpSocket,
+        queued: Option<(String, Instant)>,
         caller: &Negotiated,
         recorder: Option<mpsc::Sender<Frame>>,
         language: &watch::Sender<Option<String>>,
@@ -179,16 +223,17 @@ impl Call {
             stop.clone(),
         ));
         let conversation = self.conversation;
+        let (queued_in, queued_at) = queued.unzip();
         let mut ivr = IvrCall {
             call: self,
             conversation,
             media: cmd_tx,
-            queued_in: None,
+            queued_in,
             listen_language: None,
             hearing: None,
             lookup: None,
             language,
-            queued_at: None,
+            queued_at,
             voicemail: None,
             callback: None,
             transfer: None,
@@ -324,10 +369,14 @@ impl Call {
     }
 
     /// Bridges the call to the assigned agent, and again to the next one each time
-    /// an agent transfers it to a queue or is lost.
+    /// an agent transfers it to a queue or is lost. `may_leave`: the dialplan
+    /// waits in its queue step, so a queue's voicemail or callback overflow may
+    /// take the caller out of the line while they wait again.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn serve_with_agents(
         &mut self,
         mut agent: Uuid,
+        may_leave: bool,
         mut sock: UdpSocket,
         mut queue: String,
         caller: &Negotiated,
@@ -354,7 +403,15 @@ impl Call {
                 }
             };
             match self
-                .requeue(why, &queue, caller_rtp, caller, recorder.clone(), rx)
+                .requeue(
+                    why,
+                    may_leave,
+                    &queue,
+                    caller_rtp,
+                    caller,
+                    recorder.clone(),
+                    rx,
+                )
                 .await
             {
                 Requeued::Assigned {
@@ -362,6 +419,19 @@ impl Call {
                     caller_rtp,
                 } => (agent, sock) = (next, caller_rtp),
                 Requeued::Ended(cause) => return Served::Ended(cause),
+                Requeued::Overflowed {
+                    what,
+                    queue,
+                    since,
+                    caller_rtp,
+                } => {
+                    return Served::Overflowed {
+                        what,
+                        queue,
+                        since,
+                        caller_rtp,
+                    };
+                }
             }
         }
     }

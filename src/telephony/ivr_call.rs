@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::call::CallInput;
 use super::ivr_media::{IvrMediaEvent, MediaCommand};
 use super::timeline_writer::CallRecord;
-use crate::dialplan::vm::{Command, Event, TransferTarget, Vm};
+use crate::dialplan::vm::{Command, Event, QueueOverflow, TransferTarget, Vm};
 use crate::routing::actor::RoutingEvent;
-use crate::routing::model::Channel;
+use crate::routing::model::Overflow;
 use crate::speech::live::Heard;
 
 /// A lookup step's request, as a task the call owns (aborted when dropped).
@@ -124,14 +124,19 @@ impl IvrCall<'_> {
                         return IvrOutcome::Ended(cause);
                     }
                 }
-                event = routing.recv() => {
-                    if let Ok(e) = event
-                        && let RoutingEvent::Assigned { conversation, agent, .. } = &*e
-                        && *conversation == self.conversation
+                event = routing.recv() => match event.as_deref() {
+                    Ok(RoutingEvent::Assigned { conversation, agent, .. })
+                        if *conversation == self.conversation =>
                     {
                         return IvrOutcome::Assigned(*agent);
                     }
-                }
+                    Ok(RoutingEvent::Overflowed { conversation, overflow, .. })
+                        if *conversation == self.conversation =>
+                    {
+                        self.overflowed(vm, overflow);
+                    }
+                    _ => {}
+                },
             }
         }
     }
@@ -176,13 +181,7 @@ impl IvrCall<'_> {
                     });
                     let routing = self.call.ctx.routing.clone();
                     if let Err(e) = routing
-                        .enqueue(
-                            self.conversation,
-                            Uuid::nil(),
-                            Channel::Voice,
-                            &queue,
-                            priority,
-                        )
+                        .enqueue_call(self.conversation, &queue, priority)
                         .await
                     {
                         tracing::error!(error = %e, queue, "call not queued; ending it");
@@ -230,6 +229,23 @@ impl IvrCall<'_> {
             }
         }
         None
+    }
+
+    /// The queue's overflow moved the call to another queue (it keeps its
+    /// place there), or took it out of the line: the VM records a message or
+    /// turns the call into a callback.
+    fn overflowed(&mut self, vm: &mut Vm, overflow: &Overflow) {
+        let what = match overflow {
+            Overflow::Queue { queue } => {
+                self.queued_in = Some(queue.clone());
+                return;
+            }
+            Overflow::Voicemail => QueueOverflow::Voicemail,
+            Overflow::Callback => QueueOverflow::Callback,
+        };
+        if !vm.queue_overflowed(Instant::now(), what) {
+            tracing::debug!(conversation = %self.conversation, "overflow after the call left its queue step");
+        }
     }
 
     /// Hands an utterance to live recognition; silence is heard at once as nothing.

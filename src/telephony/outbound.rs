@@ -355,7 +355,7 @@ impl Call {
         let recording = self.start_recording(language);
         let recorder = recording.as_ref().map(|(tx, _, _)| tx.clone());
         let served = self
-            .serve_with_agents(agent, rtp, queue, customer, recorder, rx)
+            .serve_with_agents(agent, false, rtp, queue, customer, recorder, rx)
             .await;
         self.routing_input(Input::Finish {
             item: self.conversation,
@@ -366,6 +366,11 @@ impl Call {
             super::call_flow::Served::AgentLeft(_) => {
                 self.send_bye().await;
                 "agent_hangup".into()
+            }
+            // Not asked for: a callback never leaves its queue by an overflow.
+            super::call_flow::Served::Overflowed { .. } => {
+                self.send_bye().await;
+                "queue_overflow".into()
             }
         };
         self.media_stop.cancel();

@@ -3,7 +3,10 @@
 //! back to the front of its queue). The agent who had it goes to wrap-up, the
 //! call re-enters the routing engine, the caller hears music on hold, and when
 //! routing assigns it again the call is bridged to the new agent like the first
-//! time.
+//! time. A call whose dialplan is still in its queue step may be taken out of
+//! the line by the queue's voicemail or callback overflow meanwhile.
+
+use std::time::Instant;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -12,9 +15,10 @@ use uuid::Uuid;
 use super::call::{Call, CallInput};
 use super::recording::Frame;
 use super::timeline_writer::CallRecord;
+use crate::dialplan::vm::QueueOverflow;
 use crate::routing::actor::RoutingEvent;
 use crate::routing::engine::Input;
-use crate::routing::model::Channel;
+use crate::routing::model::{Channel, Overflow};
 use crate::sdp::Negotiated;
 use crate::timeline::model::EventPayload;
 
@@ -55,16 +59,36 @@ pub enum Back {
 
 /// Where a transferred call went.
 pub enum Requeued {
-    Assigned { agent: Uuid, caller_rtp: UdpSocket },
+    Assigned {
+        agent: Uuid,
+        caller_rtp: UdpSocket,
+    },
     Ended(String),
+    /// The queue's overflow took the caller out of the line; they waited in
+    /// `queue` since `since`.
+    Overflowed {
+        what: QueueOverflow,
+        queue: String,
+        since: Instant,
+        caller_rtp: UdpSocket,
+    },
+}
+
+/// What ended a requeued call's wait.
+enum Next {
+    Agent(Uuid),
+    Left(QueueOverflow),
 }
 
 impl Call {
     /// Puts the call back into `queue` with music on hold until routing assigns it
-    /// or the caller hangs up.
+    /// or the caller hangs up; with `may_leave` (the dialplan waits in its queue
+    /// step) until a voicemail or callback overflow takes the caller out.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn requeue(
         &mut self,
         why: Back,
+        may_leave: bool,
         queue: &str,
         caller_rtp: UdpSocket,
         caller: &Negotiated,
@@ -95,26 +119,37 @@ impl Call {
             queue: queue.to_string(),
         });
         let routing = self.ctx.routing.clone();
-        if let Err(e) = routing
-            .enqueue(conversation, Uuid::nil(), Channel::Voice, queue, priority)
-            .await
-        {
+        let since = Instant::now();
+        let queued = if may_leave {
+            routing.enqueue_call(conversation, queue, priority).await
+        } else {
+            routing
+                .enqueue(conversation, Uuid::nil(), Channel::Voice, queue, priority)
+                .await
+        };
+        if let Err(e) = queued {
             tracing::error!(error = %e, queue, "call not queued again; ending it");
             self.send_bye().await;
             return Requeued::Ended("queue_error".into());
         }
         let stop = self.media_stop.child_token();
         let mut hold = self.start_moh(caller_rtp, caller, recorder, stop.clone());
+        let mut queue = queue.to_string();
         let outcome = loop {
             tokio::select! {
-                event = assigned.recv() => {
-                    if let Ok(e) = event
-                        && let RoutingEvent::Assigned { conversation: c, agent, .. } = &*e
-                        && *c == conversation
-                    {
-                        break Ok(*agent);
+                event = assigned.recv() => match event.as_deref() {
+                    Ok(RoutingEvent::Assigned { conversation: c, agent, .. }) if *c == conversation => {
+                        break Ok(Next::Agent(*agent));
                     }
-                }
+                    Ok(RoutingEvent::Overflowed { conversation: c, overflow, .. }) if *c == conversation => {
+                        match overflow {
+                            Overflow::Queue { queue: to } => queue = to.clone(),
+                            Overflow::Voicemail => break Ok(Next::Left(QueueOverflow::Voicemail)),
+                            Overflow::Callback => break Ok(Next::Left(QueueOverflow::Callback)),
+                        }
+                    }
+                    _ => {}
+                },
                 ev = hold.events.recv() => if ev.is_none() {
                     self.send_bye().await;
                     break Err("media_timeout".to_string());
@@ -129,7 +164,13 @@ impl Call {
         stop.cancel();
         let socket = hold.task.await;
         match (outcome, socket) {
-            (Ok(agent), Ok(caller_rtp)) => Requeued::Assigned { agent, caller_rtp },
+            (Ok(Next::Agent(agent)), Ok(caller_rtp)) => Requeued::Assigned { agent, caller_rtp },
+            (Ok(Next::Left(what)), Ok(caller_rtp)) => Requeued::Overflowed {
+                what,
+                queue,
+                since,
+                caller_rtp,
+            },
             (Ok(_), Err(_)) => Requeued::Ended("media_error".into()),
             (Err(cause), _) => {
                 self.routing_input(Input::Cancel { item: conversation })

@@ -238,6 +238,16 @@ pub enum EventPayload {
         number: String,
         outcome: String,
     },
+    /// The conversation waited its queue's longest wait (`waited_seconds` since
+    /// it was first queued) and left `from`: `action` `queue` into `to`, or
+    /// `voicemail` / `callback` for a call taken out of the line.
+    Overflowed {
+        from: String,
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+        waited_seconds: u64,
+    },
     /// Written at call end, one per SIP leg.
     CallQuality(CallQuality),
     Note {
@@ -301,6 +311,7 @@ impl EventPayload {
             EventPayload::Voicemail { .. } => "voicemail",
             EventPayload::CallbackRequested { .. } => "callback_requested",
             EventPayload::CallbackAttempt { .. } => "callback_attempt",
+            EventPayload::Overflowed { .. } => "overflowed",
             EventPayload::CallQuality(_) => "call_quality",
             EventPayload::Note { .. } => "note",
             EventPayload::Disposition { .. } => "disposition",
