@@ -47,20 +47,7 @@ impl Ctx {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, self.server.url(path))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let text = res.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        common::api_request(&self.http, method, self.server.url(path), token, body).await
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {

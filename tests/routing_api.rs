@@ -22,16 +22,14 @@ impl Client {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
+        common::api_request(
+            &self.http,
+            method,
+            format!("{}{path}", self.base),
+            token,
+            body,
+        )
+        .await
     }
 
     async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {

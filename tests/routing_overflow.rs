@@ -25,16 +25,7 @@ impl Api<'_> {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, self.server.url(path))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
+        common::api_request(&self.http, method, self.server.url(path), token, body).await
     }
 
     async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {

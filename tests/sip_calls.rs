@@ -198,7 +198,7 @@ async fn answers_bad_and_odd_requests_as_the_rfc_says() {
     )
     .unwrap();
     assert!(version.starts_with("SIP/2.0 505"), "{version}");
-    // Dropped without an answer: a scanner, garbage, a request without Call-ID.
+    // Dropped without an answer: a scanner, garbage.
     assert!(
         exchange(
             &server,
@@ -217,7 +217,10 @@ async fn answers_bad_and_odd_requests_as_the_rfc_says() {
         .filter(|l| !l.starts_with("Call-ID"))
         .map(|l| format!("{l}\r\n"))
         .collect();
-    assert!(exchange(&server, &no_call_id).is_none());
+    // Without a Call-ID: answered 400 from its Via and CSeq (RFC 4475 `insuf`).
+    let answer = exchange(&server, &no_call_id).expect("an answer");
+    assert!(answer.starts_with("SIP/2.0 400"), "{answer}");
+    assert!(!answer.contains("\r\nCall-ID:"), "{answer}");
     // Still healthy afterwards, and the drops are counted.
     assert!(
         exchange(&server, &request("OPTIONS", "4000", "", "OPTIONS"))

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::now_us;
-use crate::timeline::model::{Channel, Direction, EventPayload, NewEvent};
+use crate::timeline::model::{Channel, Conversation, Customer, Direction, EventPayload, NewEvent};
 use crate::timeline::outbox::Pending;
 use crate::timeline::{TimelineError, TimelineStore};
 
@@ -40,6 +40,37 @@ pub enum Outcome {
 /// One channel's way of sending a reply.
 pub trait Deliver: Send + Sync + 'static {
     fn deliver(&self, reply: &Pending) -> impl Future<Output = Outcome> + Send;
+}
+
+/// The reply an outbox row stands for, with its conversation and customer.
+pub struct Reply {
+    pub author: String,
+    pub text: String,
+    pub conversation: Conversation,
+    pub customer: Customer,
+}
+
+/// Reads a pending reply; a store error is worth another try.
+pub async fn reply_of(timeline: &TimelineStore, p: &Pending) -> Result<Reply, Outcome> {
+    let temporary = |e: TimelineError| Outcome::Temporary(e.to_string());
+    let event = timeline.outbox_event(p.seq).await.map_err(temporary)?;
+    let EventPayload::Message { author, text, .. } = event.payload else {
+        return Err(Outcome::Permanent("not a message".into()));
+    };
+    let conversation = timeline
+        .conversation(p.conversation_id)
+        .await
+        .map_err(temporary)?;
+    let customer = timeline
+        .customer(conversation.customer_id)
+        .await
+        .map_err(temporary)?;
+    Ok(Reply {
+        author,
+        text,
+        conversation,
+        customer,
+    })
 }
 
 /// How often a reply is tried.

@@ -6,6 +6,29 @@
 pub mod chat;
 pub mod mail;
 
+/// One API request with a bearer token; the status and the JSON answer (a body
+/// that is not JSON comes back as a JSON string, an empty one as null).
+pub async fn api_request(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut req = http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    let value = match text.is_empty() {
+        true => serde_json::Value::Null,
+        false => serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    };
+    (status, value)
+}
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

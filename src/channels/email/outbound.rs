@@ -10,9 +10,8 @@ use uuid::Uuid;
 
 use super::compose::{self, Reply};
 use super::thread;
-use crate::channels::delivery::{Deliver, Outcome};
+use crate::channels::delivery::{Deliver, Outcome, reply_of};
 use crate::config::EmailConfig;
-use crate::timeline::model::EventPayload;
 use crate::timeline::outbox::Pending;
 use crate::timeline::{TimelineError, TimelineStore};
 
@@ -38,6 +37,7 @@ impl Deliver for Sender {
             },
             Err(Build::Permanent(why)) => Outcome::Permanent(why),
             Err(Build::Store(e)) => Outcome::Temporary(e.to_string()),
+            Err(Build::Outcome(o)) => o,
         }
     }
 }
@@ -56,12 +56,9 @@ impl Sender {
     }
 
     async fn build(&self, p: &Pending) -> Result<(lettre::Message, String), Build> {
-        let event = self.timeline.outbox_event(p.seq).await?;
-        let EventPayload::Message { author, text, .. } = &event.payload else {
-            return Err(Build::Permanent("not a message".into()));
-        };
-        let conv = self.timeline.conversation(p.conversation_id).await?;
-        let customer = self.timeline.customer(conv.customer_id).await?;
+        let r = reply_of(&self.timeline, p).await.map_err(Build::Outcome)?;
+        let (conv, customer) = (&r.conversation, &r.customer);
+        let (author, text) = (&r.author, &r.text);
         let message_id = reply_id(conv.id, p.seq, &self.config.address);
         let thread =
             thread::reply_to(&self.timeline, conv.id, conv.customer_id, &message_id).await?;
@@ -90,6 +87,8 @@ impl Sender {
 
 enum Build {
     Permanent(String),
+    /// Reading the reply ended the try.
+    Outcome(Outcome),
     Store(TimelineError),
 }
 

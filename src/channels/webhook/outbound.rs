@@ -8,11 +8,10 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
-use crate::channels::delivery::{Deliver, Outcome};
+use crate::channels::delivery::{Deliver, Outcome, reply_of};
 use crate::config::WebhookConfig;
 use crate::timeline::TimelineStore;
 use crate::timeline::identity::IdentityKind;
-use crate::timeline::model::EventPayload;
 use crate::timeline::outbox::Pending;
 
 pub struct Sender {
@@ -75,29 +74,17 @@ impl Sender {
     }
 
     async fn body(&self, p: &Pending) -> Result<String, Outcome> {
-        let temporary = |e: crate::timeline::TimelineError| Outcome::Temporary(e.to_string());
-        let event = self.timeline.outbox_event(p.seq).await.map_err(temporary)?;
-        let EventPayload::Message { author, text, .. } = event.payload else {
-            return Err(Outcome::Permanent("not a message".into()));
-        };
-        let conv = self
-            .timeline
-            .conversation(p.conversation_id)
-            .await
-            .map_err(temporary)?;
-        let customer = self
-            .timeline
-            .customer(conv.customer_id)
-            .await
-            .map_err(temporary)?;
-        let user = customer
+        let r = reply_of(&self.timeline, p).await?;
+        let user = r
+            .customer
             .identities
             .iter()
             .filter(|i| i.kind == IdentityKind::External)
             .find_map(|i| i.value.strip_prefix("hook:").map(str::to_string))
             .ok_or_else(|| Outcome::Permanent("the customer has no webhook user".into()))?;
         let body = json!({
-            "conversation": conv.id, "user": user, "id": p.seq, "author": author, "text": text,
+            "conversation": r.conversation.id, "user": user, "id": p.seq,
+            "author": r.author, "text": r.text,
         });
         Ok(body.to_string())
     }

@@ -10,11 +10,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::channels::delivery::{Deliver, Outcome};
+use crate::channels::delivery::{Deliver, Outcome, reply_of};
 use crate::config::WechatConfig;
 use crate::timeline::TimelineStore;
 use crate::timeline::identity::IdentityKind;
-use crate::timeline::model::EventPayload;
 use crate::timeline::outbox::Pending;
 
 /// A token is fetched again this long before WeChat says it expires.
@@ -98,28 +97,15 @@ impl Sender {
 
     /// The follower's openid and the reply's text.
     async fn reply(&self, p: &Pending) -> Result<(String, String), Outcome> {
-        let temporary = |e: crate::timeline::TimelineError| Outcome::Temporary(e.to_string());
-        let event = self.timeline.outbox_event(p.seq).await.map_err(temporary)?;
-        let EventPayload::Message { text, .. } = event.payload else {
-            return Err(Outcome::Permanent("not a message".into()));
-        };
-        let conv = self
-            .timeline
-            .conversation(p.conversation_id)
-            .await
-            .map_err(temporary)?;
-        let customer = self
-            .timeline
-            .customer(conv.customer_id)
-            .await
-            .map_err(temporary)?;
-        let openid = customer
+        let r = reply_of(&self.timeline, p).await?;
+        let openid = r
+            .customer
             .identities
             .into_iter()
             .find(|i| i.kind == IdentityKind::Wechat)
             .map(|i| i.value)
             .ok_or_else(|| Outcome::Permanent("the customer has no WeChat openid".into()))?;
-        Ok((openid, text))
+        Ok((openid, r.text))
     }
 
     async fn send(&self, token: &str, openid: &str, text: &str) -> Result<Verdict, String> {
