@@ -11,7 +11,7 @@ mod common;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use common::{Backend, Server};
+use common::{Backend, Server, of_type};
 use serde_json::{Value, json};
 
 const CALLER: &str = "+8613900002222";
@@ -119,23 +119,7 @@ async fn timeline_until(
     token: &str,
     done: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
-    let mut items = Vec::new();
-    for _ in 0..300 {
-        items = server.phone_timeline(CALLER, token).await;
-        items.reverse();
-        if done(&items) {
-            return items;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the timeline never got there: {items:#?}");
-}
-
-fn of_type<'a>(items: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    items
-        .iter()
-        .filter(|e| e["payload"]["type"] == kind)
-        .collect()
+    server.phone_timeline_until(CALLER, token, done).await
 }
 
 #[tokio::test]

@@ -6,6 +6,14 @@
 pub mod chat;
 pub mod mail;
 
+/// The events of `items` of one payload type.
+pub fn of_type<'a>(items: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    items
+        .iter()
+        .filter(|e| e["payload"]["type"] == kind)
+        .collect()
+}
+
 /// One API request with a bearer token; the status and the JSON answer (a body
 /// that is not JSON comes back as a JSON string, an empty one as null).
 pub async fn api_request(
@@ -331,6 +339,26 @@ impl Server {
     }
 
     /// The Prometheus text of `/metrics`.
+    /// The timeline (oldest first) of the customer with this phone number once
+    /// `done` holds for it, waiting up to 30 s.
+    pub async fn phone_timeline_until(
+        &self,
+        phone: &str,
+        token: &str,
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let mut items = Vec::new();
+        for _ in 0..300 {
+            items = self.phone_timeline(phone, token).await;
+            items.reverse();
+            if done(&items) {
+                return items;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the timeline never got there: {items:#?}");
+    }
+
     pub async fn metrics(&self) -> String {
         reqwest::get(self.url("/metrics"))
             .await
