@@ -296,9 +296,10 @@ impl Server {
         server
     }
 
-    /// The agent's first pending offer, waiting up to 10 s for one.
+    /// The agent's first pending offer, waiting up to 30 s for one (a call
+    /// reaches the queue after its IVR prompts, slower on a loaded machine).
     pub async fn first_offer(&self, agent: &str, token: &str) -> serde_json::Value {
-        for _ in 0..200 {
+        for _ in 0..600 {
             let o = self
                 .get_json(&format!("/api/v1/agents/{agent}/offers"), token)
                 .await;
