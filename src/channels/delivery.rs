@@ -73,6 +73,15 @@ pub async fn reply_of(timeline: &TimelineStore, p: &Pending) -> Result<Reply, Ou
     })
 }
 
+/// The HTTP client of senders that post to a platform's API: a try that hangs
+/// ends after 10 s and counts as a temporary failure.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
 /// How often a reply is tried.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry {

@@ -3,8 +3,6 @@
 //! is sent; 408, 429, 5xx and an unreachable platform are tried again; any other
 //! answer is a refusal.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use super::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
@@ -62,10 +60,7 @@ fn judge(status: u16) -> Outcome {
 
 impl Sender {
     pub fn new(timeline: TimelineStore, config: WebhookConfig) -> Sender {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
+        let http = crate::channels::delivery::http_client();
         Sender {
             timeline,
             config,

@@ -83,10 +83,7 @@ impl Deliver for Sender {
 
 impl Sender {
     pub fn new(timeline: TimelineStore, config: WechatConfig) -> Sender {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
+        let http = crate::channels::delivery::http_client();
         Sender {
             timeline,
             config,
