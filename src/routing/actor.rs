@@ -338,7 +338,7 @@ fn command(router: &mut Router, cmd: Command) {
             let _ = reply.send(router.agent(agent).map(|(_, s)| s));
         }
         Command::Place(item, reply) => {
-            let _ = reply.send(router.place(item, now));
+            let _ = reply.send(router.place(item));
         }
     }
 }

@@ -21,8 +21,9 @@ pub enum AgentStatus {
     WrapUp,
 }
 
-/// How far an item's skill requirements have relaxed with its wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How far an item's skill requirements have relaxed with its wait; each
+/// level lets at least the agents of the one before take the item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Relax {
     /// Every required skill at its minimum proficiency, and the language.
     Exact,
@@ -48,8 +49,8 @@ pub struct AgentState {
     pub presence: Presence,
     /// Items in hand.
     pub active: Vec<(Uuid, Channel)>,
-    /// Offers waiting for this agent's answer.
-    pub offered: Vec<Uuid>,
+    /// Offers waiting for this agent's answer, with their items' channels.
+    pub offered: Vec<(Uuid, Channel)>,
     pub wrap_until: Option<Instant>,
     pub last_assigned: Option<Instant>,
     pub missed: u32,
@@ -70,29 +71,43 @@ impl AgentState {
         }
     }
 
-    /// Whether this agent may be offered `item` now, counting pending offers
-    /// (`offered` lists their channels) against capacity.
-    pub fn can_take(&self, item: &WorkItem, level: Relax, offered: &[Channel]) -> bool {
-        if self.presence != Presence::Available
-            || self.wrap_until.is_some()
-            || !self.profile.queues.contains(&item.queue)
-        {
+    /// Items in hand plus offers pending on `ch`.
+    fn holding(&self, ch: Channel) -> usize {
+        self.active.iter().filter(|(_, c)| *c == ch).count()
+            + self.offered.iter().filter(|(_, c)| *c == ch).count()
+    }
+
+    /// Whether one more item of channel `ch` fits: below its capacity there,
+    /// and not text while a call is in hand or ringing if calls block text.
+    fn room_on(&self, ch: Channel) -> bool {
+        if self.holding(ch) >= usize::from(self.profile.capacity.of(ch)) {
             return false;
         }
-        let holding = |ch: Channel| {
-            self.active.iter().filter(|(_, c)| *c == ch).count()
-                + offered.iter().filter(|c| **c == ch).count()
-        };
-        if holding(item.channel) >= usize::from(self.profile.capacity.of(item.channel)) {
-            return false;
-        }
-        if item.channel != Channel::Voice
+        !(ch != Channel::Voice
             && self.profile.capacity.voice_blocks_text
-            && holding(Channel::Voice) > 0
-        {
-            return false;
+            && self.holding(Channel::Voice) > 0)
+    }
+
+    /// The channels (as `channel_bit`s) this agent could be offered one more
+    /// item of now; 0 when away, offline or in wrap-up.
+    pub fn room_mask(&self) -> u8 {
+        if self.presence != Presence::Available || self.wrap_until.is_some() {
+            return 0;
         }
-        self.skilled(item, level)
+        CHANNELS
+            .iter()
+            .filter(|ch| self.room_on(**ch))
+            .fold(0, |m, ch| m | channel_bit(*ch))
+    }
+
+    /// Whether this agent may be offered `item` now, counting pending offers
+    /// against capacity.
+    pub fn can_take(&self, item: &WorkItem, level: Relax) -> bool {
+        self.presence == Presence::Available
+            && self.wrap_until.is_none()
+            && self.room_on(item.channel)
+            && self.profile.queues.contains(&item.queue)
+            && self.skilled(item, level)
     }
 
     fn skilled(&self, item: &WorkItem, level: Relax) -> bool {
@@ -130,16 +145,34 @@ impl AgentState {
         self.last_assigned
     }
 
-    pub fn status(&self, offered: &[Channel]) -> AgentStatus {
+    pub fn status(&self) -> AgentStatus {
         match &self.presence {
             Presence::Offline => AgentStatus::Offline,
             _ if !self.active.is_empty() => AgentStatus::Busy,
-            _ if !offered.is_empty() => AgentStatus::Offered,
+            _ if !self.offered.is_empty() => AgentStatus::Offered,
             _ if self.wrap_until.is_some() => AgentStatus::WrapUp,
             Presence::Away { reason } => AgentStatus::Away {
                 reason: reason.clone(),
             },
             Presence::Available => AgentStatus::Available,
         }
+    }
+}
+
+/// Every channel, for per-channel checks.
+pub const CHANNELS: [Channel; 4] = [
+    Channel::Voice,
+    Channel::Chat,
+    Channel::Email,
+    Channel::Social,
+];
+
+/// A channel as one bit of a `room_mask`.
+pub fn channel_bit(ch: Channel) -> u8 {
+    match ch {
+        Channel::Voice => 1,
+        Channel::Chat => 2,
+        Channel::Email => 4,
+        Channel::Social => 8,
     }
 }

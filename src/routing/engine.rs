@@ -8,7 +8,7 @@
 //! agent can take it. Overflow past a queue's longest wait is in `overflow.rs`,
 //! ringing every agent at once for a ring-all call in `ring_all.rs`, the
 //! invariants the property tests check in `invariants.rs`, choosing the agent
-//! by the queue's strategy in `pick.rs`.
+//! by the queue's strategy in `pick.rs`, the serving order in `order.rs`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -17,8 +17,10 @@ use uuid::Uuid;
 
 use super::agent::AgentState;
 pub use super::agent::AgentStatus;
+use super::agent::channel_bit;
 use super::model::{AgentProfile, Channel, Overflow, Presence, QueueConfig, WorkItem};
-use super::pick::need_of;
+use super::order::WaitingSet;
+use super::pick::Unable;
 use super::stats::QueueCounters;
 
 /// Offers an agent may miss in a row before being set away.
@@ -156,6 +158,8 @@ pub(super) struct Waiting {
     /// Its offers went out by ring-all (they stay out if the queue changes
     /// strategy meanwhile).
     pub(super) rang_all: bool,
+    /// Its kind, numbered by the `WaitingSet` (`order.rs`).
+    pub(super) kind: u32,
 }
 
 impl Waiting {
@@ -167,6 +171,7 @@ impl Waiting {
             passed_by: BTreeMap::new(),
             since,
             rang_all: false,
+            kind: 0,
         }
     }
 }
@@ -176,7 +181,7 @@ pub struct Router {
     pub(super) queues: BTreeMap<String, QueueConfig>,
     pub(super) counters: HashMap<String, QueueCounters>,
     pub(super) agents: HashMap<Uuid, AgentState>,
-    pub(super) waiting: HashMap<Uuid, Waiting>,
+    pub(super) waiting: WaitingSet,
     pub(super) assigned: HashMap<Uuid, (Uuid, WorkItem)>,
     pub(super) offers: HashMap<Uuid, Offer>,
     pub(super) out: VecDeque<Output>,
@@ -405,7 +410,7 @@ impl Router {
             self.withdraw_gone(*other, WithdrawReason::TakenByOther);
         }
         if let Some(a) = self.agents.get_mut(&agent) {
-            a.offered.retain(|o| *o != offer_id);
+            a.offered.retain(|(o, _)| *o != offer_id);
             a.active.push((w.item.id, channel));
             a.missed = 0;
             a.last_assigned = Some(now);
@@ -510,7 +515,7 @@ impl Router {
             return;
         };
         if let Some(a) = self.agents.get_mut(&o.agent) {
-            a.offered.retain(|x| *x != offer_id);
+            a.offered.retain(|(x, _)| *x != offer_id);
         }
         self.out.push_back(Output::Withdrawn {
             offer: offer_id,
@@ -524,58 +529,43 @@ impl Router {
     fn offers_of(&self, agent: Uuid) -> Vec<Uuid> {
         self.agents
             .get(&agent)
-            .map(|a| a.offered.clone())
+            .map(|a| a.offered.iter().map(|(o, _)| *o).collect())
             .unwrap_or_default()
     }
 
     pub(super) fn announce(&mut self, agent: Uuid) {
         if let Some(a) = self.agents.get(&agent) {
-            let status = a.status(&self.offer_channels(agent));
+            let status = a.status();
             self.out.push_back(Output::AgentChanged { agent, status });
         }
     }
 
-    pub(super) fn offer_channels(&self, agent: Uuid) -> Vec<Channel> {
-        let Some(a) = self.agents.get(&agent) else {
-            return vec![];
-        };
-        a.offered
-            .iter()
-            .filter_map(|o| self.offers.get(o))
-            .filter_map(|o| self.waiting.get(&o.item))
-            .map(|w| w.item.channel)
-            .collect()
-    }
-
-    /// Offers every waiting item that some agent can take now, best items first.
+    /// Offers every waiting item that some agent can take now, first served
+    /// first (`order.rs`).
     fn route(&mut self, now: Instant) {
-        if self.waiting.values().all(|w| !w.offers.is_empty()) {
-            return;
-        }
-        // Only agents with a free slot can take anything; with none, nothing to do.
-        let mut free: Vec<Uuid> = self
-            .agents
-            .keys()
-            .copied()
-            .filter(|id| self.has_room(*id))
-            .collect();
-        if free.is_empty() {
-            return;
-        }
-        let mut order: Vec<(i64, Instant, Uuid)> = self
+        let order: Vec<Uuid> = self
             .waiting
-            .values()
+            .in_order()
             .filter(|w| w.offers.is_empty())
-            .map(|w| (-score(&w.item, now), w.item.enqueued_at, w.item.id))
+            .map(|w| w.item.id)
             .collect();
-        order.sort();
-        // Items with the same needs get the same answer until an offer changes the
-        // free agents, so eligibility is computed once per kind of item, not per item.
-        let mut seen: HashMap<super::pick::Need, Option<Uuid>> = HashMap::new();
-        for (_, _, id) in order {
+        if order.is_empty() {
+            return;
+        }
+        // Which channels some agent has room on: items of the others are
+        // skipped without looking for an agent. Worth it only with many items.
+        let mut room = Room::new(self, order.len() > ROOM_CHECK_FROM);
+        let mut unable = Unable::default();
+        for id in order {
+            if room.none() {
+                break;
+            }
             let Some(w) = self.waiting.get_mut(&id) else {
                 continue;
             };
+            if !room.on(w.item.channel) {
+                continue;
+            }
             w.passed_by.retain(|_, until| *until > now);
             let Some(w) = self.waiting.get(&id) else {
                 continue;
@@ -584,39 +574,29 @@ impl Router {
             let sticky =
                 w.item.preferred_agent.is_some() && w.item.sticky_until.is_some_and(|u| now < u);
             if self.rings_all(&w.item) {
-                let rung = self.ring_all(now, id, &passed, &free);
+                let rung = self.ring_all(now, id, &passed);
                 if !rung.is_empty() {
-                    seen.clear();
-                    free.retain(|a| self.has_room(*a));
-                    if free.is_empty() {
-                        break;
-                    }
+                    room = Room::new(self, room.counted);
                 }
                 continue;
             }
-            let need = (!sticky && passed.is_empty())
-                .then(|| need_of(&w.item, self.level_of(&w.item, now)));
-            let choice = match need.as_ref().and_then(|n| seen.get(n)) {
-                Some(cached) => *cached,
-                None => {
-                    let c = self.pick_agent(&w.item, &passed, &free, now);
-                    if let Some(n) = need {
-                        seen.insert(n, c);
-                    }
-                    c
+            // A sticky or passed-by item has its own answer; the others share
+            // theirs with every item of their kind.
+            let shared = !sticky && passed.is_empty();
+            let level = self.level_of(&w.item, now);
+            if shared && unable.contains(w.kind, level) {
+                continue;
+            }
+            let Some(agent) = self.pick_agent(&w.item, &passed, now) else {
+                if shared {
+                    unable.insert(w.kind, level);
                 }
-            };
-            let Some(agent) = choice else {
                 continue;
             };
+            let mask = |r: &Router| r.agents.get(&agent).map_or(0, |a| a.room_mask());
+            let before = mask(self);
             self.make_offer(now, id, agent);
-            seen.clear();
-            if !self.has_room(agent) {
-                free.retain(|a| *a != agent);
-                if free.is_empty() {
-                    break;
-                }
-            }
+            room.change(before, mask(self));
         }
     }
 
@@ -627,23 +607,6 @@ impl Router {
             }
             None => super::agent::Relax::Exact,
         }
-    }
-
-    /// Available, not in wrap-up, and below capacity on some channel.
-    fn has_room(&self, id: Uuid) -> bool {
-        let Some(a) = self.agents.get(&id) else {
-            return false;
-        };
-        if a.presence != Presence::Available || a.wrap_until.is_some() {
-            return false;
-        }
-        // Items in hand plus offers pending, against the total capacity: cheap and
-        // allocation-free; `can_take` does the exact per-channel check.
-        let total = a.profile.capacity.voice as usize
-            + a.profile.capacity.chat as usize
-            + a.profile.capacity.email as usize
-            + a.profile.capacity.social as usize;
-        a.active.len() + a.offered.len() < total
     }
 
     pub(super) fn make_offer(&mut self, now: Instant, item_id: Uuid, agent: Uuid) {
@@ -668,7 +631,7 @@ impl Router {
             },
         );
         if let Some(a) = self.agents.get_mut(&agent) {
-            a.offered.push(offer);
+            a.offered.push((offer, item.channel));
         }
         self.out.push_back(Output::Offer {
             offer,
@@ -706,9 +669,7 @@ impl Router {
     }
 
     pub fn agent(&self, id: Uuid) -> Option<(&AgentProfile, AgentStatus)> {
-        self.agents
-            .get(&id)
-            .map(|a| (&a.profile, a.status(&self.offer_channels(id))))
+        self.agents.get(&id).map(|a| (&a.profile, a.status()))
     }
 
     /// The offers waiting for an agent's answer, with their items.
@@ -727,10 +688,51 @@ impl Router {
     }
 }
 
-/// Priority with aging: each second of waiting adds one point; a priority step is
-/// worth 60 s of waiting, so low priority is never starved.
-pub(super) fn score(item: &WorkItem, now: Instant) -> i64 {
-    i64::from(item.priority) * 60 + now.saturating_duration_since(item.enqueued_at).as_secs() as i64
+/// With more items than this waiting for an offer, routing first counts which
+/// channels agents have room on.
+const ROOM_CHECK_FROM: usize = 8;
+
+/// How many agents have room on each channel, during one routing pass (or,
+/// when not counted, "maybe some" on every channel).
+struct Room {
+    counted: bool,
+    per_channel: [usize; 4],
+}
+
+impl Room {
+    fn new(r: &Router, count: bool) -> Room {
+        let mut room = Room {
+            counted: count,
+            per_channel: [0; 4],
+        };
+        if count {
+            for a in r.agents.values() {
+                room.change(0, a.room_mask());
+            }
+        }
+        room
+    }
+
+    /// An agent's room went from mask `before` to `after`.
+    fn change(&mut self, before: u8, after: u8) {
+        for (i, n) in self.per_channel.iter_mut().enumerate() {
+            let bit = 1u8 << i;
+            if before & bit != 0 {
+                *n = n.saturating_sub(1);
+            }
+            if after & bit != 0 {
+                *n += 1;
+            }
+        }
+    }
+
+    fn on(&self, ch: Channel) -> bool {
+        !self.counted || self.per_channel[channel_bit(ch).trailing_zeros() as usize] > 0
+    }
+
+    fn none(&self) -> bool {
+        self.counted && self.per_channel.iter().all(|n| *n == 0)
+    }
 }
 
 #[cfg(test)]

@@ -524,7 +524,7 @@ fn place_counts_items_ahead_and_estimates_the_wait() {
         .unwrap();
     drain(&mut r);
     let now = t0 + Duration::from_secs(5);
-    let place = |r: &Router, n: u128| r.place(Uuid::from_u128(1000 + n), now).unwrap();
+    let place = |r: &Router, n: u128| r.place(Uuid::from_u128(1000 + n)).unwrap();
     assert_eq!(place(&r, 4).position, 1, "higher priority goes first");
     assert_eq!(place(&r, 1).position, 2);
     assert_eq!(place(&r, 3).position, 4);
@@ -546,5 +546,5 @@ fn place_counts_items_ahead_and_estimates_the_wait() {
     // away; before any answer each item counts 30 s.
     let p = place(&r, 3);
     assert_eq!(p.estimated_wait_seconds, Some(p.position as u64 * 30));
-    assert!(r.place(Uuid::from_u128(999), now).is_none());
+    assert!(r.place(Uuid::from_u128(999)).is_none());
 }

@@ -43,25 +43,36 @@ impl Router {
                 Channel::Email,
                 Channel::Social,
             ] {
-                let busy = a.active.iter().filter(|(_, c)| *c == ch).count()
-                    + self
-                        .offer_channels(a.profile.id)
-                        .iter()
-                        .filter(|c| **c == ch)
-                        .count();
+                let ringing = self
+                    .offers
+                    .values()
+                    .filter(|o| o.agent == a.profile.id)
+                    .filter_map(|o| self.waiting.get(&o.item))
+                    .filter(|w| w.item.channel == ch)
+                    .count();
+                let busy = a.active.iter().filter(|(_, c)| *c == ch).count() + ringing;
                 if busy > usize::from(a.profile.capacity.of(ch)) {
                     return Err(format!("agent {} over capacity on {ch:?}", a.profile.name));
                 }
             }
-            if a.offered.len()
-                != self
+            let agrees = a.offered.len()
+                == self
                     .offers
                     .values()
                     .filter(|o| o.agent == a.profile.id)
                     .count()
-            {
+                && a.offered.iter().all(|(o, ch)| {
+                    self.offers
+                        .get(o)
+                        .and_then(|o| self.waiting.get(&o.item))
+                        .is_some_and(|w| w.item.channel == *ch)
+                });
+            if !agrees {
                 return Err(format!("agent {}'s offers disagree", a.profile.name));
             }
+        }
+        if !self.waiting.consistent() {
+            return Err("waiting items and their order disagree".into());
         }
         if self.waiting.keys().any(|k| self.assigned.contains_key(k)) {
             return Err("item both waiting and assigned".into());

@@ -33,6 +33,13 @@ impl Router {
     /// Overflows every item whose time has come, oldest deadline first, until
     /// none is due (an item may pass through several queues at once).
     pub(super) fn overflow_due(&mut self, now: Instant) {
+        let any = self
+            .queues
+            .values()
+            .any(|q| q.overflow.is_some() && q.max_wait().is_some());
+        if !any {
+            return;
+        }
         loop {
             let mut due: Vec<(Instant, Uuid)> = self
                 .waiting
@@ -70,8 +77,8 @@ impl Router {
         self.counters.entry(from.clone()).or_default().overflowed += 1;
         match &action {
             Overflow::Queue { queue } => {
+                self.waiting.move_to_queue(&id, queue);
                 if let Some(w) = self.waiting.get_mut(&id) {
-                    w.item.queue = queue.clone();
                     w.visited.push(queue.clone());
                     w.since = at;
                 }

@@ -79,7 +79,7 @@ fn overflow_keeps_the_enqueue_time_and_the_place() {
     assert_eq!((moved.queue.as_str(), moved.enqueued_at), ("sales", t0));
     let now = t0 + secs(11);
     assert_eq!(
-        r.place(Uuid::from_u128(1001), now).unwrap().position,
+        r.place(Uuid::from_u128(1001)).unwrap().position,
         1,
         "ahead of the item that came to sales later"
     );

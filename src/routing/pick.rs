@@ -3,23 +3,22 @@
 //! round robin; a ring-all queue's text items go to the longest idle), always
 //! within the skills the item needs at its relax level.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use uuid::Uuid;
 
-use super::agent::AgentState;
+use super::agent::{AgentState, Relax};
 use super::engine::Router;
-use super::model::{Channel, Strategy, WorkItem};
+use super::model::{Strategy, WorkItem};
 
 impl Router {
-    /// The customer's sticky agent, while the item sticks to them and they are
-    /// among the `free` agents who can take it.
+    /// The customer's sticky agent, while the item sticks to them and they can
+    /// take it.
     pub(super) fn sticky_pick(
         &self,
         item: &WorkItem,
         rejected: &BTreeSet<Uuid>,
-        free: &[Uuid],
         now: Instant,
     ) -> Option<Uuid> {
         let pref = item.preferred_agent?;
@@ -27,33 +26,28 @@ impl Router {
         let a = self.agents.get(&pref)?;
         (item.sticky_until.is_some_and(|until| now < until)
             && !rejected.contains(&pref)
-            && free.contains(&pref)
-            && a.can_take(item, level, &self.offer_channels(pref)))
+            && a.can_take(item, level))
         .then_some(pref)
     }
 
-    /// The best of the `free` agents for `item`: the sticky agent if it can take it,
-    /// else the one the queue's strategy prefers.
+    /// The best agent for `item` among those who can take it now: the sticky
+    /// agent if it can, else the one the queue's strategy prefers.
     pub(super) fn pick_agent(
         &self,
         item: &WorkItem,
         rejected: &BTreeSet<Uuid>,
-        free: &[Uuid],
         now: Instant,
     ) -> Option<Uuid> {
         let q = self.queues.get(&item.queue)?;
         let wait = now.saturating_duration_since(item.enqueued_at);
         let level = super::agent::relax_level(q, wait);
-        if let Some(pref) = self.sticky_pick(item, rejected, free, now) {
+        if let Some(pref) = self.sticky_pick(item, rejected, now) {
             return Some(pref);
         }
-        let able = free
-            .iter()
-            .filter_map(|id| self.agents.get(id))
-            .filter(|a| {
-                !rejected.contains(&a.profile.id)
-                    && a.can_take(item, level, &self.offer_channels(a.profile.id))
-            });
+        let able = self
+            .agents
+            .values()
+            .filter(|a| a.can_take(item, level) && !rejected.contains(&a.profile.id));
         let idle = |a: &AgentState| std::cmp::Reverse(a.idle_since());
         let id = |a: &AgentState| std::cmp::Reverse(a.profile.id);
         let chosen = match q.strategy {
@@ -74,22 +68,25 @@ impl Router {
     }
 }
 
-/// What decides which agents can take an item.
-pub(super) type Need = (
-    String,
-    Channel,
-    Vec<(String, u8)>,
-    Option<String>,
-    super::agent::Relax,
-);
+/// The kinds of item (`Waiting::kind`) that no agent could take at a relax
+/// level during one routing pass. Offers only ever take room away, so a kind
+/// found unable stays so until the pass ends, and each further item of that
+/// kind is skipped without looking at the agents again. Relaxing only widens
+/// who can take an item, so unable at one level means unable at every
+/// stricter one too.
+#[derive(Default)]
+pub(super) struct Unable {
+    /// Kind → the most relaxed level found unable.
+    kinds: HashMap<u32, Relax>,
+}
 
-pub(super) fn need_of(item: &WorkItem, level: super::agent::Relax) -> Need {
-    let skills = item.skills.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    (
-        item.queue.clone(),
-        item.channel,
-        skills,
-        item.language.clone(),
-        level,
-    )
+impl Unable {
+    pub(super) fn contains(&self, kind: u32, level: Relax) -> bool {
+        self.kinds.get(&kind).is_some_and(|l| level <= *l)
+    }
+
+    pub(super) fn insert(&mut self, kind: u32, level: Relax) {
+        let l = self.kinds.entry(kind).or_insert(level);
+        *l = (*l).max(level);
+    }
 }

@@ -23,34 +23,29 @@ impl Router {
                 .is_some_and(|q| q.strategy == Strategy::RingAll)
     }
 
-    /// Offers the waiting call `id` to every agent of `free` who can take it
-    /// and has not just passed it by (only to the customer's sticky agent
-    /// while that one can take it); returns the agents rung.
+    /// Offers the waiting call `id` to every agent who can take it and has not
+    /// just passed it by (only to the customer's sticky agent while that one
+    /// can take it); returns the agents rung.
     pub(super) fn ring_all(
         &mut self,
         now: Instant,
         id: Uuid,
         passed: &BTreeSet<Uuid>,
-        free: &[Uuid],
     ) -> Vec<Uuid> {
         let Some(item) = self.waiting.get(&id).map(|w| w.item.clone()) else {
             return vec![];
         };
         // The customer's sticky agent alone, while they can take it.
-        if let Some(pref) = self.sticky_pick(&item, passed, free, now) {
+        if let Some(pref) = self.sticky_pick(&item, passed, now) {
             self.make_offer(now, id, pref);
             return vec![pref];
         }
         let level = self.level_of(&item, now);
-        let mut able: Vec<Uuid> = free
-            .iter()
-            .copied()
-            .filter(|a| !passed.contains(a))
-            .filter(|a| {
-                self.agents
-                    .get(a)
-                    .is_some_and(|st| st.can_take(&item, level, &self.offer_channels(*a)))
-            })
+        let mut able: Vec<Uuid> = self
+            .agents
+            .values()
+            .filter(|a| a.can_take(&item, level) && !passed.contains(&a.profile.id))
+            .map(|a| a.profile.id)
             .collect();
         able.sort();
         for agent in &able {

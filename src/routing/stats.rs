@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::agent::AgentStatus;
-use super::engine::{Router, score};
-use super::model::WorkItem;
+use super::engine::Router;
+use super::order::Rank;
 
 /// Counters since the start of the day (or of the process).
 #[derive(Debug, Clone, Default)]
@@ -98,13 +98,12 @@ impl Router {
 
     /// A waiting item's place in its queue and its estimated wait; `None` when
     /// the item is not waiting.
-    pub fn place(&self, item: Uuid, now: Instant) -> Option<Place> {
+    pub fn place(&self, item: Uuid) -> Option<Place> {
         let mine = self.waiting_item(item)?;
-        let key = |w: &WorkItem| (std::cmp::Reverse(score(w, now)), w.enqueued_at, w.id);
         let ahead = self
             .waiting_in(&mine.queue)
             .into_iter()
-            .filter(|w| key(w) < key(mine))
+            .filter(|w| Rank::of(w) < Rank::of(mine))
             .count();
         let position = ahead + 1;
         Some(Place {
