@@ -211,6 +211,104 @@ async fn the_agent_reads_the_live_transcript_of_both_sides_during_the_call() {
     .await;
 }
 
+/// How much of the recording's agent side (right channel) is the music on hold
+/// from its start, as the caller heard it (G.711 A-law), in samples; and how much
+/// agent audio (100 ms blocks with rms > 300) follows it. Compared frame by frame
+/// (20 ms), skipping the silent frames the recorder puts in when the caller's
+/// side runs ahead.
+fn music_on_hold_in(path: &str) -> (usize, usize) {
+    use switchboard::media::g711::{alaw_to_linear, linear_to_alaw};
+    const F: usize = 160;
+    let sounds = Path::new(env!("CARGO_MANIFEST_DIR")).join("sounds/moh.wav");
+    let moh: Vec<i16> = hound::WavReader::open(sounds)
+        .expect("sounds/moh.wav")
+        .samples::<i16>()
+        .map(|x| alaw_to_linear(linear_to_alaw(x.unwrap())))
+        .collect();
+    let moh_frames: Vec<&[i16]> = moh.chunks_exact(F).collect();
+    let mut r = hound::WavReader::open(path).expect("a valid WAV");
+    let all: Vec<i16> = r.samples::<i16>().map(|x| x.unwrap()).collect();
+    let right: Vec<i16> = all.iter().skip(1).step_by(2).copied().collect();
+    let frames: Vec<&[i16]> = right.chunks_exact(F).collect();
+    // Frame 5 of the music, 100 ms in, is past its fade-in.
+    const ANCHOR: usize = 5;
+    let (mut best, mut end) = (0, 0);
+    for start in 0..frames.len() {
+        if frames[start] != moh_frames[ANCHOR] {
+            continue;
+        }
+        let (mut m, mut j) = (ANCHOR + 1, start + 1);
+        while j < frames.len() {
+            if frames[j] == moh_frames[m % moh_frames.len()] {
+                m += 1;
+            } else if frames[j].iter().any(|v| *v != 0) {
+                break;
+            }
+            j += 1;
+        }
+        if m * F > best {
+            (best, end) = (m * F, j * F);
+        }
+    }
+    let after = right[end..]
+        .chunks(800)
+        .filter(|b| {
+            let e = b.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / b.len() as f64;
+            e.sqrt() > 300.0
+        })
+        .count();
+    (best, after)
+}
+
+#[tokio::test]
+async fn the_agent_holds_the_caller_with_music_and_resumes() {
+    let server = Server::hotline_with_agents(&["ann"]).await;
+    let voice = agent_voice(server.dir.path());
+    call_while(
+        &server,
+        "hold.mjs",
+        &ann_env(&server, voice),
+        &["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"],
+    )
+    .await;
+    let token = server.token_for("sup", "supervisor");
+    let mut items = Vec::new();
+    for _ in 0..100 {
+        items = server.phone_timeline("+8613912345678", &token).await;
+        if items.iter().any(|e| e["payload"]["type"] == "recording") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let holds: Vec<(bool, &str)> = items
+        .iter()
+        .rev()
+        .filter(|e| e["payload"]["type"] == "call_hold")
+        .map(|e| {
+            let p = &e["payload"];
+            (p["held"].as_bool().unwrap(), p["agent"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(holds, [(true, "ann"), (false, "ann")], "held, then resumed");
+    let path = items
+        .iter()
+        .find(|e| e["payload"]["type"] == "recording")
+        .and_then(|e| e["payload"]["path"].as_str())
+        .expect("the recording is in the timeline");
+    let (music, after) = music_on_hold_in(path);
+    eprintln!(
+        "music on hold in the recording: {music} samples; agent audio after it: {after} blocks"
+    );
+    assert!(
+        music >= 2 * 8000,
+        "the caller heard the music on hold for 2 s or more, got {music} samples"
+    );
+    assert!(
+        after >= 10,
+        "the agent is heard again after resuming: {after} blocks"
+    );
+}
+
 #[tokio::test]
 async fn a_call_whose_browser_is_lost_goes_back_to_the_front_of_the_queue() {
     let server = Server::hotline_with_agents(&["ann", "bob"]).await;

@@ -1,7 +1,8 @@
 // The workspace's built-in softphone: answers the calls the server offers over the
 // agent socket (`call.offer` with an SDP offer) with a WebRTC peer connection and
-// the microphone, plays the caller, and shows a call panel with mute, keypad, timer,
-// hang-up and the live transcript (the call's `transcript` events, which the server
+// the microphone, plays the caller, and shows a call panel with mute, hold (the
+// server plays music on hold to the caller; `call.hold` confirms), keypad, timer,
+// hang-up, transfer to a queue and the live transcript (the call's `transcript` events, which the server
 // writes while the call goes on). The server is ICE-lite, so no candidates are
 // exchanged.
 
@@ -28,12 +29,13 @@ export class Softphone {
     else if (e.type === "call.connected") this.connected(e.leg);
     else if (e.type === "call.answered") { const c = this.calls.get(e.leg); if (c && e.page !== this.page) this.drop(e.leg, "elsewhere"); }
     else if (e.type === "call.ended") this.drop(e.leg, e.cause);
+    else if (e.type === "call.hold") this.held(e.leg, e.on);
     return true;
   }
 
   async answer(offer) {
     const pc = new RTCPeerConnection({ iceServers: [] });
-    const call = { pc, stream: null, box: this.render(offer), started: null, timer: null, muted: false };
+    const call = { pc, stream: null, box: this.render(offer), started: null, timer: null, muted: false, held: false };
     this.calls.set(offer.leg, call);
     call.events = this.transcribe(offer.conversation, call.box.querySelector(".transcript"));
     pc.ontrack = (ev) => { this.audio.srcObject = ev.streams[0] || new MediaStream([ev.track]); this.audio.play().catch(() => {}); };
@@ -62,6 +64,16 @@ export class Softphone {
       const s = Math.floor((Date.now() - c.started) / 1000);
       c.box.querySelector(".timer").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
     }, 1000);
+  }
+
+  // The server confirms the call is on hold (or not any more).
+  held(leg, on) {
+    const c = this.calls.get(leg);
+    if (!c) return;
+    c.held = on;
+    if (on) c.box.dataset.held = "true"; else delete c.box.dataset.held;
+    c.box.querySelector(".hold").textContent = this.t(on ? "resume" : "hold");
+    c.box.querySelector(".held").hidden = !on;
   }
 
   hangup(leg) {
@@ -125,6 +137,17 @@ export class Softphone {
       c.stream.getAudioTracks().forEach((tr) => { tr.enabled = !c.muted; });
       mute.textContent = this.t(c.muted ? "unmute" : "mute");
     };
+    const hold = document.createElement("button");
+    hold.className = "hold";
+    hold.textContent = this.t("hold");
+    hold.onclick = () => {
+      const c = this.calls.get(offer.leg);
+      if (c) this.send({ type: "call.hold", leg: offer.leg, on: !c.held });
+    };
+    const held = document.createElement("span");
+    held.className = "held";
+    held.textContent = `⏸ ${this.t("on_hold")}`;
+    held.hidden = true;
     const keypad = document.createElement("div");
     keypad.className = "keypad";
     for (const d of "123456789*0#") {
@@ -152,7 +175,7 @@ export class Softphone {
     end.onclick = () => this.hangup(offer.leg);
     const transcript = document.createElement("ol");
     transcript.className = "transcript";
-    box.append(who, timer, mute, end, transfer, keypad, transcript);
+    box.append(who, held, timer, mute, hold, end, transfer, keypad, transcript);
     this.panel.prepend(box);
     return box;
   }

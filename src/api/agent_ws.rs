@@ -5,7 +5,9 @@
 //!
 //! The same socket carries the browser softphone's signalling: a page turns its
 //! softphone on (`softphone`), is offered calls (`call.offer`, SDP) and answers or
-//! hangs up (`call.answer`, `call.hangup`); see `telephony::softphones`.
+//! hangs up (`call.answer`, `call.hangup`), and while bridged sends keys, holds
+//! and resumes, or transfers (`call.dtmf`, `call.hold`, `call.transfer`); see
+//! `telephony::softphones`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -51,6 +53,8 @@ enum PageMessage {
     CallDtmf { leg: String, digit: char },
     #[serde(rename = "call.transfer")]
     CallTransfer { leg: String, queue: String },
+    #[serde(rename = "call.hold")]
+    CallHold { leg: String, on: bool },
 }
 
 /// Open sockets per agent. A std mutex: held only to bump a counter, never across an await.
@@ -154,6 +158,7 @@ async fn page_message(
         }
         PageMessage::CallHangup { leg } => signal(&leg, FromBrowser::Hangup),
         PageMessage::CallDtmf { leg, digit } => signal(&leg, FromBrowser::Dtmf(digit)),
+        PageMessage::CallHold { leg, on } => signal(&leg, FromBrowser::Hold(on)),
         PageMessage::CallTransfer { leg, queue } => {
             let queues = s.routing.queue_names().await.map_err(|e| e.to_string())?;
             if !queues.contains(&queue) {

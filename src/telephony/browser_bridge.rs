@@ -1,7 +1,8 @@
 //! Connecting a queued call to an agent's browser softphone: the call offers a
 //! WebRTC leg to the agent's workspace pages over their socket, the first page to
 //! answer gets it, and the relay carries audio until the caller or the agent hangs
-//! up. If no page answers, or the browser leg fails (page closed or reloaded, ICE
+//! up; the agent may hold the caller (music on hold) and resume meanwhile. If no
+//! page answers, or the browser leg fails (page closed or reloaded, ICE
 //! or DTLS failure), the caller goes back to the front of the queue with music on
 //! hold.
 
@@ -168,6 +169,7 @@ impl Call {
         let task = tokio::spawn(browser_relay::run(relay, state_tx, cmd_rx, stop.clone()));
         let bridged = BridgedLeg {
             name: leg,
+            agent: name,
             page,
             relay: cmd_tx,
             rfc4733: caller.dtmf_payload_type.is_some(),
@@ -229,6 +231,7 @@ impl Call {
         rx: &mut mpsc::Receiver<CallInput>,
     ) -> Bridged {
         let (leg, page) = (bridged.name, bridged.page);
+        let mut held = false;
         loop {
             tokio::select! {
                 state = states.recv() => match state {
@@ -245,6 +248,7 @@ impl Call {
                     Some(FromBrowser::PageGone { page: p }) if p == page => return Bridged::Lost,
                     Some(FromBrowser::Transfer { queue }) => return Bridged::Transfer(queue),
                     Some(FromBrowser::Dtmf(d)) => self.agent_key(bridged, d).await,
+                    Some(FromBrowser::Hold(on)) if on != held => held = self.agent_hold(bridged, on),
                     Some(_) => {}
                     None => return Bridged::Lost,
                 },
@@ -255,6 +259,40 @@ impl Call {
                 }
             }
         }
+    }
+
+    /// The agent holds (`on`) or resumes the call: the relay plays music on hold
+    /// instead of relaying, the page and the timeline are told. Returns whether
+    /// the call is on hold now.
+    fn agent_hold(&mut self, bridged: &BridgedLeg<'_>, on: bool) -> bool {
+        let command = if on {
+            let music = self.ctx.prompts.get(std::path::Path::new("moh.wav"));
+            if music.is_none() {
+                tracing::error!("moh.wav missing: the caller is held in silence");
+            }
+            RelayCommand::Hold(music.unwrap_or_else(|| std::sync::Arc::from(Vec::new())))
+        } else {
+            RelayCommand::Resume
+        };
+        let leg = bridged.name;
+        if bridged.relay.try_send(command).is_err() {
+            tracing::warn!(leg, on, "relay busy; hold not changed");
+            let refused = json!({"type": "call.hold", "leg": leg, "on": !on, "error": "busy"});
+            self.ctx.softphones.notify(leg, refused.to_string());
+            return !on;
+        }
+        self.ctx.softphones.notify(
+            leg,
+            json!({"type": "call.hold", "leg": leg, "on": on}).to_string(),
+        );
+        self.record(CallRecord::Event {
+            call_id: self.call_id(),
+            payload: EventPayload::CallHold {
+                held: on,
+                agent: bridged.agent.to_string(),
+            },
+        });
+        on
     }
 
     /// A key from the agent's keypad: in the media when the caller takes
@@ -289,6 +327,8 @@ impl Call {
 /// The browser leg while bridged.
 struct BridgedLeg<'a> {
     name: &'a str,
+    /// The agent's name.
+    agent: &'a str,
     page: u64,
     relay: mpsc::Sender<RelayCommand>,
     /// The caller takes RFC 4733 telephone-events.

@@ -2,10 +2,14 @@
 //! RTP socket, feeds the sans-IO `WebRtcPeer` with what arrives and the time, sends
 //! what it asks, relays audio both ways without transcoding, and copies both sides
 //! to the recorder without waiting; keys from the agent's keypad go to the caller as
-//! RFC 4733 telephone-events paced every 20 ms. It hands the caller's socket back
-//! when stopped, so the call can play hold music if the browser leg fails.
+//! RFC 4733 telephone-events paced every 20 ms. While the agent holds the call,
+//! neither side hears the other: the caller hears music on hold, also paced every
+//! 20 ms and recorded on the agent's side (what the caller heard), until the agent
+//! resumes. It hands the caller's socket back when stopped, so the call can play
+//! hold music if the browser leg fails.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
@@ -50,10 +54,34 @@ pub struct CallerSide {
 }
 
 /// What the call asks of a running relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RelayCommand {
     /// Send a key to the caller (RFC 4733).
     Dtmf(char),
+    /// Hold: play this music (8 kHz samples, looped; empty: silence) to the caller.
+    Hold(Arc<[i16]>),
+    Resume,
+}
+
+/// Music on hold playing to the caller.
+struct Held {
+    music: Arc<[i16]>,
+    offset: usize,
+}
+
+impl Held {
+    /// The next 20 ms of music, looping.
+    fn next_frame(&mut self) -> [i16; 160] {
+        let mut out = [0i16; 160];
+        if self.music.is_empty() {
+            return out;
+        }
+        for s in &mut out {
+            *s = self.music[self.offset];
+            self.offset = (self.offset + 1) % self.music.len();
+        }
+        out
+    }
 }
 
 /// The stream towards the caller: our own sequence numbers, so that keys can be
@@ -64,6 +92,8 @@ struct Outbound {
     last_ts: u32,
     keys: VecDeque<EventPacket>,
     key_ts: u32,
+    /// The next packet starts a talkspurt (after a key or a hold): marker bit.
+    mark_next: bool,
 }
 
 /// Telephone-event packets go out one per 20 ms.
@@ -98,12 +128,19 @@ pub async fn run(
         last_ts: rand::random(),
         keys: VecDeque::new(),
         key_ts: 0,
+        mark_next: false,
     };
+    let mut held: Option<Held> = None;
     let mut pacing = tokio::time::interval(EVENT_PACING);
+    // After a pause (no keys, no hold) the next packet goes out one period on,
+    // not in a burst of the ticks missed meanwhile.
+    pacing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         flush(&mut r.peer, &r.socket).await;
         while let Some(ev) = r.peer.poll_event() {
             match ev {
+                // On hold the agent is not heard.
+                PeerEvent::Audio(_) if held.is_some() => {}
                 PeerEvent::Audio(p) => {
                     to_caller(&r.caller, &p, &mut out, &mut taps).await;
                 }
@@ -132,11 +169,27 @@ pub async fn run(
             }
             got = r.caller.socket.recv_from(&mut b) => {
                 if let Ok((n, from)) = got {
-                    from_caller(&mut r, &b[..n], from, &mut taps);
+                    from_caller(&mut r, &b[..n], from, &mut taps, held.is_some());
                 }
             }
-            Some(RelayCommand::Dtmf(d)) = commands.recv() => queue_key(&mut out, d),
-            _ = pacing.tick(), if !out.keys.is_empty() => send_key_packet(&r.caller, &mut out).await,
+            Some(cmd) = commands.recv() => match cmd {
+                RelayCommand::Dtmf(d) => queue_key(&mut out, d),
+                RelayCommand::Hold(music) => {
+                    held = Some(Held { music, offset: 0 });
+                    out.mark_next = true;
+                }
+                RelayCommand::Resume => {
+                    held = None;
+                    out.mark_next = true;
+                }
+            },
+            _ = pacing.tick(), if !out.keys.is_empty() || held.is_some() => {
+                if !out.keys.is_empty() {
+                    send_key_packet(&r.caller, &mut out).await;
+                } else if let Some(h) = held.as_mut() {
+                    send_music(&r.caller, &mut out, h, &mut taps).await;
+                }
+            }
         }
     }
     r.peer.close();
@@ -152,7 +205,8 @@ async fn flush(peer: &mut WebRtcPeer, socket: &UdpSocket) {
     }
 }
 
-fn from_caller(r: &mut BrowserRelay, packet: &[u8], from: SocketAddr, taps: &mut Taps) {
+/// A packet from the caller: recorded, and relayed to the agent unless on hold.
+fn from_caller(r: &mut BrowserRelay, packet: &[u8], from: SocketAddr, taps: &mut Taps, held: bool) {
     let Ok(h) = rtp::parse(packet) else { return };
     r.caller.at = from;
     if let Some(q) = &r.caller.quality {
@@ -164,6 +218,9 @@ fn from_caller(r: &mut BrowserRelay, packet: &[u8], from: SocketAddr, taps: &mut
     let payload = &packet[h.payload_offset..h.payload_offset + h.payload_len];
     if let Some(rec) = &taps.recorder {
         taps.caller.push(r.caller.law, payload, rec);
+    }
+    if held {
+        return;
     }
     r.peer
         .send_audio(Instant::now(), h.sequence, h.timestamp, h.marker, payload);
@@ -181,10 +238,11 @@ async fn to_caller(r: &CallerSide, p: &rtc::rtp::Packet, out: &mut Outbound, tap
     if !out.keys.is_empty() {
         return;
     }
+    let marker = p.header.marker || std::mem::take(&mut out.mark_next);
     send(
         r,
         out,
-        p.header.marker,
+        marker,
         r.payload_type,
         p.header.timestamp,
         &p.payload,
@@ -232,5 +290,41 @@ async fn send_key_packet(r: &CallerSide, out: &mut Outbound) {
     if p.payload[1] & 0x80 != 0 && out.keys.front().is_some_and(|n| n.marker) {
         out.key_ts = out.key_ts.wrapping_add(160 * 8);
         out.last_ts = out.key_ts;
+    }
+}
+
+/// 20 ms of music on hold to the caller, on the stream's own clock, recorded on
+/// the agent's side.
+async fn send_music(r: &CallerSide, out: &mut Outbound, held: &mut Held, taps: &mut Taps) {
+    let pcm = held.next_frame();
+    let mut payload = [0u8; 160];
+    crate::media::g711::encode(r.law, &pcm, &mut payload);
+    if let Some(rec) = &taps.recorder {
+        taps.agent.push(r.law, &payload, rec);
+    }
+    out.last_ts = out.last_ts.wrapping_add(160);
+    let marker = std::mem::take(&mut out.mark_next);
+    let ts = out.last_ts;
+    send(r, out, marker, r.payload_type, ts, &payload).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hold_music_loops_and_silence_stands_in_for_none() {
+        let mut h = Held {
+            music: Arc::from(vec![1i16, 2, 3]),
+            offset: 0,
+        };
+        let f = h.next_frame();
+        assert_eq!(&f[..7], &[1, 2, 3, 1, 2, 3, 1]);
+        assert_eq!(h.offset, 160 % 3);
+        let mut quiet = Held {
+            music: Arc::from(Vec::new()),
+            offset: 0,
+        };
+        assert!(quiet.next_frame().iter().all(|s| *s == 0));
     }
 }

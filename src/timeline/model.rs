@@ -202,6 +202,11 @@ pub enum EventPayload {
     CallTransferred {
         to: String,
     },
+    /// The agent put the caller on hold (`held`) or took them off it.
+    CallHold {
+        held: bool,
+        agent: String,
+    },
     CallEnded {
         cause: String,
         duration_ms: i64,
@@ -305,6 +310,7 @@ impl EventPayload {
             EventPayload::CallQueued { .. } => "call_queued",
             EventPayload::CallAnswered { .. } => "call_answered",
             EventPayload::CallTransferred { .. } => "call_transferred",
+            EventPayload::CallHold { .. } => "call_hold",
             EventPayload::CallEnded { .. } => "call_ended",
             EventPayload::Transcript { .. } => "transcript",
             EventPayload::Recording { .. } => "recording",
