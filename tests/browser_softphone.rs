@@ -310,6 +310,57 @@ async fn the_agent_holds_the_caller_with_music_and_resumes() {
 }
 
 #[tokio::test]
+async fn the_agent_transfers_a_call_to_a_number_through_the_trunk() {
+    let trunk_port = common::free_udp_port();
+    let trunk = format!("127.0.0.1:{trunk_port}");
+    let server = Server::hotline_with_agents_and(
+        &["ann"],
+        &[
+            ("SWITCHBOARD_TRUNK_ADDRESS", &trunk),
+            // The sipp line expects an INVITE only.
+            ("SWITCHBOARD_TRUNK_OPTIONS_SECONDS", "0"),
+        ],
+    )
+    .await;
+    // The number answers in the caller's codec (A-law) and waits for the BYE.
+    let line = server.scenario(
+        "agent_phone.xml",
+        &[
+            ("RTP/AVP 0 101", "RTP/AVP 8 101"),
+            ("rtpmap:0 PCMU", "rtpmap:8 PCMA"),
+        ],
+    );
+    let line = common::sipp_uas(trunk_port, &line, 1, Stdio::null());
+    let mut env = ann_env(&server, agent_voice(server.dir.path()));
+    env.push(("TRANSFER_NUMBER", "+86 10 8888 0000".into()));
+    call_while(
+        &server,
+        "transfer_number.mjs",
+        &env,
+        &["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"],
+    )
+    .await;
+    assert!(
+        common::wait_child(line).await.success(),
+        "the number answered and was hung up when the caller hung up"
+    );
+    let token = server.token_for("sup", "supervisor");
+    let items = server.phone_timeline("+8613912345678", &token).await;
+    let step = items
+        .iter()
+        .find(|e| e["payload"]["step"] == "transfer")
+        .expect("the transfer is in the timeline");
+    assert_eq!(step["payload"]["detail"]["number"], "+861088880000");
+    assert!(
+        items
+            .iter()
+            .any(|e| e["payload"]["type"] == "call_transferred"
+                && e["payload"]["to"] == "number +861088880000"),
+        "the number answered: {items:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_call_whose_browser_is_lost_goes_back_to_the_front_of_the_queue() {
     let server = Server::hotline_with_agents(&["ann", "bob"]).await;
     let voice = agent_voice(server.dir.path());

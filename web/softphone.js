@@ -2,7 +2,7 @@
 // agent socket (`call.offer` with an SDP offer) with a WebRTC peer connection and
 // the microphone, plays the caller, and shows a call panel with mute, hold (the
 // server plays music on hold to the caller; `call.hold` confirms), keypad, timer,
-// hang-up, transfer to a queue and the live transcript (the call's `transcript` events, which the server
+// hang-up, blind transfer to a queue or a number, and the live transcript (the call's `transcript` events, which the server
 // writes while the call goes on). The server is ICE-lite, so no candidates are
 // exchanged.
 
@@ -160,14 +160,20 @@ export class Softphone {
     transfer.className = "transfer";
     const target = document.createElement("select");
     target.name = "queue";
+    const number = document.createElement("input");
+    number.name = "number";
+    number.type = "tel";
+    number.placeholder = this.t("or_number");
+    number.autocomplete = "off";
     const go = document.createElement("button");
     go.textContent = this.t("transfer");
-    transfer.append(target, go);
+    transfer.append(target, number, go);
     this.queues().then((names) => names.forEach((n) => target.append(new Option(n, n)))).catch(() => {});
     transfer.onsubmit = (ev) => {
       ev.preventDefault();
-      if (!target.value) return;
-      this.send({ type: "call.transfer", leg: offer.leg, queue: target.value });
+      const to = number.value.trim();
+      if (to) this.send({ type: "call.transfer", leg: offer.leg, number: to });
+      else if (target.value) this.send({ type: "call.transfer", leg: offer.leg, queue: target.value });
     };
     const end = document.createElement("button");
     end.className = "hangup";

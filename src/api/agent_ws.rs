@@ -51,8 +51,13 @@ enum PageMessage {
     CallHangup { leg: String },
     #[serde(rename = "call.dtmf")]
     CallDtmf { leg: String, digit: char },
+    /// To a queue or (`number`) through the trunk.
     #[serde(rename = "call.transfer")]
-    CallTransfer { leg: String, queue: String },
+    CallTransfer {
+        leg: String,
+        queue: Option<String>,
+        number: Option<String>,
+    },
     #[serde(rename = "call.hold")]
     CallHold { leg: String, on: bool },
 }
@@ -159,13 +164,23 @@ async fn page_message(
         PageMessage::CallHangup { leg } => signal(&leg, FromBrowser::Hangup),
         PageMessage::CallDtmf { leg, digit } => signal(&leg, FromBrowser::Dtmf(digit)),
         PageMessage::CallHold { leg, on } => signal(&leg, FromBrowser::Hold(on)),
-        PageMessage::CallTransfer { leg, queue } => {
-            let queues = s.routing.queue_names().await.map_err(|e| e.to_string())?;
-            if !queues.contains(&queue) {
-                return Err(format!("no queue named {queue:?}"));
+        PageMessage::CallTransfer { leg, queue, number } => match (queue, number) {
+            (Some(queue), None) => {
+                let queues = s.routing.queue_names().await.map_err(|e| e.to_string())?;
+                if !queues.contains(&queue) {
+                    return Err(format!("no queue named {queue:?}"));
+                }
+                signal(&leg, FromBrowser::Transfer { queue })
             }
-            signal(&leg, FromBrowser::Transfer { queue })
-        }
+            (None, Some(number)) => {
+                let number = number.trim().replace([' ', '-'], "");
+                if !crate::dialplan::schema::is_dialable(&number) || number.len() > 32 {
+                    return Err(format!("{number:?} is not a number to dial"));
+                }
+                signal(&leg, FromBrowser::TransferNumber { number })
+            }
+            _ => Err("call.transfer takes a queue or a number".into()),
+        },
     }
 }
 

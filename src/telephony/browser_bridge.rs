@@ -37,6 +37,8 @@ enum Ending {
     LegLost(UdpSocket),
     /// The agent transferred the caller to this queue.
     Transfer(String, UdpSocket),
+    /// The agent transferred the caller to this number.
+    TransferNumber(String, UdpSocket),
     /// The agent hung up; the caller is still on the line.
     AgentLeft(UdpSocket),
 }
@@ -48,6 +50,7 @@ enum Bridged {
     AgentLeft,
     Lost,
     Transfer(String),
+    TransferNumber(String),
 }
 
 impl Call {
@@ -76,6 +79,10 @@ impl Call {
             Ok(Ending::Transfer(queue, caller_rtp)) => {
                 phones.notify(&leg, ended("transferred"));
                 AgentEnd::Transfer { queue, caller_rtp }
+            }
+            Ok(Ending::TransferNumber(number, caller_rtp)) => {
+                phones.notify(&leg, ended("transferred"));
+                AgentEnd::TransferNumber { number, caller_rtp }
             }
             Ok(Ending::AgentLeft(caller_rtp)) => {
                 phones.notify(&leg, ended("agent_hangup"));
@@ -183,6 +190,7 @@ impl Call {
             (Bridged::Over(cause), _) => Ok(Ending::Cause(cause)),
             (Bridged::Lost, Ok(sock)) => Ok(Ending::LegLost(sock)),
             (Bridged::Transfer(queue), Ok(sock)) => Ok(Ending::Transfer(queue, sock)),
+            (Bridged::TransferNumber(n), Ok(sock)) => Ok(Ending::TransferNumber(n, sock)),
             (Bridged::AgentLeft, Ok(sock)) => Ok(Ending::AgentLeft(sock)),
             (Bridged::AgentLeft, Err(_)) => {
                 self.send_bye().await;
@@ -247,6 +255,7 @@ impl Call {
                     Some(FromBrowser::Hangup) => return Bridged::AgentLeft,
                     Some(FromBrowser::PageGone { page: p }) if p == page => return Bridged::Lost,
                     Some(FromBrowser::Transfer { queue }) => return Bridged::Transfer(queue),
+                    Some(FromBrowser::TransferNumber { number }) => return Bridged::TransferNumber(number),
                     Some(FromBrowser::Dtmf(d)) => self.agent_key(bridged, d).await,
                     Some(FromBrowser::Hold(on)) if on != held => held = self.agent_hold(bridged, on),
                     Some(_) => {}

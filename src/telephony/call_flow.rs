@@ -21,7 +21,7 @@ use super::ivr_media::{self, IvrMediaParams};
 use super::recording::{self, Frame};
 use super::rtcp_leg::LegRtcp;
 use super::timeline_writer::CallRecord;
-use super::transfer::{AgentEnd, Back, Requeued};
+use super::transfer::{AgentEnd, Back, PutThrough, Requeued};
 use crate::dialplan::vm::{QueueOverflow, Vm};
 use crate::routing::engine::Input;
 use crate::sdp::Negotiated;
@@ -400,6 +400,18 @@ impl Call {
                 AgentEnd::Lost { reason, caller_rtp } => {
                     self.pause_agent(agent, reason).await;
                     (Back::Lost(reason), caller_rtp)
+                }
+                AgentEnd::TransferNumber { number, caller_rtp } => {
+                    match self
+                        .put_through(&number, caller_rtp, caller, recorder.clone(), rx)
+                        .await
+                    {
+                        PutThrough::Over(cause) => return Served::Ended(cause),
+                        PutThrough::OtherLeft(caller_rtp) => return Served::AgentLeft(caller_rtp),
+                        PutThrough::Failed(caller_rtp) => {
+                            (Back::Lost("transfer_failed"), caller_rtp)
+                        }
+                    }
                 }
             };
             match self

@@ -47,7 +47,10 @@ impl Call {
     }
 
     /// Where a transfer goes, and how the timeline names it; or why it cannot.
-    fn transfer_phone(&self, to: &TransferTarget) -> Result<(Phone, String), &'static str> {
+    pub(super) fn transfer_phone(
+        &self,
+        to: &TransferTarget,
+    ) -> Result<(Phone, String), &'static str> {
         match to {
             TransferTarget::Extension(name) => {
                 let phone = self.registered_phone(name).ok_or("unreachable")?;

@@ -26,6 +26,8 @@ pub enum FromBrowser {
     Dtmf(char),
     /// Blind transfer of the caller to a queue.
     Transfer { queue: String },
+    /// Blind transfer of the caller to a number through the trunk.
+    TransferNumber { number: String },
     /// Put the caller on hold (true) or take them off it (false).
     Hold(bool),
     /// The page went away (closed, reloaded, lost its socket).

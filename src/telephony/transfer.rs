@@ -1,21 +1,23 @@
 //! A call handed back by its agent: a blind transfer to a queue (ahead of
-//! ordinary calls), or an agent leg that was lost or never came up (the call goes
+//! ordinary calls) or to a number through the trunk (back to the front of its
+//! queue if the number does not answer), or an agent leg that was lost or never came up (the call goes
 //! back to the front of its queue). The agent who had it goes to wrap-up, the
 //! call re-enters the routing engine, the caller hears music on hold, and when
 //! routing assigns it again the call is bridged to the new agent like the first
 //! time. A call whose dialplan is still in its queue step may be taken out of
 //! the line by the queue's voicemail or callback overflow meanwhile.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::bridge::Dialled;
 use super::call::{Call, CallInput};
 use super::recording::Frame;
 use super::timeline_writer::CallRecord;
-use crate::dialplan::vm::QueueOverflow;
+use crate::dialplan::vm::{QueueOverflow, TransferTarget};
 use crate::routing::actor::RoutingEvent;
 use crate::routing::engine::Input;
 use crate::routing::model::{Channel, Overflow};
@@ -34,6 +36,11 @@ pub enum AgentEnd {
     /// The agent transferred the caller to a queue; here is the caller's RTP socket.
     Transfer {
         queue: String,
+        caller_rtp: UdpSocket,
+    },
+    /// The agent transferred the caller to a number through the trunk.
+    TransferNumber {
+        number: String,
         caller_rtp: UdpSocket,
     },
     /// The agent hung up first; the caller is still on the line.
@@ -55,6 +62,19 @@ impl AgentEnd {
 pub enum Back {
     Transfer,
     Lost(&'static str),
+}
+
+/// How long a number the agent transferred the caller to may ring.
+const NUMBER_RING: Duration = Duration::from_secs(30);
+
+/// How a blind transfer to a number went.
+pub enum PutThrough {
+    /// The call is over, with this cause.
+    Over(String),
+    /// The number answered and hung up first; the caller is still on the line.
+    OtherLeft(UdpSocket),
+    /// The number could not be reached; the caller is still on the line.
+    Failed(UdpSocket),
 }
 
 /// Where a transferred call went.
@@ -81,6 +101,62 @@ enum Next {
 }
 
 impl Call {
+    /// The agent transferred the caller to `number`: the agent goes to wrap-up
+    /// and the caller is put through the trunk, recorded like an agent leg.
+    pub(super) async fn put_through(
+        &mut self,
+        number: &str,
+        caller_rtp: UdpSocket,
+        caller: &Negotiated,
+        recorder: Option<mpsc::Sender<Frame>>,
+        rx: &mut mpsc::Receiver<CallInput>,
+    ) -> PutThrough {
+        self.routing_input(Input::Finish {
+            item: self.conversation_id(),
+        })
+        .await;
+        let call_id = self.call_id();
+        let step = move |step: &str, detail: serde_json::Value| CallRecord::Event {
+            call_id: call_id.clone(),
+            payload: EventPayload::IvrStep {
+                step: step.into(),
+                detail,
+            },
+        };
+        self.record(step("transfer", serde_json::json!({ "number": number })));
+        let to = TransferTarget::Number(number.to_string());
+        let dialled = match self.transfer_phone(&to) {
+            Ok((phone, label)) => {
+                let answered = EventPayload::CallTransferred { to: label };
+                self.dial_and_relay(
+                    phone,
+                    NUMBER_RING,
+                    answered,
+                    caller_rtp,
+                    caller,
+                    recorder,
+                    rx,
+                )
+                .await
+            }
+            Err(why) => Dialled::Failed(why, caller_rtp),
+        };
+        match dialled {
+            Dialled::Over(cause) => PutThrough::Over(cause),
+            Dialled::OtherLeft(sock) => PutThrough::OtherLeft(sock),
+            Dialled::Failed(why, sock) => {
+                tracing::warn!(
+                    number,
+                    why,
+                    "transfer to a number failed; the caller goes back to the queue"
+                );
+                let detail = serde_json::json!({ "number": number, "reason": why });
+                self.record(step("transfer_failed", detail));
+                PutThrough::Failed(sock)
+            }
+        }
+    }
+
     /// Puts the call back into `queue` with music on hold until routing assigns it
     /// or the caller hangs up; with `may_leave` (the dialplan waits in its queue
     /// step) until a voicemail or callback overflow takes the caller out.
