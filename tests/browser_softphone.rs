@@ -272,17 +272,13 @@ async fn the_agent_holds_the_caller_with_music_and_resumes() {
     )
     .await;
     let token = server.token_for("sup", "supervisor");
-    let mut items = Vec::new();
-    for _ in 0..100 {
-        items = server.phone_timeline("+8613912345678", &token).await;
-        if items.iter().any(|e| e["payload"]["type"] == "recording") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let items = server
+        .phone_timeline_until("+8613912345678", &token, |items| {
+            items.iter().any(|e| e["payload"]["type"] == "recording")
+        })
+        .await;
     let holds: Vec<(bool, &str)> = items
         .iter()
-        .rev()
         .filter(|e| e["payload"]["type"] == "call_hold")
         .map(|e| {
             let p = &e["payload"];

@@ -2,14 +2,9 @@
 // caller is on hold the page shows it and the agent hears nothing (the browser's
 // inbound packet count stands still; the server plays music on hold to the
 // caller), and after resuming the caller is heard again.
-import { launch, artifacts, need, check, signIn, answer, received, hears } from "./lib.mjs";
+import { agentOnPhone, artifacts, check, answer, received, hears } from "./lib.mjs";
 
-const base = need("SWITCHBOARD_URL");
-const browser = await launch([`--use-file-for-fake-audio-capture=${need("AGENT_VOICE_WAV")}`]);
-try {
-  const page = await signIn(browser, base, need("AGENT_NAME"), need("AGENT_PASSWORD"));
-  console.log("READY");
-
+await agentOnPhone(async (page) => {
   await answer(page);
   const talking = await hears(page, 50);
   check(talking > 50, `the agent hears the caller before the hold: ${talking} packets`);
@@ -34,6 +29,4 @@ try {
 
   await page.locator("#calls .call[data-ended]").waitFor({ timeout: 40000 });
   console.log("hold test passed");
-} finally {
-  await browser.close();
-}
+});

@@ -75,3 +75,17 @@ export async function hears(page, min) {
   for (let i = 0; i < 50 && n <= min; i++) { await page.waitForTimeout(200); n = await received(page); }
   return n;
 }
+
+/** The usual softphone test: Chromium whose microphone plays AGENT_VOICE_WAV, the
+ * agent AGENT_NAME signed in at SWITCHBOARD_URL, READY printed for the test
+ * (which then places its call), `body(page)` run, the browser closed. */
+export async function agentOnPhone(body) {
+  const browser = await launch([`--use-file-for-fake-audio-capture=${need("AGENT_VOICE_WAV")}`]);
+  try {
+    const page = await signIn(browser, need("SWITCHBOARD_URL"), need("AGENT_NAME"), need("AGENT_PASSWORD"));
+    console.log("READY");
+    await body(page);
+  } finally {
+    await browser.close();
+  }
+}

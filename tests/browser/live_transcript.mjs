@@ -1,14 +1,9 @@
 // The agent talks with a caller in the softphone and reads the live transcript:
 // the caller's words and the agent's own appear in the call panel while the call
 // goes on.
-import { launch, artifacts, need, check, signIn, answer } from "./lib.mjs";
+import { agentOnPhone, artifacts, check, answer } from "./lib.mjs";
 
-const base = need("SWITCHBOARD_URL");
-const browser = await launch([`--use-file-for-fake-audio-capture=${need("AGENT_VOICE_WAV")}`]);
-try {
-  const page = await signIn(browser, base, need("AGENT_NAME"), need("AGENT_PASSWORD"));
-  console.log("READY");
-
+await agentOnPhone(async (page) => {
   await answer(page);
   const connected = Date.now();
   const caller = page.locator("#calls .call .transcript li.caller", { hasText: /order/i });
@@ -22,6 +17,4 @@ try {
   await page.screenshot({ path: `${artifacts()}/workspace-live-transcript.png`, fullPage: true });
   await page.locator("#calls .call[data-ended]").waitFor({ timeout: 40000 });
   console.log("live transcript test passed");
-} finally {
-  await browser.close();
-}
+});

@@ -1,14 +1,9 @@
 // The agent answers a phone call in the workspace's softphone: the voice offer
 // rings in the inbox, the agent accepts, the page answers the server's WebRTC
 // offer with its (fake) microphone, audio flows both ways, and the caller hangs up.
-import { launch, artifacts, need, check, signIn, answer } from "./lib.mjs";
+import { agentOnPhone, artifacts, check, answer } from "./lib.mjs";
 
-const base = need("SWITCHBOARD_URL");
-const browser = await launch([`--use-file-for-fake-audio-capture=${need("AGENT_VOICE_WAV")}`]);
-try {
-  const page = await signIn(browser, base, need("AGENT_NAME"), need("AGENT_PASSWORD"));
-  console.log("READY");
-
+await agentOnPhone(async (page) => {
   await answer(page);
   await page.waitForTimeout(3000);
   await page.screenshot({ path: `${artifacts()}/workspace-call.png`, fullPage: true });
@@ -30,6 +25,4 @@ try {
   // The caller hangs up: the call panel ends.
   await page.locator("#calls .call[data-ended]").waitFor({ timeout: 40000 });
   console.log("softphone test passed");
-} finally {
-  await browser.close();
-}
+});

@@ -1,14 +1,9 @@
 // The agent transfers a call to a phone number from the softphone: types the
 // number in the transfer form and the call panel ends ("transferred") while the
 // server puts the caller through the trunk.
-import { launch, artifacts, need, check, signIn, answer, hears } from "./lib.mjs";
+import { agentOnPhone, artifacts, check, answer, hears, need } from "./lib.mjs";
 
-const base = need("SWITCHBOARD_URL");
-const browser = await launch([`--use-file-for-fake-audio-capture=${need("AGENT_VOICE_WAV")}`]);
-try {
-  const page = await signIn(browser, base, need("AGENT_NAME"), need("AGENT_PASSWORD"));
-  console.log("READY");
-
+await agentOnPhone(async (page) => {
   await answer(page);
   const heard = await hears(page, 20);
   check(heard > 20, `the agent hears the caller first: ${heard} packets`);
@@ -18,6 +13,4 @@ try {
   await call.locator("form.transfer button").click();
   await page.locator("#calls .call[data-ended=transferred]").waitFor({ timeout: 10000 });
   console.log("transfer to a number passed");
-} finally {
-  await browser.close();
-}
+});
