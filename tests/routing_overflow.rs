@@ -251,3 +251,45 @@ async fn overflow_and_ring_all_sqlite() {
 async fn overflow_and_ring_all_postgres() {
     scenario(Backend::Postgres).await;
 }
+
+/// A voicemail or callback overflow is refused while a language of the sound
+/// set lacks the prompts it would play to the caller.
+#[tokio::test]
+async fn an_overflow_whose_prompts_are_missing_is_refused() {
+    let sounds = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/sounds/."))
+        .arg(sounds.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    // A language recorded only in part: its callback prompt, not its voicemail ones.
+    std::fs::create_dir(sounds.path().join("fr")).unwrap();
+    std::fs::copy(
+        sounds.path().join("en/callback_confirmed.wav"),
+        sounds.path().join("fr/callback_confirmed.wav"),
+    )
+    .unwrap();
+    let dir = sounds.path().display().to_string();
+    let server = Server::start_with(Backend::Sqlite, &[("SWITCHBOARD_SOUNDS_DIR", &dir)]).await;
+    let admin = server.token_for("boss", "admin");
+    let api = Api {
+        server: &server,
+        http: reqwest::Client::new(),
+    };
+    let voicemail =
+        json!({"name": "late", "max_wait_seconds": 30, "overflow": {"action": "voicemail"}});
+    let (s, e) = api.queue(&admin, voicemail).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let why = e.to_string();
+    assert!(
+        why.contains("fr/voicemail_greeting.wav") && why.contains("fr/beep.wav"),
+        "{why}"
+    );
+    assert!(!why.contains("en/"), "{why}");
+    let callback =
+        json!({"name": "late", "max_wait_seconds": 30, "overflow": {"action": "callback"}});
+    let (s, q) = api.queue(&admin, callback).await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+}

@@ -2,6 +2,8 @@
 //! (accept, reject), wrap-up and resolve. Agents act only for themselves;
 //! supervisors may act for anyone.
 
+use std::path::Path;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,7 +19,7 @@ use crate::auth::{Role, User};
 use crate::routing::actor::{RoutingEvent, ServiceError};
 use crate::routing::agent::AgentStatus;
 use crate::routing::engine::{Input, RoutingError};
-use crate::routing::model::{Presence, QueueConfig};
+use crate::routing::model::{Overflow, Presence, QueueConfig};
 use crate::routing::stats::QueueStats;
 use crate::routing::store::{AgentRecord, AgentSettings, StoreError};
 use crate::timeline::model::{Conversation, ConversationStatus, EventPayload, NewEvent};
@@ -87,9 +89,45 @@ pub async fn upsert_queue(
     let known = s.routing.queue_names().await?;
     q.validate(&known)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    overflow_prompts_present(&s.config.sounds.dir, &q).await?;
     s.routing.store.save_queue(&q).await?;
     s.routing.apply(Input::UpsertQueue(q.clone())).await?;
     Ok((StatusCode::CREATED, Json(q)))
+}
+
+/// A voicemail or callback overflow plays prompts to the caller it takes out
+/// of the line: they must be in every language of the sound set (each folder
+/// of the sounds dir), or the queue is refused.
+async fn overflow_prompts_present(sounds: &Path, q: &QueueConfig) -> Result<(), ApiError> {
+    use crate::dialplan::schema::DEFAULT_BEEP;
+    use crate::dialplan::vm::{OVERFLOW_CALLBACK, OVERFLOW_GREETING, OVERFLOW_THANKS};
+    let needed: &[&str] = match q.overflow {
+        Some(Overflow::Voicemail) => &[OVERFLOW_GREETING, DEFAULT_BEEP, OVERFLOW_THANKS],
+        Some(Overflow::Callback) => &[OVERFLOW_CALLBACK],
+        Some(Overflow::Queue { .. }) | None => return Ok(()),
+    };
+    let mut missing = Vec::new();
+    let mut dirs = tokio::fs::read_dir(sounds)
+        .await
+        .map_err(|e| ApiError::Internal(format!("sounds dir {}: {e}", sounds.display())))?;
+    while let Ok(Some(entry)) = dirs.next_entry().await {
+        if !entry.file_type().await.is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        for name in needed {
+            let file = entry.path().join(format!("{name}.wav"));
+            if !tokio::fs::try_exists(&file).await.unwrap_or(false) {
+                missing.push(file.display().to_string());
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest(format!(
+        "overflow: the prompts it plays are missing: {}",
+        missing.join(", ")
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/queues", responses((status = 200, body = Items<QueueStats>)), tag = "routing")]
