@@ -34,7 +34,7 @@ fn agent(i: u128) -> AgentProfile {
 fn item(n: u128, at: Instant, skill: u8) -> WorkItem {
     WorkItem {
         id: Uuid::from_u128(1_000_000 + n),
-        channel: if n % 3 == 0 {
+        channel: if n.is_multiple_of(3) {
             Channel::Voice
         } else {
             Channel::Chat

@@ -89,7 +89,7 @@ fn exp(rng: &mut StdRng, mean: f64) -> f64 {
 fn agent_profile(i: usize) -> AgentProfile {
     let class = i % CLASSES;
     let mut queues = vec!["support".to_string()];
-    if class % 2 == 0 {
+    if class.is_multiple_of(2) {
         queues.push("sales".into());
     }
     AgentProfile {
@@ -110,7 +110,7 @@ fn agent_profile(i: usize) -> AgentProfile {
             chat: (1 + class % 4) as u8,
             email: 0,
             social: 0,
-            voice_blocks_text: class % 3 != 0,
+            voice_blocks_text: !class.is_multiple_of(3),
         },
     }
 }
@@ -235,7 +235,7 @@ impl Sim {
             self.event(now, event);
             self.outputs(now);
             steps += 1;
-            if steps % 1000 == 0 {
+            if steps.is_multiple_of(1000) {
                 self.router.check_invariants().expect("invariants");
             }
         }
