@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::webchat_open::{Placed, place_message};
 use super::webchat_protocol::{ChatLine, ClientFrame, RATING_SCALE, ServerFrame, error};
 use crate::api::AppState;
+use crate::config::ChatConfig;
 use crate::timeline::TimelineError;
 use crate::timeline::identity::IdentityKind;
 use crate::timeline::messages::Stored;
@@ -25,9 +26,6 @@ use crate::timeline::model::{
 
 /// Largest frame a widget may send.
 const MAX_FRAME: usize = 20 * 1024;
-/// Messages a visitor may send per second on average, and in a burst.
-const RATE_PER_SEC: f64 = 2.0;
-const BURST: f64 = 10.0;
 
 pub async fn upgrade(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(MAX_FRAME)
@@ -48,7 +46,7 @@ struct Visitor {
 async fn session(s: AppState, mut socket: WebSocket) {
     let mut bus = s.timeline.bus.subscribe();
     let mut visitor: Option<Visitor> = None;
-    let mut bucket = TokenBucket::new(Instant::now());
+    let mut bucket = TokenBucket::new(&s.config.chat, Instant::now());
     loop {
         tokio::select! {
             incoming = socket.recv() => {
@@ -426,23 +424,29 @@ async fn link_unverified(s: &AppState, customer: Uuid, kind: IdentityKind, value
     }
 }
 
-/// A per-connection token bucket: `RATE_PER_SEC` tokens a second, up to `BURST`.
+/// A per-connection token bucket: `[chat] messages_per_second` tokens a second,
+/// up to `burst`.
 struct TokenBucket {
     tokens: f64,
     at: Instant,
+    rate: f64,
+    burst: f64,
 }
 
 impl TokenBucket {
-    fn new(now: Instant) -> TokenBucket {
+    fn new(c: &ChatConfig, now: Instant) -> TokenBucket {
+        let burst = f64::from(c.burst);
         TokenBucket {
-            tokens: BURST,
+            tokens: burst,
             at: now,
+            rate: c.messages_per_second,
+            burst,
         }
     }
 
     fn take(&mut self, now: Instant) -> bool {
-        let refill = now.saturating_duration_since(self.at).as_secs_f64() * RATE_PER_SEC;
-        self.tokens = (self.tokens + refill).min(BURST);
+        let refill = now.saturating_duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
         self.at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -461,9 +465,17 @@ mod tests {
     #[test]
     fn bucket_limits_bursts_and_refills() {
         let t0 = Instant::now();
-        let mut b = TokenBucket::new(t0);
-        assert_eq!((0..20).filter(|_| b.take(t0)).count(), BURST as usize);
+        let c = ChatConfig::default();
+        let mut b = TokenBucket::new(&c, t0);
+        assert_eq!((0..20).filter(|_| b.take(t0)).count(), c.burst as usize);
         assert!(!b.take(t0));
         assert!(b.take(t0 + Duration::from_millis(600)));
+        let fast = ChatConfig {
+            messages_per_second: 1000.0,
+            burst: 1,
+        };
+        let mut b = TokenBucket::new(&fast, t0);
+        assert!(b.take(t0) && !b.take(t0));
+        assert!(b.take(t0 + Duration::from_millis(1)));
     }
 }
