@@ -86,6 +86,18 @@ impl Db {
             .map_err(|e| DbError::Migration(e.to_string()))
     }
 
+    /// Starts a transaction that writes. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), waiting up to the busy timeout for another
+    /// writer: a plain `BEGIN` that reads first fails at its first write with
+    /// "database is locked" (`SQLITE_BUSY_SNAPSHOT`, never retried) whenever
+    /// another connection committed in between, as concurrent chats do.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// True when a trivial query succeeds (for `/readyz`).
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()

@@ -37,7 +37,7 @@ impl TimelineStore {
         }
         let conv = self.conversation(conversation_id).await?;
         let owner = self.owner_of(conv.customer_id).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         if let Some(cid) = client_id {
             let seen = sqlx::query(
                 "SELECT seq FROM message_dedup WHERE conversation_id = $1 AND client_id = $2",
