@@ -41,7 +41,9 @@ pub async fn subscribe(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Agent)?;
-    Ok(ws.on_upgrade(move |socket| stream(s, filter, socket)))
+    Ok(ws
+        .read_buffer_size(super::WS_READ_BUFFER)
+        .on_upgrade(move |socket| stream(s, filter, socket)))
 }
 
 async fn stream(s: AppState, filter: Filter, mut socket: WebSocket) {

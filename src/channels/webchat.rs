@@ -29,6 +29,7 @@ const MAX_FRAME: usize = 20 * 1024;
 
 pub async fn upgrade(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(MAX_FRAME)
+        .read_buffer_size(crate::api::WS_READ_BUFFER)
         .on_upgrade(move |socket| session(s, socket))
 }
 
