@@ -10,7 +10,6 @@ use std::time::Instant;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::webchat_open::{Placed, place_message};
@@ -18,6 +17,7 @@ use super::webchat_protocol::{ChatLine, ClientFrame, RATING_SCALE, ServerFrame, 
 use crate::api::AppState;
 use crate::config::ChatConfig;
 use crate::timeline::TimelineError;
+use crate::timeline::follow::{Follower, Key, Missed};
 use crate::timeline::identity::IdentityKind;
 use crate::timeline::messages::Stored;
 use crate::timeline::model::{
@@ -44,11 +44,26 @@ struct Visitor {
     rated: bool,
 }
 
+impl Visitor {
+    /// What the connection follows on the bus: the customer's events (another
+    /// tab's chat, this one's) and the chat's (whose events carry another
+    /// customer after a merge).
+    fn keys(&self) -> Vec<Key> {
+        let mut keys = vec![Key::Customer(self.customer)];
+        keys.extend(self.conversation.map(Key::Conversation));
+        keys
+    }
+}
+
 async fn session(s: AppState, mut socket: WebSocket) {
-    let mut bus = s.timeline.bus.subscribe();
+    // The visitor's customer and open chat, once `hello` says who it is.
+    let mut bus = s.timeline.bus.follower();
     let mut visitor: Option<Visitor> = None;
     let mut bucket = TokenBucket::new(&s.config.chat, Instant::now());
     loop {
+        if let Some(v) = &visitor {
+            bus.follow(&v.keys());
+        }
         tokio::select! {
             incoming = socket.recv() => {
                 let text = match incoming {
@@ -56,7 +71,7 @@ async fn session(s: AppState, mut socket: WebSocket) {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue,
                 };
-                let reply = handle_frame(&s, &mut visitor, &mut bucket, text.as_str()).await;
+                let reply = handle_frame(&s, &mut visitor, &mut bucket, &mut bus, text.as_str()).await;
                 for frame in reply {
                     if send(&mut socket, &frame).await.is_err() {
                         return;
@@ -78,7 +93,7 @@ async fn session(s: AppState, mut socket: WebSocket) {
                         if send(&mut socket, &frame).await.is_err() { return; }
                     }
                 }
-                Err(RecvError::Lagged(_)) => {
+                Err(Missed(_)) => {
                     // Missed live events: send the recent history again; the widget de-duplicates by seq.
                     if let Some(conversation) = visitor.as_ref().and_then(|v| v.conversation)
                         && let Ok(history) = s.timeline.conversation_messages(conversation, 100).await {
@@ -87,7 +102,6 @@ async fn session(s: AppState, mut socket: WebSocket) {
                             }
                         }
                 }
-                Err(RecvError::Closed) => break,
             },
         }
     }
@@ -120,6 +134,7 @@ async fn handle_frame(
     s: &AppState,
     visitor: &mut Option<Visitor>,
     bucket: &mut TokenBucket,
+    bus: &mut Follower,
     text: &str,
 ) -> Vec<ServerFrame> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
@@ -136,7 +151,7 @@ async fn handle_frame(
                 language,
             },
             _,
-        ) => match hello(s, id, name, email, phone, language).await {
+        ) => match hello(s, bus, id, name, email, phone, language).await {
             Ok((v, welcome)) => {
                 *visitor = Some(v);
                 vec![welcome]
@@ -279,6 +294,7 @@ async fn follow_other_tab(
 
 async fn hello(
     s: &AppState,
+    bus: &mut Follower,
     id: Option<String>,
     name: Option<String>,
     email: Option<String>,
@@ -315,6 +331,8 @@ async fn hello(
     link_unverified(s, customer.id, IdentityKind::Email, email).await;
     link_unverified(s, customer.id, IdentityKind::Phone, phone).await;
     let owner = customer.merged_into.unwrap_or(customer.id);
+    // Before the chat and its history are read, so no reply falls in between.
+    bus.follow(&[Key::Customer(owner)]);
     let conversation = s.timeline.open_conversation_of(owner, "chat").await?;
     let history = match conversation {
         Some(c) => s.timeline.conversation_messages(c, 200).await?,

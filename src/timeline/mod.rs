@@ -6,6 +6,7 @@ pub mod bus;
 pub mod conversations;
 pub mod customers;
 pub mod error;
+pub mod follow;
 pub mod identity;
 pub mod merge;
 pub mod messages;
