@@ -21,7 +21,8 @@ use crate::timeline::follow::{Follower, Key, Missed};
 use crate::timeline::identity::IdentityKind;
 use crate::timeline::messages::Stored;
 use crate::timeline::model::{
-    ConversationStatus, Direction, EventPayload, Identity, NewCustomer, NewEvent, TimelineEvent,
+    Conversation, ConversationStatus, Direction, EventPayload, Identity, NewCustomer, NewEvent,
+    TimelineEvent,
 };
 
 /// Largest frame a widget may send.
@@ -203,7 +204,7 @@ async fn message(
     text: String,
 ) -> Vec<ServerFrame> {
     let placed = match still_open(s, v.conversation).await {
-        Ok(Some(conversation)) => {
+        Ok(Some(conv)) => {
             let payload = EventPayload::Message {
                 direction: Direction::In,
                 author: v.name.clone(),
@@ -211,10 +212,10 @@ async fn message(
                 attachments: vec![],
             };
             s.timeline
-                .append_message(conversation, Some(&client_id), payload)
+                .append_message_to(&conv, Some(&client_id), payload)
                 .await
                 .map(|stored| Placed {
-                    conversation: Some(conversation),
+                    conversation: Some(conv.id),
                     stored,
                 })
         }
@@ -248,7 +249,7 @@ async fn message(
 async fn still_open(
     s: &AppState,
     conversation: Option<Uuid>,
-) -> Result<Option<Uuid>, TimelineError> {
+) -> Result<Option<Conversation>, TimelineError> {
     let Some(id) = conversation else {
         return Ok(None);
     };
@@ -257,7 +258,7 @@ async fn still_open(
         c.status,
         ConversationStatus::Resolved | ConversationStatus::Abandoned
     );
-    Ok((!closed).then_some(id))
+    Ok((!closed).then_some(c))
 }
 
 /// Makes `conversation` the one this connection shows; `opened` if it is another.
