@@ -276,7 +276,9 @@ async fn insert_events(
         );
         events.push(TimelineEvent {
             seq: 0,
-            id: Uuid::new_v4(),
+            // Time-ordered ids: the events' unique index on `id` grows at its
+            // end instead of dirtying a random page for every message.
+            id: Uuid::now_v7(),
             customer_id: Uuid::nil(),
             conversation_id: Some(job.conversation),
             occurred_at: rows::time(occurred),
