@@ -70,6 +70,12 @@ impl Db {
                         // 16 MiB of pages per connection (SQLite's default is 2 MiB):
                         // the index pages of a thousand open chats stay in memory.
                         conn.execute("PRAGMA cache_size = -16384").await?;
+                        // Checkpoint the WAL every 10,000 pages (~40 MiB), not 1,000:
+                        // a batch of messages dirties hundreds of index pages, and
+                        // the commit that crosses the mark copies them to the database
+                        // file while every writer waits; rarer checkpoints copy a hot
+                        // page once for many commits.
+                        conn.execute("PRAGMA wal_autocheckpoint = 10000").await?;
                     }
                     Ok(())
                 })
