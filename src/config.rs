@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod channels;
+mod chat;
 pub use channels::{EmailConfig, WebhookConfig, WechatConfig};
+pub use chat::ChatConfig;
 
 /// Why a configuration could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +49,7 @@ pub struct Config {
     pub email: EmailConfig,
     pub wechat: WechatConfig,
     pub webhook: WebhookConfig,
+    pub chat: ChatConfig,
     pub speech: SpeechConfig,
     pub trunk: TrunkConfig,
 }
@@ -252,6 +255,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             wechat: WechatConfig::default(),
             webhook: WebhookConfig::default(),
+            chat: ChatConfig::default(),
             speech: SpeechConfig::default(),
             trunk: TrunkConfig::default(),
         }
@@ -515,6 +519,7 @@ impl Config {
         self.email.validate()?;
         self.wechat.validate()?;
         self.webhook.validate()?;
+        self.chat.validate()?;
         if self.http.max_body_bytes < 1024 {
             return Err(invalid(
                 "config",

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -162,6 +163,13 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Se
     let stop = shutdown.clone();
     // The peer address keys SIP over WebSocket connections.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Chat, event and agent sockets write small frames (an ack, one message):
+    // Nagle's algorithm would hold one back behind the peer's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await

@@ -96,6 +96,7 @@ pub async fn upgrade(
     let agent = own_agent(&s, caller.require(Role::Agent)?).await?;
     Ok(ws
         .max_message_size(MAX_MESSAGE)
+        .read_buffer_size(super::WS_READ_BUFFER)
         .on_upgrade(move |socket| session(s, agent.id, socket)))
 }
 

@@ -1,7 +1,10 @@
 //! The live event WebSocket (`/api/v1/events?customer_id=…&conversation_id=…`):
 //! streams committed timeline events as JSON, filtered per subscriber. A subscriber
 //! that falls behind gets `{"type":"lagged","missed":N}` and re-reads from the store.
+//! A filtered socket (an agent's chat pane, a customer's timeline) follows its
+//! conversation or customer on the bus rather than hearing every event.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::extract::State;
@@ -16,6 +19,7 @@ use super::extract::{ApiQuery, Caller};
 use super::state::AppState;
 use crate::auth::Role;
 use crate::metrics::Metrics;
+use crate::timeline::follow::{Follower, Key, Missed};
 use crate::timeline::model::TimelineEvent;
 
 #[derive(Debug, Deserialize, Clone, Copy)]
@@ -41,11 +45,40 @@ pub async fn subscribe(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Agent)?;
-    Ok(ws.on_upgrade(move |socket| stream(s, filter, socket)))
+    Ok(ws
+        .read_buffer_size(super::WS_READ_BUFFER)
+        .on_upgrade(move |socket| stream(s, filter, socket)))
+}
+
+/// Where a socket's events come from: every event, or those of the one
+/// conversation or customer its filter names.
+enum Source {
+    Everything(tokio::sync::broadcast::Receiver<Arc<TimelineEvent>>),
+    Followed(Follower),
+}
+
+impl Source {
+    fn new(s: &AppState, filter: &Filter) -> Source {
+        let key = match (filter.conversation_id, filter.customer_id) {
+            (Some(c), _) => Key::Conversation(c),
+            (None, Some(c)) => Key::Customer(c),
+            (None, None) => return Source::Everything(s.timeline.bus.subscribe()),
+        };
+        let mut follower = s.timeline.bus.follower();
+        follower.follow(&[key]);
+        Source::Followed(follower)
+    }
+
+    async fn recv(&mut self) -> Result<Arc<TimelineEvent>, RecvError> {
+        match self {
+            Source::Everything(rx) => rx.recv().await,
+            Source::Followed(f) => f.recv().await.map_err(|Missed(n)| RecvError::Lagged(n)),
+        }
+    }
 }
 
 async fn stream(s: AppState, filter: Filter, mut socket: WebSocket) {
-    let mut rx = s.timeline.bus.subscribe();
+    let mut rx = Source::new(&s, &filter);
     s.metrics.event_subscribers.fetch_add(1, Ordering::Relaxed);
     loop {
         tokio::select! {

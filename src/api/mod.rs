@@ -31,6 +31,13 @@ use crate::metrics::Metrics;
 pub use error::ApiError;
 pub use state::AppState;
 
+/// Read buffer of the server's WebSockets (tungstenite's default is 128 KiB).
+/// tungstenite zero-fills the whole buffer before every read attempt, even one
+/// that finds nothing, and a socket that also waits on the event bus is polled
+/// for reading at every event: with 1,000 chat widgets that memset was half the
+/// server's CPU. Longer frames still arrive whole: the buffer grows to fit them.
+pub const WS_READ_BUFFER: usize = 4 * 1024;
+
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.http.max_body_bytes;

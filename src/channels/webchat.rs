@@ -10,27 +10,27 @@ use std::time::Instant;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::webchat_open::{Placed, place_message};
 use super::webchat_protocol::{ChatLine, ClientFrame, RATING_SCALE, ServerFrame, error};
 use crate::api::AppState;
+use crate::config::ChatConfig;
 use crate::timeline::TimelineError;
+use crate::timeline::follow::{Follower, Key, Missed};
 use crate::timeline::identity::IdentityKind;
 use crate::timeline::messages::Stored;
 use crate::timeline::model::{
-    ConversationStatus, Direction, EventPayload, Identity, NewCustomer, NewEvent, TimelineEvent,
+    Conversation, ConversationStatus, Direction, EventPayload, Identity, NewCustomer, NewEvent,
+    TimelineEvent,
 };
 
 /// Largest frame a widget may send.
 const MAX_FRAME: usize = 20 * 1024;
-/// Messages a visitor may send per second on average, and in a burst.
-const RATE_PER_SEC: f64 = 2.0;
-const BURST: f64 = 10.0;
 
 pub async fn upgrade(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(MAX_FRAME)
+        .read_buffer_size(crate::api::WS_READ_BUFFER)
         .on_upgrade(move |socket| session(s, socket))
 }
 
@@ -45,11 +45,26 @@ struct Visitor {
     rated: bool,
 }
 
+impl Visitor {
+    /// What the connection follows on the bus: the customer's events (another
+    /// tab's chat, this one's) and the chat's (whose events carry another
+    /// customer after a merge).
+    fn keys(&self) -> Vec<Key> {
+        let mut keys = vec![Key::Customer(self.customer)];
+        keys.extend(self.conversation.map(Key::Conversation));
+        keys
+    }
+}
+
 async fn session(s: AppState, mut socket: WebSocket) {
-    let mut bus = s.timeline.bus.subscribe();
+    // The visitor's customer and open chat, once `hello` says who it is.
+    let mut bus = s.timeline.bus.follower();
     let mut visitor: Option<Visitor> = None;
-    let mut bucket = TokenBucket::new(Instant::now());
+    let mut bucket = TokenBucket::new(&s.config.chat, Instant::now());
     loop {
+        if let Some(v) = &visitor {
+            bus.follow(&v.keys());
+        }
         tokio::select! {
             incoming = socket.recv() => {
                 let text = match incoming {
@@ -57,7 +72,7 @@ async fn session(s: AppState, mut socket: WebSocket) {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => continue,
                 };
-                let reply = handle_frame(&s, &mut visitor, &mut bucket, text.as_str()).await;
+                let reply = handle_frame(&s, &mut visitor, &mut bucket, &mut bus, text.as_str()).await;
                 for frame in reply {
                     if send(&mut socket, &frame).await.is_err() {
                         return;
@@ -79,7 +94,7 @@ async fn session(s: AppState, mut socket: WebSocket) {
                         if send(&mut socket, &frame).await.is_err() { return; }
                     }
                 }
-                Err(RecvError::Lagged(_)) => {
+                Err(Missed(_)) => {
                     // Missed live events: send the recent history again; the widget de-duplicates by seq.
                     if let Some(conversation) = visitor.as_ref().and_then(|v| v.conversation)
                         && let Ok(history) = s.timeline.conversation_messages(conversation, 100).await {
@@ -88,7 +103,6 @@ async fn session(s: AppState, mut socket: WebSocket) {
                             }
                         }
                 }
-                Err(RecvError::Closed) => break,
             },
         }
     }
@@ -121,6 +135,7 @@ async fn handle_frame(
     s: &AppState,
     visitor: &mut Option<Visitor>,
     bucket: &mut TokenBucket,
+    bus: &mut Follower,
     text: &str,
 ) -> Vec<ServerFrame> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
@@ -137,7 +152,7 @@ async fn handle_frame(
                 language,
             },
             _,
-        ) => match hello(s, id, name, email, phone, language).await {
+        ) => match hello(s, bus, id, name, email, phone, language).await {
             Ok((v, welcome)) => {
                 *visitor = Some(v);
                 vec![welcome]
@@ -189,7 +204,7 @@ async fn message(
     text: String,
 ) -> Vec<ServerFrame> {
     let placed = match still_open(s, v.conversation).await {
-        Ok(Some(conversation)) => {
+        Ok(Some(conv)) => {
             let payload = EventPayload::Message {
                 direction: Direction::In,
                 author: v.name.clone(),
@@ -197,10 +212,10 @@ async fn message(
                 attachments: vec![],
             };
             s.timeline
-                .append_message(conversation, Some(&client_id), payload)
+                .append_message_to(&conv, Some(&client_id), payload)
                 .await
                 .map(|stored| Placed {
-                    conversation: Some(conversation),
+                    conversation: Some(conv.id),
                     stored,
                 })
         }
@@ -234,7 +249,7 @@ async fn message(
 async fn still_open(
     s: &AppState,
     conversation: Option<Uuid>,
-) -> Result<Option<Uuid>, TimelineError> {
+) -> Result<Option<Conversation>, TimelineError> {
     let Some(id) = conversation else {
         return Ok(None);
     };
@@ -243,7 +258,7 @@ async fn still_open(
         c.status,
         ConversationStatus::Resolved | ConversationStatus::Abandoned
     );
-    Ok((!closed).then_some(id))
+    Ok((!closed).then_some(c))
 }
 
 /// Makes `conversation` the one this connection shows; `opened` if it is another.
@@ -280,6 +295,7 @@ async fn follow_other_tab(
 
 async fn hello(
     s: &AppState,
+    bus: &mut Follower,
     id: Option<String>,
     name: Option<String>,
     email: Option<String>,
@@ -316,6 +332,8 @@ async fn hello(
     link_unverified(s, customer.id, IdentityKind::Email, email).await;
     link_unverified(s, customer.id, IdentityKind::Phone, phone).await;
     let owner = customer.merged_into.unwrap_or(customer.id);
+    // Before the chat and its history are read, so no reply falls in between.
+    bus.follow(&[Key::Customer(owner)]);
     let conversation = s.timeline.open_conversation_of(owner, "chat").await?;
     let history = match conversation {
         Some(c) => s.timeline.conversation_messages(c, 200).await?,
@@ -426,23 +444,29 @@ async fn link_unverified(s: &AppState, customer: Uuid, kind: IdentityKind, value
     }
 }
 
-/// A per-connection token bucket: `RATE_PER_SEC` tokens a second, up to `BURST`.
+/// A per-connection token bucket: `[chat] messages_per_second` tokens a second,
+/// up to `burst`.
 struct TokenBucket {
     tokens: f64,
     at: Instant,
+    rate: f64,
+    burst: f64,
 }
 
 impl TokenBucket {
-    fn new(now: Instant) -> TokenBucket {
+    fn new(c: &ChatConfig, now: Instant) -> TokenBucket {
+        let burst = f64::from(c.burst);
         TokenBucket {
-            tokens: BURST,
+            tokens: burst,
             at: now,
+            rate: c.messages_per_second,
+            burst,
         }
     }
 
     fn take(&mut self, now: Instant) -> bool {
-        let refill = now.saturating_duration_since(self.at).as_secs_f64() * RATE_PER_SEC;
-        self.tokens = (self.tokens + refill).min(BURST);
+        let refill = now.saturating_duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
         self.at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -461,9 +485,17 @@ mod tests {
     #[test]
     fn bucket_limits_bursts_and_refills() {
         let t0 = Instant::now();
-        let mut b = TokenBucket::new(t0);
-        assert_eq!((0..20).filter(|_| b.take(t0)).count(), BURST as usize);
+        let c = ChatConfig::default();
+        let mut b = TokenBucket::new(&c, t0);
+        assert_eq!((0..20).filter(|_| b.take(t0)).count(), c.burst as usize);
         assert!(!b.take(t0));
         assert!(b.take(t0 + Duration::from_millis(600)));
+        let fast = ChatConfig {
+            messages_per_second: 1000.0,
+            burst: 1,
+        };
+        let mut b = TokenBucket::new(&fast, t0);
+        assert!(b.take(t0) && !b.take(t0));
+        assert!(b.take(t0 + Duration::from_millis(1)));
     }
 }

@@ -96,7 +96,7 @@ impl RoutingStore {
 
     pub async fn save_queue(&self, q: &QueueConfig) -> Result<(), StoreError> {
         let config = serde_json::to_string(q).map_err(corrupt)?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query("DELETE FROM queues WHERE name = $1")
             .bind(q.name.clone())
             .execute(&mut *tx)

@@ -87,7 +87,7 @@ pub async fn add_account(
     username: &str,
     password: &str,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM sip_accounts WHERE username = $1")
         .bind(username.to_string())
         .execute(&mut *tx)
@@ -273,7 +273,7 @@ async fn update_bindings(
             });
         }
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM registrations WHERE aor = $1")
         .bind(user.to_string())
         .execute(&mut *tx)

@@ -65,6 +65,7 @@ pub async fn upgrade(
     ws.protocols([SUBPROTOCOL])
         .max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
+        .read_buffer_size(crate::api::WS_READ_BUFFER)
         .on_upgrade(move |socket| connection(socket, peer, gate))
 }
 

@@ -71,7 +71,7 @@ impl TimelineStore {
         } else {
             ConversationStatus::Bot
         };
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query(
             "INSERT INTO conversations (id, customer_id, channel, status, queue, priority, subject, created_us, queued_us) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -162,7 +162,7 @@ impl TimelineStore {
             ConversationStatus::Resolved | ConversationStatus::Abandoned
         )
         .then(now_us);
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query("UPDATE conversations SET status = $1, resolved_us = COALESCE($2, resolved_us) WHERE id = $3")
             .bind(rows::status_str(status))
             .bind(resolved)

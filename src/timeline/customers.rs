@@ -22,7 +22,7 @@ impl TimelineStore {
         let identities = normalize_all(&new.identities)?;
         let id = Uuid::new_v4();
         let now = now_us();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query(
             "INSERT INTO customers (id, name, language, tier, tags, attributes, created_us, updated_us) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
@@ -161,7 +161,7 @@ impl TimelineStore {
     ) -> Result<Customer, TimelineError> {
         let normalized = normalize_all(std::slice::from_ref(&identity))?;
         self.customer(id).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         for i in &normalized {
             insert_identity(&mut tx, id, i, now_us()).await?;
         }

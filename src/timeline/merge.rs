@@ -27,7 +27,7 @@ impl TimelineStore {
             }
         }
         let (s, m) = (survivor.to_string(), merged.to_string());
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         for table in ["identities", "conversations", "timeline_events"] {
             sqlx::query(&format!(
                 "UPDATE {table} SET customer_id = $1 WHERE customer_id = $2"

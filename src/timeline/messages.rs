@@ -6,7 +6,8 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::error::{TimelineError, invalid};
-use super::model::{Conversation, Direction, EventPayload, NewConversation, TimelineEvent};
+use super::group_commit::Job;
+use super::model::{Conversation, EventPayload, NewConversation, TimelineEvent};
 use super::store::TimelineStore;
 
 /// Longest message text accepted, in bytes.
@@ -22,10 +23,24 @@ pub enum Stored {
 
 impl TimelineStore {
     /// Stores a message event of a conversation once per `client_id`; the event and
-    /// the id are committed together before this returns.
+    /// the id are committed together (with other messages of the moment, see
+    /// `group_commit`) and published before this returns.
     pub async fn append_message(
         &self,
         conversation_id: Uuid,
+        client_id: Option<&str>,
+        payload: EventPayload,
+    ) -> Result<Stored, TimelineError> {
+        let conv = self.conversation(conversation_id).await?;
+        self.append_message_to(&conv, client_id, payload).await
+    }
+
+    /// `append_message` into a conversation the caller has just read. The event
+    /// goes to the timeline of the customer that holds the conversation when it
+    /// is committed (the survivor, should a merge come in between).
+    pub async fn append_message_to(
+        &self,
+        conv: &Conversation,
         client_id: Option<&str>,
         payload: EventPayload,
     ) -> Result<Stored, TimelineError> {
@@ -35,47 +50,13 @@ impl TimelineStore {
         if let Some(cid) = client_id {
             check_client_id(cid)?;
         }
-        let conv = self.conversation(conversation_id).await?;
-        let owner = self.owner_of(conv.customer_id).await?;
-        let mut tx = self.db.pool.begin().await?;
-        if let Some(cid) = client_id {
-            let seen = sqlx::query(
-                "SELECT seq FROM message_dedup WHERE conversation_id = $1 AND client_id = $2",
-            )
-            .bind(conversation_id.to_string())
-            .bind(cid.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = seen {
-                return Ok(Stored::Duplicate(row.try_get("seq")?));
-            }
-        }
-        let outbound = matches!(
+        let job = Job {
+            conversation: conv.id,
+            channel: conv.channel,
+            client_id: client_id.map(String::from),
             payload,
-            EventPayload::Message {
-                direction: Direction::Out,
-                ..
-            }
-        );
-        let event = self
-            .insert_event(&mut *tx, owner, Some(conversation_id), payload)
-            .await?;
-        if outbound {
-            sqlx::query("UPDATE conversations SET first_response_us = $1 WHERE id = $2 AND first_response_us IS NULL")
-                .bind(crate::db::now_us())
-                .bind(conversation_id.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        if outbound && super::outbox::delivers(conv.channel) {
-            super::outbox::enqueue(&mut *tx, event.seq, conversation_id, conv.channel).await?;
-        }
-        if let Some(cid) = client_id {
-            remember_client_id(&mut *tx, conversation_id, cid, event.seq).await?;
-        }
-        tx.commit().await?;
-        self.bus.publish(event.clone());
-        Ok(Stored::New(event))
+        };
+        self.messages.write(job).await
     }
 
     /// Opens a conversation with the customer's first message (`new.text`), stored

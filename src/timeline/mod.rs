@@ -6,6 +6,8 @@ pub mod bus;
 pub mod conversations;
 pub mod customers;
 pub mod error;
+pub mod follow;
+pub mod group_commit;
 pub mod identity;
 pub mod merge;
 pub mod messages;

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::bus::EventBus;
 use super::error::{TimelineError, invalid};
+use super::group_commit::GroupCommit;
 use super::model::{EventPayload, NewEvent, TimelineEvent};
 use super::rows;
 use crate::db::{Db, now_us};
@@ -30,11 +31,14 @@ pub enum Cursor {
 pub struct TimelineStore {
     pub db: Db,
     pub bus: EventBus,
+    /// Writes messages (`append_message`) in batches.
+    pub(super) messages: GroupCommit,
 }
 
 impl TimelineStore {
     pub fn new(db: Db, bus: EventBus) -> TimelineStore {
-        TimelineStore { db, bus }
+        let messages = GroupCommit::new(db.clone(), bus.clone());
+        TimelineStore { db, bus, messages }
     }
 
     /// Appends an event to a customer's timeline. A customer merged into another has
