@@ -57,8 +57,9 @@
 //!
 //! | visitor → agent page, 500 msg/s | stored msg/s | server CPU per message | RSS peak |
 //! |---|---|---|---|
-//! | 0.7 / 3.7 / 14.5 / 80.9 | 5,041 | 188 µs | 216 MB |
-//! | 0.8 / 8.3 / 49.6 / 173.9 | 4,142 (other processes took 0.7 of a core) | 189 µs | 268 MB |
+//! | 0.8 / 2.6 / 25.4 / 49.1 | 6,471 | 174 µs | 248 MB |
+//! | 0.8 / 2.5 / 31.4 / 106.1 | 5,990 | 192 µs | 220 MB |
+//! | 1.0 / 14.1 / 42.5 / 155.3 (others took 1.5 cores) | 5,632 | 185 µs | 268 MB |
 //!
 //! `cargo bench --bench widget_load` (release build). This file runs the
 //! phases; `server.rs` starts the server, `agents.rs` and `visitors.rs` are the
