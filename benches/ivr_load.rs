@@ -71,6 +71,10 @@ use switchboard::sip::{Message, Method, parse};
 use tokio::net::UdpSocket;
 use tokio::time::{Instant, MissedTickBehavior};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{cpu_seconds, host_busy_seconds, own_cpu_seconds, percentile};
+
 const T1: Duration = Duration::from_millis(500);
 /// Timers B and F: 64·T1.
 const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(32);
@@ -141,13 +145,7 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> Settings {
-        let num = |name: &str, default: f64| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse::<f64>().ok())
-                .filter(|v| *v > 0.0)
-                .unwrap_or(default)
-        };
+        let num = support::env_f64;
         Settings {
             calls: num("SWITCHBOARD_BENCH_CALLS", 500.0) as usize,
             cps: num("SWITCHBOARD_BENCH_CPS", 100.0),
@@ -220,17 +218,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        support::stop(&mut self.child);
     }
 }
 
@@ -253,52 +241,6 @@ fn sip_address(stdout: std::process::ChildStdout) -> Option<SocketAddr> {
         }
     });
     rx.recv_timeout(Duration::from_secs(60)).ok()
-}
-
-/// User + system CPU seconds of a process, from /proc/<pid>/stat.
-fn cpu_seconds(pid: u32) -> f64 {
-    stat_cpu(&format!("/proc/{pid}/stat"))
-}
-
-fn own_cpu_seconds() -> f64 {
-    stat_cpu("/proc/self/stat")
-}
-
-fn stat_cpu(path: &str) -> f64 {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    // After "pid (comm)": field 3 (state) is index 0, utime (14) index 11, stime 12.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-    (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / clock_ticks()
-}
-
-/// CPU seconds all processes of the host spent busy (the first line of
-/// /proc/stat: all but idle and iowait).
-fn host_busy_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let cpu: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let idle = cpu.get(3).unwrap_or(&0.0) + cpu.get(4).unwrap_or(&0.0);
-    // guest time is counted in user time already.
-    (cpu.iter().take(8).sum::<f64>() - idle) / clock_ticks()
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
 }
 
 /// Calls up at once, and the most at any time.
@@ -865,10 +807,4 @@ fn row(name: &str, values: &[f64]) {
         p(0.99),
         p(1.0)
     );
-}
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
-    sorted.get(rank - 1).copied()
 }

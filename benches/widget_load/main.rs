@@ -83,6 +83,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 mod agents;
 mod report;
 mod server;
+#[path = "../support/mod.rs"]
+mod support;
 mod visitors;
 
 use agents::{agent, connect, message_text, setup};
@@ -150,13 +152,7 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> Settings {
-        let num = |name: &str, default: f64| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse::<f64>().ok())
-                .filter(|v| *v > 0.0)
-                .unwrap_or(default)
-        };
+        let num = support::env_f64;
         let visitors = num("SWITCHBOARD_BENCH_VISITORS", 1000.0) as usize;
         let secs = |name: &str, default: f64| Duration::from_secs_f64(num(name, default));
         let load = secs("SWITCHBOARD_BENCH_LOAD_SECONDS", 20.0);

@@ -15,41 +15,12 @@ pub(super) struct Sample {
 
 pub(super) fn sample(pid: u32) -> Sample {
     Sample {
-        server_cpu: stat_cpu(&format!("/proc/{pid}/stat")),
-        own_cpu: stat_cpu("/proc/self/stat"),
-        host_cpu: host_busy_seconds(),
+        server_cpu: support::cpu_seconds(pid),
+        own_cpu: support::own_cpu_seconds(),
+        host_cpu: support::host_busy_seconds(),
         rss_mb: status_kb(pid, "VmRSS:") / 1024.0,
         at: Instant::now(),
     }
-}
-
-/// CPU seconds all processes of the host spent busy (the first line of
-/// /proc/stat: all but idle and iowait).
-fn host_busy_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let cpu: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    let idle = cpu.get(3).unwrap_or(&0.0) + cpu.get(4).unwrap_or(&0.0);
-    // guest time is counted in user time already.
-    (cpu.iter().take(8).sum::<f64>() - idle) / clock_ticks()
-}
-
-/// User + system CPU seconds of a process, from /proc/<pid>/stat.
-fn stat_cpu(path: &str) -> f64 {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    // After "pid (comm)": field 3 (state) is index 0, utime (14) index 11, stime 12.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-    (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / clock_ticks()
 }
 
 /// A `kB` line of /proc/<pid>/status (VmRSS, VmHWM).
@@ -60,18 +31,6 @@ pub(super) fn status_kb(pid: u32, key: &str) -> f64 {
         .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0.0)
-}
-
-fn clock_ticks() -> f64 {
-    static TICKS: OnceLock<f64> = OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-            .unwrap_or(100.0)
-    })
 }
 
 /// The figures of a run.
@@ -255,7 +214,7 @@ impl Report {
 fn row(name: &str, values: &[f64]) {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
-    let p = |q: f64| percentile(&v, q).map_or("-".to_string(), |x| format!("{x:.1}"));
+    let p = |q: f64| support::percentile(&v, q).map_or("-".to_string(), |x| format!("{x:.1}"));
     println!(
         "{:<44} {:>7} {:>8} {:>8} {:>8} {:>8}",
         name,
@@ -265,10 +224,4 @@ fn row(name: &str, values: &[f64]) {
         p(0.99),
         p(1.0)
     );
-}
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
-    sorted.get(rank - 1).copied()
 }
