@@ -12,19 +12,12 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::audio::{bridged_levels, tone};
 use common::{BrowserRun, Server, speech_env, speech_pcap};
 
 /// A voice for the agent's fake microphone: a 600 Hz tone (Chromium loops it).
 fn agent_voice(dir: &Path) -> String {
-    let wav = dir.join("agent-voice.wav");
-    let ok = std::process::Command::new("sox")
-        .args(["-n", "-r", "48000", "-c", "1", "-b", "16"])
-        .arg(&wav)
-        .args(["synth", "3", "sine", "600", "vol", "0.5"])
-        .status()
-        .expect("sox (scripts/test installs it)");
-    assert!(ok.success());
-    wav.display().to_string()
+    tone(dir, "agent-voice", 600)
 }
 
 /// Words for the agent's fake microphone, spoken by espeak-ng, then a pause
@@ -48,26 +41,6 @@ fn agent_words(dir: &Path, text: &str) -> String {
         .expect("sox (scripts/test installs it)");
     assert!(ok.success());
     wav.display().to_string()
-}
-
-/// RMS of the left and right channels over the frames where the agent was on the
-/// call (right channel not silent), and how many such frames.
-fn bridged_levels(path: &str) -> (f64, f64, usize) {
-    let mut r = hound::WavReader::open(path).expect("a valid WAV");
-    assert_eq!(r.spec().channels, 2, "stereo recording");
-    let s: Vec<i16> = r.samples::<i16>().map(|x| x.unwrap()).collect();
-    let (mut l2, mut r2, mut n) = (0f64, 0f64, 0usize);
-    for frame in s.chunks(320) {
-        if frame.iter().skip(1).step_by(2).any(|v| *v != 0) {
-            for pair in frame.chunks(2) {
-                l2 += f64::from(pair[0]).powi(2);
-                r2 += f64::from(pair[1]).powi(2);
-                n += 1;
-            }
-        }
-    }
-    let n1 = n.max(1) as f64;
-    ((l2 / n1).sqrt(), (r2 / n1).sqrt(), n / 160)
 }
 
 static ONE_CALL_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

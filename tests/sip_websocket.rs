@@ -2,8 +2,10 @@
 //! with the `sip` subprotocol and a `.invalid` Via host, as browser softphones
 //! send, gets OPTIONS answered, REGISTERs with digest authentication (the
 //! binding is a WebSocket flow and goes when the connection closes), and calls
-//! the echo test with plain RTP; WebRTC-only media gets 488; a connection without
-//! the subprotocol is refused; garbage frames do not hurt. Then JsSIP itself.
+//! the echo test with plain RTP; secure RTP without a DTLS fingerprint gets 488;
+//! a WebRTC offer is answered with WebRTC media (ICE-lite, DTLS fingerprint) and
+//! hung up when the browser never connects; a connection without the subprotocol
+//! is refused; garbage frames do not hurt. Then JsSIP itself.
 
 mod common;
 
@@ -216,6 +218,51 @@ async fn wait_unregistered(server: &Server, admin: &str, user: &str) -> bool {
     false
 }
 
+/// An offer as Chromium writes it (one audio section, ICE gathered, no trickle).
+const BROWSER_OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0 8 126\r\n\
+c=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:EsAw\r\na=ice-pwd:bP+XJMM09aR8AiX1jdukzR6Y\r\n\
+a=ice-options:trickle\r\na=fingerprint:sha-256 D2:FA:0E:C3:22:59:5E:14:95:69:92:3D:13:B4:84:24:2C:C2:A2:C0:3E:FD:34:8E:5E:EA:6F:AF:52:CE:E6:0F\r\n\
+a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
+a=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:126 telephone-event/8000\r\na=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0\r\n";
+
+#[tokio::test]
+async fn a_webrtc_offer_is_answered_and_hung_up_when_the_browser_never_connects() {
+    let server = Server::start(Backend::Sqlite).await;
+    let host = server.http.clone();
+    let mut ws = connect(&server).await;
+    let mut invite = req("INVITE", format!("sip:9999@{host}"), "webrtc-1", 1);
+    invite.extra = "Content-Type: application/sdp\r\n".into();
+    invite.body = BROWSER_OFFER.into();
+    send(&mut ws, invite.text()).await;
+    let answered = final_response(&mut ws).await;
+    assert_eq!(answered.status(), Some(200), "{answered:?}");
+    let answer = String::from_utf8_lossy(&answered.body).to_string();
+    for part in [
+        "UDP/TLS/RTP/SAVPF",
+        "a=fingerprint:sha-256 ",
+        "a=ice-ufrag:",
+        "a=candidate:",
+        "PCMU/8000",
+    ] {
+        assert!(answer.contains(part), "{part} in the answer:\n{answer}");
+    }
+    assert!(
+        answer.contains("a=setup:active") || answer.contains("a=setup:passive"),
+        "{answer}"
+    );
+    let mut ack = req("ACK", format!("sip:9999@{host}"), "webrtc-1", 1);
+    ack.to_tag = answered.to().and_then(|t| t.tag().map(String::from));
+    send(&mut ws, ack.text()).await;
+    // No ICE ever reaches the server: the gateway gives up and the call hangs up.
+    let bye = next_message_within(&mut ws, Duration::from_secs(25)).await;
+    assert_eq!(bye.method(), Some(switchboard::sip::Method::Bye), "{bye:?}");
+    ws.send(Frame::binary(bye.response(200, "OK", None).to_bytes()))
+        .await
+        .expect("send");
+}
+
 #[tokio::test]
 async fn a_websocket_client_registers_and_calls() {
     let server = Server::start(Backend::Sqlite).await;
@@ -343,7 +390,7 @@ async fn a_websocket_client_registers_and_calls() {
     assert_eq!(bye_ok.status(), Some(200));
     assert_eq!(bye_ok.cseq().unwrap().to_string(), "2 BYE");
 
-    // WebRTC media only: 488 with a Warning that says why.
+    // Secure RTP that is not WebRTC's (no DTLS fingerprint): 488 with a Warning that says why.
     let mut webrtc = req("INVITE", format!("sip:9999@{host}"), "call-2", 1);
     webrtc.extra = "Content-Type: application/sdp\r\n".into();
     webrtc.body = sdp("UDP/TLS/RTP/SAVPF", 9);

@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
     app.nest("/api/v1", api)
         .route("/api/openapi.json", get(openapi::document))
         .route("/", get(web::index))
+        .route("/call", get(web::call_page))
         .route("/ui/{name}", get(web::asset))
         .route("/widget.js", get(web::widget))
         .route(

@@ -57,6 +57,21 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../web/supervisor.js"),
     ),
     (
+        "call.html",
+        "text/html; charset=utf-8",
+        include_str!("../../web/call.html"),
+    ),
+    (
+        "call.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/call.js"),
+    ),
+    (
+        "sipws.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/sipws.js"),
+    ),
+    (
         "demo-chat.html",
         "text/html; charset=utf-8",
         include_str!("../../web/demo-chat.html"),
@@ -77,6 +92,11 @@ fn file(name: &str) -> Response {
 
 pub async fn index() -> Response {
     file("index.html")
+}
+
+/// The click-to-call page for customers.
+pub async fn call_page() -> Response {
+    file("call.html")
 }
 
 /// The embeddable chat widget; served without the UI's CSP so any site can load it.

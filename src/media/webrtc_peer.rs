@@ -1,9 +1,11 @@
 //! A browser's audio leg as a sans-IO state machine: a WebRTC peer connection (the
-//! `rtc` core of webrtc-rs: ICE-lite, DTLS-SRTP, RTCP) that offers only the G.711
-//! law the other leg already uses, so audio passes both ways without transcoding.
+//! `rtc` core of webrtc-rs: ICE-lite, DTLS-SRTP, RTCP) with one G.711 codec, so
+//! audio passes to and from the other leg without transcoding. Toward an agent's
+//! softphone it offers the law the caller's leg already uses; a caller on the
+//! click-to-call page offers, and it answers with the first law that offer lists.
 //! It is fed datagrams and the other leg's RTP with the time they happened, and
-//! gives back datagrams to send, events and its next timeout; `media::webrtc_relay`
-//! owns the sockets.
+//! gives back datagrams to send, events and its next timeout;
+//! `telephony::browser_relay` and `telephony::webrtc_caller` own the sockets.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -38,6 +40,8 @@ pub enum PeerError {
     Rtc(#[from] rtc::shared::error::Error),
     #[error("the peer connection has no audio sender")]
     NoSender,
+    #[error("the offer has no G.711 audio (PCMU or PCMA)")]
+    NoCodec,
 }
 
 /// What the peer reports to the call.
@@ -79,6 +83,80 @@ fn codec(law: Law) -> RTCRtpCodecParameters {
     }
 }
 
+/// The first G.711 law in the offer's audio formats, in the offer's order.
+fn offered_law(offer: &str) -> Option<Law> {
+    let sdp = crate::sdp::SessionDescription::parse(offer).ok()?;
+    let audio = sdp.media.iter().find(|m| m.kind == "audio" && m.port != 0)?;
+    audio.formats.iter().find_map(|pt| {
+        let prefix = format!("{pt} ");
+        let name = audio
+            .attr_values("rtpmap")
+            .find_map(|v| v.strip_prefix(prefix.as_str()))
+            .map(|n| n.to_ascii_uppercase());
+        match (pt.as_str(), name.as_deref()) {
+            (_, Some("PCMU/8000")) | ("0", None) => Some(Law::Ulaw),
+            (_, Some("PCMA/8000")) | ("8", None) => Some(Law::Alaw),
+            _ => None,
+        }
+    })
+}
+
+/// An ICE-lite peer connection that knows only `codec`.
+fn connection(now: Instant, codec: &RTCRtpCodecParameters) -> Result<RTCPeerConnection, PeerError> {
+    let mut media = MediaEngine::default();
+    media.register_codec(codec.clone(), RtpCodecKind::Audio)?;
+    let registry = register_default_interceptors(Registry::new(), &mut media)?;
+    let settings = SettingEngineBuilder::new()
+        .with_lite(true)
+        .with_include_loopback_candidate(true)
+        .build();
+    Ok(RTCPeerConnectionBuilder::new()
+        .with_setting_engine(settings)
+        .with_media_engine(media)
+        .with_interceptor_registry(registry)
+        .build(now)?)
+}
+
+/// Our audio track, with a random SSRC.
+fn add_sender(
+    pc: &mut RTCPeerConnection,
+    codec: &RTCRtpCodecParameters,
+) -> Result<(RTCRtpSenderId, u32), PeerError> {
+    let ssrc = rand::random::<u32>();
+    let track = MediaStreamTrack::new(
+        "switchboard".to_owned(),
+        format!("caller-{ssrc:08x}"),
+        "caller".to_owned(),
+        RtpCodecKind::Audio,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: codec.rtp_codec.clone(),
+            ..Default::default()
+        }],
+    );
+    Ok((pc.add_track(track)?, ssrc))
+}
+
+/// The one host candidate: the bound socket's address.
+fn add_host_candidate(pc: &mut RTCPeerConnection, local: SocketAddr) -> Result<(), PeerError> {
+    let host = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: local.ip().to_string(),
+            port: local.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()?;
+    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
+    Ok(())
+}
+
 impl WebRtcPeer {
     /// A peer on `local` (a bound UDP address) and its SDP offer.
     pub fn offer(
@@ -87,50 +165,46 @@ impl WebRtcPeer {
         law: Law,
     ) -> Result<(WebRtcPeer, String), PeerError> {
         let codec = codec(law);
-        let mut media = MediaEngine::default();
-        media.register_codec(codec.clone(), RtpCodecKind::Audio)?;
-        let registry = register_default_interceptors(Registry::new(), &mut media)?;
-        let settings = SettingEngineBuilder::new()
-            .with_lite(true)
-            .with_include_loopback_candidate(true)
-            .build();
-        let mut pc = RTCPeerConnectionBuilder::new()
-            .with_setting_engine(settings)
-            .with_media_engine(media)
-            .with_interceptor_registry(registry)
-            .build(now)?;
-        let ssrc = rand::random::<u32>();
-        let track = MediaStreamTrack::new(
-            "switchboard".to_owned(),
-            format!("caller-{ssrc:08x}"),
-            "caller".to_owned(),
-            RtpCodecKind::Audio,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters {
-                    ssrc: Some(ssrc),
-                    ..Default::default()
-                },
-                codec: codec.rtp_codec.clone(),
-                ..Default::default()
-            }],
-        );
-        let sender = pc.add_track(track)?;
-        let host = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".to_owned(),
-                address: local.ip().to_string(),
-                port: local.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()?;
-        pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
+        let mut pc = connection(now, &codec)?;
+        let (sender, ssrc) = add_sender(&mut pc, &codec)?;
+        add_host_candidate(&mut pc, local)?;
         let offer = pc.create_offer(None)?;
         pc.set_local_description(now, offer.clone())?;
         let sdp = pc.local_description().map(|d| d.sdp).unwrap_or(offer.sdp);
-        let peer = WebRtcPeer {
+        Ok((WebRtcPeer::new(pc, local, sender, ssrc, &codec), sdp))
+    }
+
+    /// A peer on `local` answering a browser's SDP offer (a caller on the
+    /// click-to-call page): it takes the first G.711 law the offer lists and
+    /// returns the peer, its SDP answer and that law; an offer without G.711
+    /// audio is refused with `NoCodec`.
+    pub fn answer_offer(
+        now: Instant,
+        local: SocketAddr,
+        offer: &str,
+    ) -> Result<(WebRtcPeer, String, Law), PeerError> {
+        let law = offered_law(offer).ok_or(PeerError::NoCodec)?;
+        let codec = codec(law);
+        let mut pc = connection(now, &codec)?;
+        pc.set_remote_description(now, RTCSessionDescription::offer(offer.to_owned())?)?;
+        let (sender, ssrc) = add_sender(&mut pc, &codec)?;
+        add_host_candidate(&mut pc, local)?;
+        let answer = pc.create_answer(None)?;
+        pc.set_local_description(now, answer.clone())?;
+        let sdp = pc.local_description().map(|d| d.sdp).unwrap_or(answer.sdp);
+        let mut peer = WebRtcPeer::new(pc, local, sender, ssrc, &codec);
+        peer.drain_events();
+        Ok((peer, sdp, law))
+    }
+
+    fn new(
+        pc: RTCPeerConnection,
+        local: SocketAddr,
+        sender: RTCRtpSenderId,
+        ssrc: u32,
+        codec: &RTCRtpCodecParameters,
+    ) -> WebRtcPeer {
+        WebRtcPeer {
             pc,
             local,
             sender,
@@ -139,8 +213,7 @@ impl WebRtcPeer {
             connected: false,
             failed: false,
             events: Default::default(),
-        };
-        Ok((peer, sdp))
+        }
     }
 
     /// The browser's SDP answer.

@@ -16,6 +16,7 @@ use super::guard;
 use super::rtcp_leg::{self, LegRtcp, LegSetup};
 use super::rtp_port;
 use super::timeline_writer::{CallRecord, TimelineWriter};
+use super::webrtc_caller;
 use crate::config::Config;
 use crate::dialplan::registry::Registry;
 use crate::media::prompts::PromptCache;
@@ -50,6 +51,9 @@ pub enum CallInput {
         msg: Message,
     },
     Shutdown,
+    /// The caller's media is gone (a browser caller's WebRTC connection failed):
+    /// hang up with this cause.
+    MediaLost(String),
 }
 
 /// What a call asks the shell to do.
@@ -123,6 +127,12 @@ pub struct Call {
     pub(super) caller_quality: Option<LegRtcp>,
     /// Quality of legs already ended, written at call end.
     pub(super) ended_legs: Vec<crate::timeline::model::CallQuality>,
+    /// This call's own input, for a browser caller's media gateway to report to.
+    me: Option<mpsc::WeakSender<CallInput>>,
+    /// The SDP answer given to a browser caller (WebRTC), sent instead of the plain one.
+    webrtc_answer: Option<String>,
+    /// While the IVR runs: its media, where keys from SIP INFO go.
+    pub(super) ivr_keys: Option<mpsc::Sender<super::ivr_media::MediaCommand>>,
 }
 
 /// Runs a call from its initial INVITE to its end.
@@ -131,7 +141,7 @@ pub async fn run(
     key: TxKey,
     invite: Message,
     source: SocketAddr,
-    mut rx: mpsc::Receiver<CallInput>,
+    (me, mut rx): (mpsc::WeakSender<CallInput>, mpsc::Receiver<CallInput>),
     out: mpsc::Sender<CallCommand>,
 ) {
     let call_id = invite.call_id().unwrap_or_default().to_string();
@@ -165,6 +175,9 @@ pub async fn run(
         session_id: rand::random::<u32>().into(),
         caller_quality: None,
         ended_legs: Vec::new(),
+        me: Some(me),
+        webrtc_answer: None,
+        ivr_keys: None,
     };
     let cause = call.drive(&mut rx).await;
     call.finish(&cause).await;
@@ -205,6 +218,9 @@ impl Call {
             session_id: rand::random::<u32>().into(),
             caller_quality: None,
             ended_legs: Vec::new(),
+            me: None,
+            webrtc_answer: None,
+            ivr_keys: None,
         }
     }
 
@@ -304,12 +320,13 @@ impl Call {
         let offer = std::str::from_utf8(&invite.body)
             .ok()
             .and_then(|t| SessionDescription::parse(t).ok());
-        let Some(offer) = offer else {
+        let Some(mut offer) = offer else {
             self.respond(&self.invite_key, self.reply(invite, 488))
                 .await;
             return Err(488);
         };
-        let media = &self.ctx.config.media;
+        let ctx = self.ctx.clone();
+        let media = &ctx.config.media;
         let (socket, rtcp) = match rtp_port::bind_pair(
             self.local_ip,
             media.rtp_port_min,
@@ -328,6 +345,12 @@ impl Call {
         let local = socket
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
+        if webrtc_caller::is_webrtc_offer(&offer) {
+            match self.start_gateway(invite, local).await {
+                Ok(plain) => offer = plain,
+                Err(code) => return Err(code),
+            }
+        }
         match sdp::answer(&offer, local, &Capabilities::default(), self.session_id) {
             Ok(a) => {
                 let setup = LegSetup {
@@ -348,6 +371,35 @@ impl Call {
         }
     }
 
+    /// A browser caller: answers their WebRTC offer through a media gateway and
+    /// returns the plain offer the call goes on with; answers 488/503 on failure.
+    async fn start_gateway(
+        &mut self,
+        invite: &Message,
+        call_rtp: SocketAddr,
+    ) -> Result<SessionDescription, u16> {
+        let media = &self.ctx.config.media;
+        let setup = webrtc_caller::GatewaySetup {
+            ip: self.local_ip,
+            ports: (media.rtp_port_min, media.rtp_port_max),
+            call_rtp,
+            call: self.me.clone().ok_or(488u16)?,
+        };
+        let offer = String::from_utf8_lossy(&invite.body);
+        match webrtc_caller::start(setup, &offer, &self.media_stop).await {
+            Ok(g) => {
+                self.webrtc_answer = Some(g.answer);
+                Ok(g.plain_offer)
+            }
+            Err(e) => {
+                tracing::warn!(call_id = %self.dialog.call_id, error = %e, "browser caller's media refused");
+                self.respond(&self.invite_key, self.reply(invite, e.status()))
+                    .await;
+                Err(e.status())
+            }
+        }
+    }
+
     pub(super) async fn send_ok(
         &mut self,
         invite: &Message,
@@ -357,6 +409,13 @@ impl Call {
         ok.headers.push("Contact", self.contact());
         ok.headers.push("Allow", ALLOW);
         ok.headers.push("Supported", guard::SUPPORTED.join(", "));
+        if let Some(answer) = &self.webrtc_answer {
+            // A browser caller renegotiates nothing: re-INVITEs get 488 (no session).
+            ok.set_body("application/sdp", Bytes::from(answer.clone()));
+            self.respond(&self.invite_key, ok).await;
+            self.answered_at = Some(Instant::now());
+            return;
+        }
         ok.set_body("application/sdp", Bytes::from(negotiated.0.to_string()));
         self.respond(&self.invite_key, ok).await;
         self.answered_at = Some(Instant::now());
@@ -366,7 +425,7 @@ impl Call {
     }
 
     /// Rejects what we cannot serve (unsupported Require, a body that is not SDP,
-    /// an Accept without SDP, WebRTC media);
+    /// an Accept without SDP, SDES-keyed secure RTP);
     /// returns the status code sent.
     async fn precheck(&self, invite: &Message) -> Option<u16> {
         let unsupported = guard::unsupported_requirements(invite);
@@ -381,10 +440,10 @@ impl Call {
             (415, ("Accept", "application/sdp".to_string()))
         } else if !guard::accepts_sdp(invite) {
             (406, ("Warning", guard::ACCEPT_WARNING.to_string()))
-        } else if guard::webrtc_only_offer(invite) {
-            // Browser media (DTLS-SRTP, ICE) needs a WebRTC leg; SIP legs are plain RTP.
-            tracing::info!(call_id = %self.dialog.call_id, "offer of WebRTC media only refused with 488");
-            (488, ("Warning", guard::WEBRTC_MEDIA_WARNING.to_string()))
+        } else if guard::sdes_only_offer(invite) {
+            // Secure RTP keyed in the SDP (SDES): we do DTLS-SRTP (WebRTC) or plain RTP.
+            tracing::info!(call_id = %self.dialog.call_id, "offer of SDES-keyed SRTP refused with 488");
+            (488, ("Warning", guard::SDES_MEDIA_WARNING.to_string()))
         } else {
             return None;
         };
@@ -480,6 +539,10 @@ impl Call {
                 self.send_bye().await;
                 Some("shutdown".into())
             }
+            Some(CallInput::MediaLost(cause)) => {
+                self.send_bye().await;
+                Some(cause)
+            }
             Some(other) => {
                 self.in_dialog(other).await;
                 None
@@ -499,7 +562,13 @@ impl Call {
         }
         let code = match msg.method() {
             Some(Method::Info) => {
-                if let Some(d) = dtmf_relay_digit(&msg.body) {
+                let digit = dtmf_relay_digit(&msg.body);
+                if let (Some(d), Some(ivr)) = (digit, &self.ivr_keys) {
+                    // The dialplan hears it (and writes it to the timeline).
+                    if ivr.try_send(super::ivr_media::MediaCommand::Key(d)).is_err() {
+                        tracing::warn!(call_id = %self.dialog.call_id, "IVR media busy; a key from INFO was dropped");
+                    }
+                } else if let Some(d) = digit {
                     self.ctx.timeline.send(CallRecord::Event {
                         call_id: self.dialog.call_id.clone(),
                         payload: crate::timeline::model::EventPayload::Dtmf {

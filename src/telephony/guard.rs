@@ -1,8 +1,8 @@
 //! Cheap checks before a request reaches the transaction layer or a call: known
 //! scanners are dropped silently, exhausted Max-Forwards gets 483 (but not on an
 //! OPTIONS, which we answer ourselves), option tags we do not support in Require
-//! get 420, an INVITE whose Accept rules out SDP gets 406, and an offer of WebRTC
-//! media only gets 488.
+//! get 420, an INVITE whose Accept rules out SDP gets 406, and an offer of secure
+//! RTP keyed in the SDP (SDES) only gets 488.
 
 use crate::sip::{Message, Method};
 
@@ -21,8 +21,8 @@ const SCANNERS: &[&str] = &[
 pub const SUPPORTED: &[&str] = &["replaces", "timer"];
 
 /// The Warning (RFC 3261 §20.43, code 302: incompatible transport protocol) on
-/// the 488 to an offer of WebRTC media only.
-pub const WEBRTC_MEDIA_WARNING: &str = "302 switchboard \"Incompatible transport protocol: WebRTC media (UDP/TLS/RTP/SAVPF) is not supported on SIP calls yet; offer RTP/AVP\"";
+/// the 488 to an offer of SDES-keyed secure RTP only.
+pub const SDES_MEDIA_WARNING: &str = "302 switchboard \"Incompatible transport protocol: secure RTP without a DTLS fingerprint (SDES) is not supported; offer RTP/AVP or WebRTC (UDP/TLS/RTP/SAVPF with a=fingerprint)\"";
 
 pub fn is_scanner(msg: &Message) -> bool {
     msg.user_agent().is_some_and(|ua| {
@@ -66,9 +66,10 @@ pub fn unsupported_requirements(msg: &Message) -> Vec<String> {
         .collect()
 }
 
-/// True when the SDP offer's audio is only secure RTP (such as WebRTC's
-/// `UDP/TLS/RTP/SAVPF`), which our plain-RTP call legs cannot answer.
-pub fn webrtc_only_offer(msg: &Message) -> bool {
+/// True when the SDP offer's audio is only secure RTP not keyed by DTLS (no
+/// fingerprint: SDES `a=crypto`), which we cannot answer; WebRTC offers
+/// (`UDP/TLS/RTP/SAVPF` with a fingerprint) go to `webrtc_caller`.
+pub fn sdes_only_offer(msg: &Message) -> bool {
     let Some(sdp) = std::str::from_utf8(&msg.body)
         .ok()
         .and_then(|t| crate::sdp::SessionDescription::parse(t).ok())
@@ -82,6 +83,7 @@ pub fn webrtc_only_offer(msg: &Message) -> bool {
         .map(|m| m.proto.as_str())
         .collect();
     !audio.is_empty()
+        && !super::webrtc_caller::is_webrtc_offer(&sdp)
         && audio
             .iter()
             .all(|p| p.to_ascii_uppercase().contains("SAVP"))
@@ -142,13 +144,20 @@ mod tests {
             m.set_body("application/sdp", Bytes::from(sdp));
             m
         };
-        assert!(webrtc_only_offer(&with_sdp(
+        assert!(sdes_only_offer(&with_sdp(
             "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\n"
         )));
-        assert!(!webrtc_only_offer(&with_sdp("m=audio 6000 RTP/AVP 0\r\n")));
-        assert!(!webrtc_only_offer(&with_sdp(
+        assert!(sdes_only_offer(&with_sdp(
+            "m=audio 6000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x\r\n"
+        )));
+        // WebRTC: DTLS-SRTP with a fingerprint is answered through a gateway.
+        assert!(!sdes_only_offer(&with_sdp(
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=fingerprint:sha-256 AB:CD\r\n"
+        )));
+        assert!(!sdes_only_offer(&with_sdp("m=audio 6000 RTP/AVP 0\r\n")));
+        assert!(!sdes_only_offer(&with_sdp(
             "m=audio 6000 RTP/AVP 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
         )));
-        assert!(!webrtc_only_offer(&msg("")));
+        assert!(!sdes_only_offer(&msg("")));
     }
 }

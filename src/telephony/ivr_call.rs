@@ -73,6 +73,19 @@ impl IvrCall<'_> {
         rx: &mut mpsc::Receiver<CallInput>,
         media_events: &mut mpsc::Receiver<IvrMediaEvent>,
     ) -> IvrOutcome {
+        // Keys the caller signals in SIP INFO join the media's stream of keys.
+        self.call.ivr_keys = Some(self.media.clone());
+        let outcome = self.run_vm(vm, rx, media_events).await;
+        self.call.ivr_keys = None;
+        outcome
+    }
+
+    async fn run_vm(
+        &mut self,
+        vm: &mut Vm,
+        rx: &mut mpsc::Receiver<CallInput>,
+        media_events: &mut mpsc::Receiver<IvrMediaEvent>,
+    ) -> IvrOutcome {
         let mut routing = self.call.ctx.routing.events.subscribe();
         loop {
             if let Some(cause) = self.apply(vm).await {

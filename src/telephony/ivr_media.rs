@@ -38,6 +38,9 @@ pub enum MediaCommand {
     },
     /// Copy the caller's audio to a voicemail message from now on (`None`: stop).
     Keep(Option<KeepTap>),
+    /// A key the caller signalled out of band (SIP INFO): handled like a key
+    /// heard in the media, barge-in included.
+    Key(char),
 }
 
 /// Where a voicemail message's frames go.
@@ -156,6 +159,7 @@ pub async fn run(
                 Some(MediaCommand::Stop) => playing = None,
                 Some(MediaCommand::Listen { timeout, max }) => listening = Some(Endpointer::new(timeout, max)),
                 Some(MediaCommand::Keep(tap)) => keep = tap,
+                Some(MediaCommand::Key(key)) => pressed(key, &mut playing, &events),
                 None => break,
             },
             _ = ticker.tick() => {

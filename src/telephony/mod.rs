@@ -29,6 +29,7 @@ pub mod timeline_writer;
 pub mod transfer;
 pub mod trunk_monitor;
 pub mod voicemail;
+pub mod webrtc_caller;
 pub mod websocket;
 
 pub use sip_server::{CallServices, SipServer, TelephonyError};

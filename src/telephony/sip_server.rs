@@ -549,6 +549,7 @@ impl Shell {
             return;
         }
         let (tx, rx) = mpsc::channel(CALL_QUEUE);
+        let me = tx.downgrade();
         self.calls.insert(call_id.clone(), tx);
         self.owners.insert(key.clone(), call_id);
         self.stats
@@ -559,7 +560,7 @@ impl Shell {
             key,
             msg,
             source,
-            rx,
+            (me, rx),
             self.cmd_tx.clone(),
         ));
     }

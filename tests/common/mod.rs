@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod audio;
 pub mod chat;
 pub mod mail;
 
