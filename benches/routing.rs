@@ -47,6 +47,7 @@ fn item(n: u128, at: Instant, skill: u8) -> WorkItem {
         enqueued_at: at,
         preferred_agent: None,
         sticky_until: None,
+        reserved: false,
         caller_on_line: false,
     }
 }

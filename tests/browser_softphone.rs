@@ -110,6 +110,46 @@ async fn an_agent_transfers_a_call_to_a_queue_and_another_agent_answers() {
 }
 
 #[tokio::test]
+async fn an_agent_transfers_a_call_to_another_agent_by_name() {
+    let server = Server::hotline_with_agents(&["ann", "bob", "cy"]).await;
+    let voice = agent_voice(server.dir.path());
+    let mut env = ann_and_bob_env(&server, voice);
+    let sup = server.token_for("sup", "supervisor");
+    let agents = server.get_json("/api/v1/agents", &sup).await;
+    let cy = agents["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["name"] == "cy"))
+        .and_then(|x| x["id"].as_str())
+        .expect("cy is an agent")
+        .to_string();
+    env.push(("CY_ID", cy));
+    env.push(("CY_TOKEN", server.cli(&["token", "create", "cy"], "")));
+    call_while(
+        &server,
+        "transfer_agent.mjs",
+        &env,
+        &["-sf", "caller_talks.xml", "-s", "4000", "-m", "1"],
+    )
+    .await;
+    let items = server.phone_timeline("+8613912345678", &sup).await;
+    let answered: Vec<&str> = items
+        .iter()
+        .filter(|e| e["payload"]["type"] == "call_answered")
+        .filter_map(|e| e["payload"]["agent"].as_str())
+        .collect();
+    assert!(
+        answered.contains(&"ann") && answered.contains(&"bob") && !answered.contains(&"cy"),
+        "answered by {answered:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|e| e["payload"]["step"] == "transfer" && e["payload"]["detail"]["agent"].is_string()),
+        "the transfer to an agent is in the timeline: {items:#?}"
+    );
+}
+
+#[tokio::test]
 async fn a_call_is_answered_in_the_browser_softphone_with_audio_both_ways() {
     let server = Server::hotline_with_agents(&["ann"]).await;
     let voice = agent_voice(server.dir.path());

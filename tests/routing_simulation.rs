@@ -211,6 +211,7 @@ impl Sim {
             enqueued_at: self.t0 + now,
             preferred_agent: None,
             sticky_until: None,
+            reserved: false,
             caller_on_line: voice,
         }
     }

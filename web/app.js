@@ -11,7 +11,7 @@ const TEXT = {
         inbox: "Inbox", active: "Active", customers: "Customers", accept: "Accept", reject: "Reject", send: "Send",
         wrapup: "Wrap up", waited: "waiting", reply: "Reply…", on_phone: "The call rings in the softphone above (or your desk phone).",
         mute: "Mute", unmute: "Unmute", hangup: "Hang up", transfer: "Transfer", caller: "Caller", you: "You",
-        hold: "Hold", resume: "Resume", or_number: "or number", on_hold: "On hold", held_by: "on hold", resumed_by: "resumed",
+        hold: "Hold", resume: "Resume", or_number: "or number", queues: "Queues", agents: "Agents", busy: "busy", wrap_up: "wrap-up", away: "away", offered: "ringing", on_hold: "On hold", held_by: "on hold", resumed_by: "resumed",
         dialplans: "Dialplans", supervisor: "Supervisor" },
   zh: { signin: "登录", name: "用户名", password: "密码", logout: "退出", search: "姓名、电话或邮箱",
         find: "查找", timeline: "时间线", older: "更早", bad_login: "用户名或密码错误", none: "没有找到客户",
@@ -19,7 +19,7 @@ const TEXT = {
         inbox: "待接", active: "处理中", customers: "客户", accept: "接受", reject: "拒绝", send: "发送",
         wrapup: "结束", waited: "已等待", reply: "回复…", on_phone: "来电将在上方软电话（或您的话机）振铃。",
         mute: "静音", unmute: "取消静音", hangup: "挂断", transfer: "转接", caller: "来电者", you: "我",
-        hold: "保持", resume: "恢复", or_number: "或号码", on_hold: "通话保持中", held_by: "保持通话", resumed_by: "恢复通话",
+        hold: "保持", resume: "恢复", or_number: "或号码", queues: "队列", agents: "坐席", busy: "忙碌", wrap_up: "话后处理", away: "离开", offered: "振铃中", on_hold: "通话保持中", held_by: "保持通话", resumed_by: "恢复通话",
         dialplans: "拨号方案", supervisor: "班长监控" },
 };
 let lang = localStorage.getItem("lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
@@ -80,7 +80,9 @@ function connectAgent() {
   agentSocket = new WebSocket(`${proto}://${location.host}/api/v1/agent/ws`);
   const send = (msg) => { if (agentSocket.readyState === WebSocket.OPEN) agentSocket.send(JSON.stringify(msg)); };
   const queues = async () => (await api("GET", "/api/v1/queues")).items.map((q) => q.queue);
-  softphone = softphone || new Softphone({ send, text: t, panel: $("#calls"), queues });
+  const agents = async () => (await api("GET", "/api/v1/agents/directory")).items
+    .filter((a) => a.name !== agent?.name).map((a) => ({ name: a.name, state: a.status?.state || "offline" }));
+  softphone = softphone || new Softphone({ send, text: t, panel: $("#calls"), queues, agents });
   softphone.send = send;
   agentSocket.onopen = () => softphone.ready();
   window.switchboard = { softphone }; // for the console and the browser tests

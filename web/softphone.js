@@ -2,13 +2,14 @@
 // agent socket (`call.offer` with an SDP offer) with a WebRTC peer connection and
 // the microphone, plays the caller, and shows a call panel with mute, hold (the
 // server plays music on hold to the caller; `call.hold` confirms), keypad, timer,
-// hang-up, blind transfer to a queue or a number, and the live transcript (the call's `transcript` events, which the server
+// hang-up, blind transfer to a queue, another agent or a number, and the live transcript (the call's `transcript` events, which the server
 // writes while the call goes on). The server is ICE-lite, so no candidates are
 // exchanged.
 
 export class Softphone {
-  constructor({ send, text, panel, onChange, queues }) {
+  constructor({ send, text, panel, onChange, queues, agents }) {
     this.queues = queues || (async () => []); // () => Promise<[queue name]>
+    this.agents = agents || (async () => []); // () => Promise<[{name, state}]>, other agents
     this.send = send;           // (object) => void, over the agent socket
     this.t = text;              // (key) => translated text
     this.panel = panel;         // element the call panel goes into
@@ -74,6 +75,20 @@ export class Softphone {
     if (on) c.box.dataset.held = "true"; else delete c.box.dataset.held;
     c.box.querySelector(".hold").textContent = this.t(on ? "resume" : "hold");
     c.box.querySelector(".held").hidden = !on;
+  }
+
+  /** The transfer choices: queues, then the other agents with their state. */
+  fillTargets(select) {
+    const group = (label, options) => {
+      const g = document.createElement("optgroup");
+      g.label = this.t(label);
+      g.append(...options);
+      select.append(g);
+    };
+    this.queues().then((names) => group("queues", names.map((n) => new Option(n, `queue:${n}`)))).catch(() => {})
+      .then(() => this.agents())
+      .then((list) => group("agents", list.map((a) => new Option(`${a.name} (${this.t(a.state)})`, `agent:${a.name}`))))
+      .catch(() => {});
   }
 
   hangup(leg) {
@@ -168,12 +183,14 @@ export class Softphone {
     const go = document.createElement("button");
     go.textContent = this.t("transfer");
     transfer.append(target, number, go);
-    this.queues().then((names) => names.forEach((n) => target.append(new Option(n, n)))).catch(() => {});
+    this.fillTargets(target);
     transfer.onsubmit = (ev) => {
       ev.preventDefault();
       const to = number.value.trim();
+      const [kind, name] = target.value.split(":", 2);
       if (to) this.send({ type: "call.transfer", leg: offer.leg, number: to });
-      else if (target.value) this.send({ type: "call.transfer", leg: offer.leg, queue: target.value });
+      else if (kind === "agent") this.send({ type: "call.transfer", leg: offer.leg, agent: name });
+      else if (kind === "queue") this.send({ type: "call.transfer", leg: offer.leg, queue: name });
     };
     const end = document.createElement("button");
     end.className = "hangup";

@@ -29,6 +29,7 @@ use crate::auth::Role;
 use crate::routing::actor::RoutingEvent;
 use crate::routing::engine::Input;
 use crate::telephony::softphones::FromBrowser;
+use crate::telephony::transfer::TransferTo;
 
 /// How long an agent may be without a socket (a reload, a blip) before their
 /// offers and items are recovered.
@@ -51,11 +52,12 @@ enum PageMessage {
     CallHangup { leg: String },
     #[serde(rename = "call.dtmf")]
     CallDtmf { leg: String, digit: char },
-    /// To a queue or (`number`) through the trunk.
+    /// To a queue, an agent (by name) or (`number`) through the trunk.
     #[serde(rename = "call.transfer")]
     CallTransfer {
         leg: String,
         queue: Option<String>,
+        agent: Option<String>,
         number: Option<String>,
     },
     #[serde(rename = "call.hold")]
@@ -165,23 +167,51 @@ async fn page_message(
         PageMessage::CallHangup { leg } => signal(&leg, FromBrowser::Hangup),
         PageMessage::CallDtmf { leg, digit } => signal(&leg, FromBrowser::Dtmf(digit)),
         PageMessage::CallHold { leg, on } => signal(&leg, FromBrowser::Hold(on)),
-        PageMessage::CallTransfer { leg, queue, number } => match (queue, number) {
-            (Some(queue), None) => {
-                let queues = s.routing.queue_names().await.map_err(|e| e.to_string())?;
-                if !queues.contains(&queue) {
-                    return Err(format!("no queue named {queue:?}"));
-                }
-                signal(&leg, FromBrowser::Transfer { queue })
+        PageMessage::CallTransfer {
+            leg,
+            queue,
+            agent,
+            number,
+        } => {
+            let to = transfer_target(s, me, queue, agent, number).await?;
+            signal(&leg, FromBrowser::Transfer(to))
+        }
+    }
+}
+
+/// Checks where a `call.transfer` goes: exactly one existing queue, another
+/// agent by name, or a number that can be dialled.
+async fn transfer_target(
+    s: &AppState,
+    me: Uuid,
+    queue: Option<String>,
+    agent: Option<String>,
+    number: Option<String>,
+) -> Result<TransferTo, String> {
+    match (queue, agent, number) {
+        (Some(queue), None, None) => {
+            let queues = s.routing.queue_names().await.map_err(|e| e.to_string())?;
+            if !queues.contains(&queue) {
+                return Err(format!("no queue named {queue:?}"));
             }
-            (None, Some(number)) => {
-                let number = number.trim().replace([' ', '-'], "");
-                if !crate::dialplan::schema::is_dialable(&number) || number.len() > 32 {
-                    return Err(format!("{number:?} is not a number to dial"));
-                }
-                signal(&leg, FromBrowser::TransferNumber { number })
+            Ok(TransferTo::Queue(queue))
+        }
+        (None, Some(name), None) => {
+            let name = name.trim().to_string();
+            match s.routing.agent_named(&name).await.map_err(|e| e.to_string())? {
+                None => Err(format!("no agent named {name:?}")),
+                Some(id) if id == me => Err("that is you: transfer to another agent".into()),
+                Some(id) => Ok(TransferTo::Agent { id, name }),
             }
-            _ => Err("call.transfer takes a queue or a number".into()),
-        },
+        }
+        (None, None, Some(number)) => {
+            let number = number.trim().replace([' ', '-'], "");
+            if !crate::dialplan::schema::is_dialable(&number) || number.len() > 32 {
+                return Err(format!("{number:?} is not a number to dial"));
+            }
+            Ok(TransferTo::Number(number))
+        }
+        _ => Err("call.transfer takes one of a queue, an agent or a number".into()),
     }
 }
 

@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/agents", post(routing::create_agent).get(routing::agents))
         .route("/agents/me", get(routing::me))
+        .route("/agents/directory", get(routing::directory))
         .route("/agents/{id}", get(routing::agent))
         .route("/agents/{id}/state", put(routing::set_state))
         .route("/agents/{id}/offers", get(routing::offers))

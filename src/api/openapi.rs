@@ -16,7 +16,7 @@ use super::{
         conversations::open, conversations::list, conversations::get, conversations::set_status, conversations::reply, conversations::messages,
         session::login, session::logout, session::me, session::add_user, session::users,
         routing::upsert_queue, routing::queues, routing::queue_stats, routing::create_agent, routing::agents,
-        routing::me, routing::agent, routing::set_state, routing::offers, routing::accept, routing::reject,
+        routing::me, routing::directory, routing::agent, routing::set_state, routing::offers, routing::accept, routing::reject,
         routing::wrap_up, routing::resolve, routing_rules::get, routing_rules::put, dialplans::status, dialplans::registrations,
         dialplan_edit::source, dialplan_edit::check, dialplan_edit::save, dialplan_edit::versions,
         dialplan_edit::version, dialplan_edit::rollback,

@@ -191,6 +191,31 @@ pub async fn create_agent(
     Ok((StatusCode::CREATED, Json(AgentView { record, status })))
 }
 
+/// An agent as colleagues see them: whom to transfer a call to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Colleague {
+    pub name: String,
+    pub status: Option<AgentStatus>,
+}
+
+/// Every agent's name and state, for any agent (the workspace's transfer list).
+#[utoipa::path(get, path = "/api/v1/agents/directory", responses((status = 200, body = Items<Colleague>)), tag = "routing")]
+pub async fn directory(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Items<Colleague>>, ApiError> {
+    caller.require(Role::Agent)?;
+    let mut items = Vec::new();
+    for record in s.routing.store.agents().await? {
+        let status = s.routing.status(record.id).await?;
+        items.push(Colleague {
+            name: record.name,
+            status,
+        });
+    }
+    Ok(Json(Items { items }))
+}
+
 #[utoipa::path(get, path = "/api/v1/agents", responses((status = 200, body = Items<AgentView>)), tag = "routing")]
 pub async fn agents(
     State(s): State<AppState>,

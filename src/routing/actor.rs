@@ -72,6 +72,7 @@ enum Command {
     Offers(Uuid, oneshot::Sender<Vec<RoutingEvent>>),
     Status(Uuid, oneshot::Sender<Option<AgentStatus>>),
     Place(Uuid, oneshot::Sender<Option<Place>>),
+    AgentNamed(String, oneshot::Sender<Option<Uuid>>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +194,11 @@ impl RoutingService {
         self.ask(|r| Command::Status(agent, r)).await
     }
 
+    /// The id of the agent with this name (as routing knows agents).
+    pub async fn agent_named(&self, name: &str) -> Result<Option<Uuid>, ServiceError> {
+        self.ask(|r| Command::AgentNamed(name.to_string(), r)).await
+    }
+
     /// Where a waiting conversation stands in its queue; `None` once it is not waiting.
     pub async fn place(&self, conversation: Uuid) -> Result<Option<Place>, ServiceError> {
         self.ask(|r| Command::Place(conversation, r)).await
@@ -258,6 +264,7 @@ pub fn work_item(
         enqueued_at: at,
         preferred_agent: None,
         sticky_until: None,
+        reserved: false,
         caller_on_line: false,
     }
 }
@@ -339,6 +346,9 @@ fn command(router: &mut Router, cmd: Command) {
         }
         Command::Place(item, reply) => {
             let _ = reply.send(router.place(item));
+        }
+        Command::AgentNamed(name, reply) => {
+            let _ = reply.send(router.agent_named(&name));
         }
     }
 }

@@ -103,11 +103,17 @@ impl AgentState {
     /// Whether this agent may be offered `item` now, counting pending offers
     /// against capacity.
     pub fn can_take(&self, item: &WorkItem, level: Relax) -> bool {
+        self.free_for(item)
+            && self.profile.queues.contains(&item.queue)
+            && self.skilled(item, level)
+    }
+
+    /// Available, out of wrap-up and with room on the item's channel: all an
+    /// item reserved for this agent asks.
+    pub fn free_for(&self, item: &WorkItem) -> bool {
         self.presence == Presence::Available
             && self.wrap_until.is_none()
             && self.room_on(item.channel)
-            && self.profile.queues.contains(&item.queue)
-            && self.skilled(item, level)
     }
 
     fn skilled(&self, item: &WorkItem, level: Relax) -> bool {

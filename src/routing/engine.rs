@@ -201,7 +201,8 @@ impl Router {
     }
 
     /// The next instant something changes by itself: an offer expires, a wrap-up
-    /// ends, a waiting item overflows, or its skill requirement relaxes.
+    /// ends, a waiting item overflows, its skill requirement relaxes, or its
+    /// reservation for one agent ends.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let offers = self.offers.values().map(|o| o.expires_at);
         let overflows = self.waiting.values().filter_map(|w| self.overflow_at(w));
@@ -215,10 +216,16 @@ impl Router {
             .waiting
             .values()
             .flat_map(|w| w.passed_by.values().copied());
+        // A reservation's end lets everyone else have the item.
+        let reservations = self
+            .waiting
+            .values()
+            .filter(|w| w.item.reserved)
+            .filter_map(|w| w.item.sticky_until);
         offers
             .chain(wraps)
             .chain(overflows)
-            .chain(relax.chain(passes).filter(after))
+            .chain(relax.chain(passes).chain(reservations).filter(after))
             .min()
     }
 
@@ -573,6 +580,19 @@ impl Router {
             let passed: BTreeSet<Uuid> = w.passed_by.keys().copied().collect();
             let sticky =
                 w.item.preferred_agent.is_some() && w.item.sticky_until.is_some_and(|u| now < u);
+            if sticky && w.item.reserved {
+                // Held for one agent: theirs, or nobody's yet.
+                let held_for = w.item.preferred_agent.filter(|a| !passed.contains(a));
+                if held_for.is_some() {
+                    if let Some(agent) = self.sticky_pick(&w.item, &passed, now) {
+                        let mask = |r: &Router| r.agents.get(&agent).map_or(0, |a| a.room_mask());
+                        let before = mask(self);
+                        self.make_offer(now, id, agent);
+                        room.change(before, mask(self));
+                    }
+                    continue;
+                }
+            }
             if self.rings_all(&w.item) {
                 let rung = self.ring_all(now, id, &passed);
                 if !rung.is_empty() {
@@ -670,6 +690,14 @@ impl Router {
 
     pub fn agent(&self, id: Uuid) -> Option<(&AgentProfile, AgentStatus)> {
         self.agents.get(&id).map(|a| (&a.profile, a.status()))
+    }
+
+    /// The id of the agent with this name.
+    pub fn agent_named(&self, name: &str) -> Option<Uuid> {
+        self.agents
+            .values()
+            .find(|a| a.profile.name == name)
+            .map(|a| a.profile.id)
     }
 
     /// The offers waiting for an agent's answer, with their items.

@@ -22,6 +22,8 @@ pub mod rules_store;
 pub mod stats;
 pub mod store;
 #[cfg(test)]
+mod reserved_tests;
+#[cfg(test)]
 mod test_support;
 
 pub use engine::{Input, Output, Router, RoutingError, WithdrawReason};

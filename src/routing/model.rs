@@ -26,6 +26,10 @@ pub struct WorkItem {
     /// The customer's last agent, preferred until `sticky_until`.
     pub preferred_agent: Option<Uuid>,
     pub sticky_until: Option<Instant>,
+    /// Until `sticky_until`, offered to `preferred_agent` alone, whatever their
+    /// queues and skills (a call an agent transferred to them by name); nobody
+    /// else gets it before then unless that agent passes it by.
+    pub reserved: bool,
     /// A caller is on the line in the dialplan's queue step, so a voicemail or
     /// callback overflow can take them out of the queue. False for text, for
     /// callbacks, and for calls an agent sent back to a queue (nothing would

@@ -199,6 +199,7 @@ mod tests {
             enqueued_at: at,
             preferred_agent: None,
             sticky_until: None,
+            reserved: false,
             caller_on_line: false,
         }
     }

@@ -1,5 +1,5 @@
-//! Choosing among the free agents for one item: the customer's sticky agent
-//! first, then the queue's strategy (best fit, longest idle, least occupied,
+//! Choosing among the free agents for one item: the agent it is reserved for
+//! (a transfer by name) or the customer's sticky agent first, then the queue's strategy (best fit, longest idle, least occupied,
 //! round robin; a ring-all queue's text items go to the longest idle), always
 //! within the skills the item needs at its relax level.
 
@@ -24,10 +24,13 @@ impl Router {
         let pref = item.preferred_agent?;
         let level = self.level_of(item, now);
         let a = self.agents.get(&pref)?;
-        (item.sticky_until.is_some_and(|until| now < until)
-            && !rejected.contains(&pref)
-            && a.can_take(item, level))
-        .then_some(pref)
+        let able = if item.reserved {
+            a.free_for(item)
+        } else {
+            a.can_take(item, level)
+        };
+        (item.sticky_until.is_some_and(|until| now < until) && !rejected.contains(&pref) && able)
+            .then_some(pref)
     }
 
     /// The best agent for `item` among those who can take it now: the sticky

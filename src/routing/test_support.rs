@@ -41,6 +41,7 @@ pub fn item(n: u128, channel: Channel, at: Instant, skills: &[(&str, u8)]) -> Wo
         enqueued_at: at,
         preferred_agent: None,
         sticky_until: None,
+        reserved: false,
         caller_on_line: false,
     }
 }

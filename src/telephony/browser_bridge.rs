@@ -19,7 +19,7 @@ use super::recording::Frame;
 use super::rtp_port;
 use super::softphones::FromBrowser;
 use super::timeline_writer::CallRecord;
-use super::transfer::AgentEnd;
+use super::transfer::{AgentEnd, TransferTo};
 use crate::media::g711::Law;
 use crate::media::webrtc_peer::WebRtcPeer;
 use crate::sdp::Negotiated;
@@ -35,10 +35,8 @@ enum Ending {
     Cause(String),
     /// The browser leg never came up or broke; the caller still waits.
     LegLost(UdpSocket),
-    /// The agent transferred the caller to this queue.
-    Transfer(String, UdpSocket),
-    /// The agent transferred the caller to this number.
-    TransferNumber(String, UdpSocket),
+    /// The agent transferred the caller.
+    Transfer(TransferTo, UdpSocket),
     /// The agent hung up; the caller is still on the line.
     AgentLeft(UdpSocket),
 }
@@ -49,8 +47,7 @@ enum Bridged {
     /// The agent hung up; what happens to the caller is the dialplan's call.
     AgentLeft,
     Lost,
-    Transfer(String),
-    TransferNumber(String),
+    Transfer(TransferTo),
 }
 
 impl Call {
@@ -76,13 +73,9 @@ impl Call {
                 phones.notify(&leg, ended(&cause));
                 AgentEnd::Ended(cause)
             }
-            Ok(Ending::Transfer(queue, caller_rtp)) => {
+            Ok(Ending::Transfer(to, caller_rtp)) => {
                 phones.notify(&leg, ended("transferred"));
-                AgentEnd::Transfer { queue, caller_rtp }
-            }
-            Ok(Ending::TransferNumber(number, caller_rtp)) => {
-                phones.notify(&leg, ended("transferred"));
-                AgentEnd::TransferNumber { number, caller_rtp }
+                AgentEnd::Transfer { to, caller_rtp }
             }
             Ok(Ending::AgentLeft(caller_rtp)) => {
                 phones.notify(&leg, ended("agent_hangup"));
@@ -189,8 +182,7 @@ impl Call {
         match (outcome, caller_rtp) {
             (Bridged::Over(cause), _) => Ok(Ending::Cause(cause)),
             (Bridged::Lost, Ok(sock)) => Ok(Ending::LegLost(sock)),
-            (Bridged::Transfer(queue), Ok(sock)) => Ok(Ending::Transfer(queue, sock)),
-            (Bridged::TransferNumber(n), Ok(sock)) => Ok(Ending::TransferNumber(n, sock)),
+            (Bridged::Transfer(to), Ok(sock)) => Ok(Ending::Transfer(to, sock)),
             (Bridged::AgentLeft, Ok(sock)) => Ok(Ending::AgentLeft(sock)),
             (Bridged::AgentLeft, Err(_)) => {
                 self.send_bye().await;
@@ -254,8 +246,7 @@ impl Call {
                 reply = replies.recv() => match reply {
                     Some(FromBrowser::Hangup) => return Bridged::AgentLeft,
                     Some(FromBrowser::PageGone { page: p }) if p == page => return Bridged::Lost,
-                    Some(FromBrowser::Transfer { queue }) => return Bridged::Transfer(queue),
-                    Some(FromBrowser::TransferNumber { number }) => return Bridged::TransferNumber(number),
+                    Some(FromBrowser::Transfer(to)) => return Bridged::Transfer(to),
                     Some(FromBrowser::Dtmf(d)) => self.agent_key(bridged, d).await,
                     Some(FromBrowser::Hold(on)) if on != held => held = self.agent_hold(bridged, on),
                     Some(_) => {}

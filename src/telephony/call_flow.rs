@@ -21,7 +21,7 @@ use super::ivr_media::{self, IvrMediaParams};
 use super::recording::{self, Frame};
 use super::rtcp_leg::LegRtcp;
 use super::timeline_writer::CallRecord;
-use super::transfer::{AgentEnd, Back, PutThrough, Requeued};
+use super::transfer::{AgentEnd, Back, PutThrough, Requeued, TransferTo};
 use crate::dialplan::vm::{QueueOverflow, Vm};
 use crate::routing::engine::Input;
 use crate::sdp::Negotiated;
@@ -391,17 +391,24 @@ impl Call {
                 AgentEnd::Ended(cause) => return Served::Ended(cause),
                 AgentEnd::AgentLeft { caller_rtp } => return Served::AgentLeft(caller_rtp),
                 AgentEnd::Transfer {
-                    queue: to,
+                    to: TransferTo::Queue(to),
                     caller_rtp,
                 } => {
                     queue = to;
                     (Back::Transfer, caller_rtp)
                 }
+                AgentEnd::Transfer {
+                    to: TransferTo::Agent { id, name },
+                    caller_rtp,
+                } => (Back::ToAgent { id, name }, caller_rtp),
                 AgentEnd::Lost { reason, caller_rtp } => {
                     self.pause_agent(agent, reason).await;
                     (Back::Lost(reason), caller_rtp)
                 }
-                AgentEnd::TransferNumber { number, caller_rtp } => {
+                AgentEnd::Transfer {
+                    to: TransferTo::Number(number),
+                    caller_rtp,
+                } => {
                     match self
                         .put_through(&number, caller_rtp, caller, recorder.clone(), rx)
                         .await

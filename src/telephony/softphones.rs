@@ -24,10 +24,8 @@ pub enum FromBrowser {
     Hangup,
     /// A keypad digit to send to the caller.
     Dtmf(char),
-    /// Blind transfer of the caller to a queue.
-    Transfer { queue: String },
-    /// Blind transfer of the caller to a number through the trunk.
-    TransferNumber { number: String },
+    /// Blind transfer of the caller to a queue, an agent or a number.
+    Transfer(super::transfer::TransferTo),
     /// Put the caller on hold (true) or take them off it (false).
     Hold(bool),
     /// The page went away (closed, reloaded, lost its socket).

@@ -1,6 +1,7 @@
 //! A call handed back by its agent: a blind transfer to a queue (ahead of
-//! ordinary calls) or to a number through the trunk (back to the front of its
-//! queue if the number does not answer), or an agent leg that was lost or never came up (the call goes
+//! ordinary calls), to an agent by name (reserved for them in the call's queue
+//! for 30 s, then any agent of that queue), or to a number through the trunk
+//! (back to the front of its queue if the number does not answer), or an agent leg that was lost or never came up (the call goes
 //! back to the front of its queue). The agent who had it goes to wrap-up, the
 //! call re-enters the routing engine, the caller hears music on hold, and when
 //! routing assigns it again the call is bridged to the new agent like the first
@@ -18,7 +19,7 @@ use super::call::{Call, CallInput};
 use super::recording::Frame;
 use super::timeline_writer::CallRecord;
 use crate::dialplan::vm::{QueueOverflow, TransferTarget};
-use crate::routing::actor::RoutingEvent;
+use crate::routing::actor::{RoutingEvent, work_item};
 use crate::routing::engine::Input;
 use crate::routing::model::{Channel, Overflow};
 use crate::sdp::Negotiated;
@@ -29,18 +30,26 @@ const TRANSFER_PRIORITY: i32 = 5;
 /// A call whose agent leg was lost goes to the front of the queue.
 const FRONT_PRIORITY: i32 = 100;
 
+/// How long a call transferred to an agent by name waits for them alone.
+const AGENT_RESERVATION: Duration = Duration::from_secs(30);
+
+/// Where an agent transfers their caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTo {
+    Queue(String),
+    /// An agent, by id, with their name for the timeline.
+    Agent { id: Uuid, name: String },
+    /// A number, through the trunk.
+    Number(String),
+}
+
 /// How a bridged call with an agent ended.
 pub enum AgentEnd {
     /// The call is over, with this cause.
     Ended(String),
-    /// The agent transferred the caller to a queue; here is the caller's RTP socket.
+    /// The agent transferred the caller; here is the caller's RTP socket.
     Transfer {
-        queue: String,
-        caller_rtp: UdpSocket,
-    },
-    /// The agent transferred the caller to a number through the trunk.
-    TransferNumber {
-        number: String,
+        to: TransferTo,
         caller_rtp: UdpSocket,
     },
     /// The agent hung up first; the caller is still on the line.
@@ -61,6 +70,8 @@ impl AgentEnd {
 /// Why a call goes back into a queue.
 pub enum Back {
     Transfer,
+    /// Transferred to this agent by name.
+    ToAgent { id: Uuid, name: String },
     Lost(&'static str),
 }
 
@@ -176,11 +187,12 @@ impl Call {
         self.routing_input(Input::Finish { item: conversation })
             .await;
         let (step, priority) = match why {
-            Back::Transfer => ("transfer", TRANSFER_PRIORITY),
+            Back::Transfer | Back::ToAgent { .. } => ("transfer", TRANSFER_PRIORITY),
             Back::Lost(_) => ("requeue", FRONT_PRIORITY),
         };
-        let detail = match why {
+        let detail = match &why {
             Back::Transfer => serde_json::json!({ "queue": queue }),
+            Back::ToAgent { name, .. } => serde_json::json!({ "queue": queue, "agent": name }),
             Back::Lost(reason) => serde_json::json!({ "queue": queue, "reason": reason }),
         };
         self.record(CallRecord::Event {
@@ -196,13 +208,14 @@ impl Call {
         });
         let routing = self.ctx.routing.clone();
         let since = Instant::now();
-        let queued = if may_leave {
-            routing.enqueue_call(conversation, queue, priority).await
-        } else {
-            routing
-                .enqueue(conversation, Uuid::nil(), Channel::Voice, queue, priority)
-                .await
-        };
+        let mut item = work_item(conversation, Uuid::nil(), Channel::Voice, queue, priority, since);
+        item.caller_on_line = may_leave;
+        if let Back::ToAgent { id, .. } = why {
+            item.preferred_agent = Some(id);
+            item.sticky_until = Some(since + AGENT_RESERVATION);
+            item.reserved = true;
+        }
+        let queued = routing.apply(Input::Enqueue(item)).await;
         if let Err(e) = queued {
             tracing::error!(error = %e, queue, "call not queued again; ending it");
             self.send_bye().await;

@@ -160,7 +160,7 @@ impl Relay {
                 }
                 got = self.plain.recv_from(&mut b) => {
                     if let Ok((n, from)) = got {
-                        self.from_call(&b[..n], from);
+                        self.call_audio(&b[..n], from);
                     }
                 }
                 // The call's RTCP reports for the plain leg end here.
@@ -179,7 +179,7 @@ impl Relay {
     async fn events(&mut self) -> Option<Option<&'static str>> {
         while let Some(ev) = self.peer.poll_event() {
             match ev {
-                PeerEvent::Audio(p) => self.to_call(&p).await,
+                PeerEvent::Audio(p) => self.browser_audio(&p).await,
                 PeerEvent::Connected => tracing::debug!("browser caller connected"),
                 PeerEvent::Failed => return Some(Some("webrtc_failed")),
             }
@@ -196,7 +196,7 @@ impl Relay {
     }
 
     /// The call's audio (only from the call's own socket) to the browser.
-    fn from_call(&mut self, packet: &[u8], from: SocketAddr) {
+    fn call_audio(&mut self, packet: &[u8], from: SocketAddr) {
         if from != self.call_rtp {
             return;
         }
@@ -210,7 +210,7 @@ impl Relay {
     }
 
     /// The browser's audio to the call, as plain RTP on our own sequence.
-    async fn to_call(&mut self, p: &rtc::rtp::Packet) {
+    async fn browser_audio(&mut self, p: &rtc::rtp::Packet) {
         if p.payload.len() > 1400 {
             return;
         }
