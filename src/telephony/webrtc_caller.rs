@@ -69,7 +69,10 @@ pub fn is_webrtc_offer(offer: &SessionDescription) -> bool {
             && m.port != 0
             && m.proto.to_ascii_uppercase().contains("SAVP")
             && (m.attr_values("fingerprint").next().is_some()
-                || offer.attributes.iter().any(|a| a.starts_with("fingerprint:")))
+                || offer
+                    .attributes
+                    .iter()
+                    .any(|a| a.starts_with("fingerprint:")))
     })
 }
 
@@ -82,7 +85,8 @@ pub async fn start(
     let (min, max) = setup.ports;
     let browser = rtp_port::bind_rtp(setup.ip, min, max).await?;
     let (plain, plain_rtcp) = rtp_port::bind_pair(setup.ip, min, max).await?;
-    let (peer, answer, law) = WebRtcPeer::answer_offer(Instant::now(), browser.local_addr()?, offer)?;
+    let (peer, answer, law) =
+        WebRtcPeer::answer_offer(Instant::now(), browser.local_addr()?, offer)?;
     let plain_offer = plain_offer(plain.local_addr()?, law);
     let relay = Relay {
         peer,
@@ -92,6 +96,7 @@ pub async fn start(
         law,
         seq: rand::random(),
         ssrc: rand::random(),
+        toward_browser: Continuity::new(),
     };
     tokio::spawn(relay.run(plain_rtcp, setup.call, stop.clone()));
     Ok(Gateway {
@@ -127,6 +132,47 @@ struct Relay {
     law: Law,
     seq: u16,
     ssrc: u32,
+    toward_browser: Continuity,
+}
+
+/// Toward the browser the call's audio comes from one source after another (IVR
+/// prompts, an agent's relay, music on hold), each with its own sequence numbers
+/// and clock; the browser must see one stream, or its jitter buffer drops the
+/// packets of a source that starts "behind" the last. Sequence numbers are ours,
+/// and a new source's timestamps are moved to follow on from the last packet.
+struct Continuity {
+    seq: u16,
+    last_ts: u32,
+    offset: u32,
+    /// The current source: its SSRC and last sequence number.
+    source: Option<(u32, u16)>,
+}
+
+impl Continuity {
+    fn new() -> Continuity {
+        Continuity {
+            seq: rand::random(),
+            last_ts: rand::random(),
+            offset: 0,
+            source: None,
+        }
+    }
+
+    /// Our sequence number and timestamp for a packet, and whether it starts a
+    /// new source (marker bit).
+    fn next(&mut self, ssrc: u32, seq: u16, ts: u32) -> (u16, u32, bool) {
+        let jumped = match self.source {
+            Some((s, last)) => s != ssrc || seq.wrapping_sub(last) > 1000,
+            None => true,
+        };
+        if jumped {
+            self.offset = self.last_ts.wrapping_add(160).wrapping_sub(ts);
+        }
+        self.source = Some((ssrc, seq));
+        self.seq = self.seq.wrapping_add(1);
+        self.last_ts = ts.wrapping_add(self.offset);
+        (self.seq, self.last_ts, jumped)
+    }
 }
 
 impl Relay {
@@ -205,8 +251,9 @@ impl Relay {
         if Law::from_payload_type(h.payload_type) != Some(self.law) {
             return;
         }
+        let (seq, ts, marker) = self.toward_browser.next(h.ssrc, h.sequence, h.timestamp);
         self.peer
-            .send_audio(Instant::now(), h.sequence, h.timestamp, h.marker, payload);
+            .send_audio(Instant::now(), seq, ts, h.marker || marker, payload);
     }
 
     /// The browser's audio to the call, as plain RTP on our own sequence.
@@ -216,7 +263,14 @@ impl Relay {
         }
         let mut buf = [0u8; 1412];
         let pt = p.header.payload_type;
-        rtp::write_header(&mut buf, p.header.marker, pt, self.seq, p.header.timestamp, self.ssrc);
+        rtp::write_header(
+            &mut buf,
+            p.header.marker,
+            pt,
+            self.seq,
+            p.header.timestamp,
+            self.ssrc,
+        );
         self.seq = self.seq.wrapping_add(1);
         let len = 12 + p.payload.len();
         buf[12..len].copy_from_slice(&p.payload);
@@ -239,10 +293,35 @@ mod tests {
             ))
             .unwrap()
         };
-        assert!(is_webrtc_offer(&sdp("UDP/TLS/RTP/SAVPF", "a=fingerprint:sha-256 AB:CD\r\n")));
+        assert!(is_webrtc_offer(&sdp(
+            "UDP/TLS/RTP/SAVPF",
+            "a=fingerprint:sha-256 AB:CD\r\n"
+        )));
         assert!(!is_webrtc_offer(&sdp("RTP/AVP", "")));
         // SRTP keyed in the SDP (SDES) has no fingerprint: not ours to answer.
-        assert!(!is_webrtc_offer(&sdp("RTP/SAVP", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x\r\n")));
+        assert!(!is_webrtc_offer(&sdp(
+            "RTP/SAVP",
+            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x\r\n"
+        )));
+    }
+
+    #[test]
+    fn the_browser_sees_one_stream_across_sources() {
+        let mut c = Continuity::new();
+        let (s1, t1, m1) = c.next(7, 100, 8000);
+        let (s2, t2, m2) = c.next(7, 101, 8160);
+        assert!(m1 && !m2);
+        assert_eq!((s2, t2), (s1.wrapping_add(1), t1.wrapping_add(160)));
+        // Another source, far "behind" in both numbers: it follows on.
+        let (s3, t3, m3) = c.next(9, 5, 123);
+        assert!(m3);
+        assert_eq!((s3, t3), (s2.wrapping_add(1), t2.wrapping_add(160)));
+        let (_, t4, _) = c.next(9, 6, 283);
+        assert_eq!(t4, t3.wrapping_add(160));
+        // The same source jumping back: a new start as well.
+        let (_, t5, m5) = c.next(9, 2, 0);
+        assert!(m5);
+        assert_eq!(t5, t4.wrapping_add(160));
     }
 
     #[test]
