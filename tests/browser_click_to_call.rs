@@ -39,7 +39,10 @@ async fn a_customer_calls_from_the_browser_and_an_agent_answers() {
     let mut items = Vec::new();
     for _ in 0..100 {
         let page = server
-            .get_json(&format!("/api/v1/customers/{id}/timeline?limit=200"), &token)
+            .get_json(
+                &format!("/api/v1/customers/{id}/timeline?limit=200"),
+                &token,
+            )
             .await;
         items = page["items"].as_array().cloned().unwrap_or_default();
         if items.iter().any(|e| e["payload"]["type"] == "recording") {
@@ -48,7 +51,9 @@ async fn a_customer_calls_from_the_browser_and_an_agent_answers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
-        common::of_type(&items, "call_answered").iter().any(|e| e["payload"]["agent"] == "ann"),
+        common::of_type(&items, "call_answered")
+            .iter()
+            .any(|e| e["payload"]["agent"] == "ann"),
         "ann answered: {items:#?}"
     );
     assert!(

@@ -144,7 +144,8 @@ async fn an_agent_transfers_a_call_to_another_agent_by_name() {
     assert!(
         items
             .iter()
-            .any(|e| e["payload"]["step"] == "transfer" && e["payload"]["detail"]["agent"].is_string()),
+            .any(|e| e["payload"]["step"] == "transfer"
+                && e["payload"]["detail"]["agent"].is_string()),
         "the transfer to an agent is in the timeline: {items:#?}"
     );
 }

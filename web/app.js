@@ -11,7 +11,8 @@ const TEXT = {
         inbox: "Inbox", active: "Active", customers: "Customers", accept: "Accept", reject: "Reject", send: "Send",
         wrapup: "Wrap up", waited: "waiting", reply: "Reply…", on_phone: "The call rings in the softphone above (or your desk phone).",
         mute: "Mute", unmute: "Unmute", hangup: "Hang up", transfer: "Transfer", caller: "Caller", you: "You",
-        hold: "Hold", resume: "Resume", or_number: "or number", queues: "Queues", agents: "Agents", busy: "busy", wrap_up: "wrap-up", away: "away", offered: "ringing", on_hold: "On hold", held_by: "on hold", resumed_by: "resumed",
+        hold: "Hold", resume: "Resume", or_number: "or number", queues: "Queues", agents: "Agents", busy: "busy", wrap_up: "wrap-up", away: "away", offered: "ringing",
+        monitored_listen: "listens to", monitored_whisper: "whispers to", monitored_barge: "barges into the call of", on_hold: "On hold", held_by: "on hold", resumed_by: "resumed",
         dialplans: "Dialplans", supervisor: "Supervisor" },
   zh: { signin: "登录", name: "用户名", password: "密码", logout: "退出", search: "姓名、电话或邮箱",
         find: "查找", timeline: "时间线", older: "更早", bad_login: "用户名或密码错误", none: "没有找到客户",
@@ -19,7 +20,8 @@ const TEXT = {
         inbox: "待接", active: "处理中", customers: "客户", accept: "接受", reject: "拒绝", send: "发送",
         wrapup: "结束", waited: "已等待", reply: "回复…", on_phone: "来电将在上方软电话（或您的话机）振铃。",
         mute: "静音", unmute: "取消静音", hangup: "挂断", transfer: "转接", caller: "来电者", you: "我",
-        hold: "保持", resume: "恢复", or_number: "或号码", queues: "队列", agents: "坐席", busy: "忙碌", wrap_up: "话后处理", away: "离开", offered: "振铃中", on_hold: "通话保持中", held_by: "保持通话", resumed_by: "恢复通话",
+        hold: "保持", resume: "恢复", or_number: "或号码", queues: "队列", agents: "坐席", busy: "忙碌", wrap_up: "话后处理", away: "离开", offered: "振铃中",
+        monitored_listen: "监听", monitored_whisper: "密语", monitored_barge: "强插", on_hold: "通话保持中", held_by: "保持通话", resumed_by: "恢复通话",
         dialplans: "拨号方案", supervisor: "班长监控" },
 };
 let lang = localStorage.getItem("lang") || (navigator.language.startsWith("zh") ? "zh" : "en");
@@ -224,11 +226,12 @@ function describe(p) {
   switch (p.type) {
     case "message": return `${p.direction === "in" ? "⬅" : "➡"} ${p.author}: ${p.text}`;
     case "call_offered": return `📞 ${p.from} → ${p.to}`;
-    case "ivr_step": return `IVR ${p.step}`;
+    case "ivr_step": return p.step === "transfer" && p.detail?.agent ? `IVR transfer → ${p.detail.agent}` : `IVR ${p.step}`;
     case "dtmf": return `DTMF ${p.digits}`;
     case "call_queued": return `⏳ ${p.queue}`;
     case "call_answered": return `✅ ${p.agent}`;
     case "call_hold": return `${p.held ? "⏸" : "▶"} ${p.agent} ${t(p.held ? "held_by" : "resumed_by")}`;
+    case "call_monitored": return `🎧 ${p.supervisor} ${t("monitored_" + p.mode)} ${p.agent}`;
     case "call_ended": return `☎ ${p.cause} (${Math.round(p.duration_ms / 1000)} s)`;
     case "call_quality": return callQuality(p);
     case "transcript": return `🗣 ${p.speaker}: ${p.text}`;

@@ -198,7 +198,12 @@ async fn transfer_target(
         }
         (None, Some(name), None) => {
             let name = name.trim().to_string();
-            match s.routing.agent_named(&name).await.map_err(|e| e.to_string())? {
+            match s
+                .routing
+                .agent_named(&name)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 None => Err(format!("no agent named {name:?}")),
                 Some(id) if id == me => Err("that is you: transfer to another agent".into()),
                 Some(id) => Ok(TransferTo::Agent { id, name }),

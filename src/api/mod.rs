@@ -17,6 +17,7 @@ pub mod routing;
 pub mod routing_rules;
 pub mod session;
 pub mod state;
+pub mod supervisor_ws;
 pub mod web;
 
 use std::sync::atomic::Ordering;
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/wrap-up", post(routing::wrap_up))
         .route("/conversations/{id}/resolve", post(routing::resolve))
         .route("/agent/ws", get(agent_ws::upgrade))
+        .route("/supervisor/ws", get(supervisor_ws::upgrade))
         .route("/dialplans", get(dialplans::status))
         .route("/dialplans/{name}", put(dialplan_edit::save))
         .route("/dialplans/{name}/source", get(dialplan_edit::source))

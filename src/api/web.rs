@@ -57,6 +57,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../web/supervisor.js"),
     ),
     (
+        "monitor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/monitor.js"),
+    ),
+    (
         "call.html",
         "text/html; charset=utf-8",
         include_str!("../../web/call.html"),

@@ -86,7 +86,10 @@ fn codec(law: Law) -> RTCRtpCodecParameters {
 /// The first G.711 law in the offer's audio formats, in the offer's order.
 fn offered_law(offer: &str) -> Option<Law> {
     let sdp = crate::sdp::SessionDescription::parse(offer).ok()?;
-    let audio = sdp.media.iter().find(|m| m.kind == "audio" && m.port != 0)?;
+    let audio = sdp
+        .media
+        .iter()
+        .find(|m| m.kind == "audio" && m.port != 0)?;
     audio.formats.iter().find_map(|pt| {
         let prefix = format!("{pt} ");
         let name = audio

@@ -15,14 +15,14 @@ mod order;
 mod overflow;
 mod pick;
 pub mod placement;
+#[cfg(test)]
+mod reserved_tests;
 mod ring_all;
 pub mod rules;
 pub mod rules_check;
 pub mod rules_store;
 pub mod stats;
 pub mod store;
-#[cfg(test)]
-mod reserved_tests;
 #[cfg(test)]
 mod test_support;
 

@@ -46,19 +46,36 @@ fn a_reserved_item_waits_for_its_busy_agent_then_goes_to_anyone() {
         .unwrap();
     let first = offers(&drain(&mut r))[0];
     let busy = first.2;
-    r.handle(t0, Input::Accept { offer: first.0, agent: busy })
-        .unwrap();
+    r.handle(
+        t0,
+        Input::Accept {
+            offer: first.0,
+            agent: busy,
+        },
+    )
+    .unwrap();
     drain(&mut r);
     let until = t0 + Duration::from_secs(30);
-    r.handle(t0, Input::Enqueue(reserved_for(1, busy.as_u128(), t0, until)))
-        .unwrap();
+    r.handle(
+        t0,
+        Input::Enqueue(reserved_for(1, busy.as_u128(), t0, until)),
+    )
+    .unwrap();
     assert!(offers(&drain(&mut r)).is_empty(), "held for the busy agent");
-    assert_eq!(r.poll_timeout(), Some(until), "wakes when the reservation ends");
+    assert_eq!(
+        r.poll_timeout(),
+        Some(until),
+        "wakes when the reservation ends"
+    );
     r.handle_timeout(until);
     let o = offers(&drain(&mut r));
     assert_eq!(o.len(), 1, "then offered in its queue");
     assert_ne!(o[0].2, busy);
-    assert_ne!(o[0].2, Uuid::from_u128(3), "not to an agent outside the queue");
+    assert_ne!(
+        o[0].2,
+        Uuid::from_u128(3),
+        "not to an agent outside the queue"
+    );
     r.check_invariants().unwrap();
 }
 
@@ -70,9 +87,20 @@ fn a_reserved_item_its_agent_rejects_goes_to_the_queue_at_once() {
     r.handle(t0, Input::Enqueue(it)).unwrap();
     let o = offers(&drain(&mut r))[0];
     let t1 = t0 + Duration::from_secs(2);
-    r.handle(t1, Input::Reject { offer: o.0, agent: o.2 }).unwrap();
+    r.handle(
+        t1,
+        Input::Reject {
+            offer: o.0,
+            agent: o.2,
+        },
+    )
+    .unwrap();
     let next = offers(&drain(&mut r));
-    assert_eq!(next.len(), 1, "offered again without waiting out the reservation");
+    assert_eq!(
+        next.len(),
+        1,
+        "offered again without waiting out the reservation"
+    );
     assert!([1, 2].map(Uuid::from_u128).contains(&next[0].2));
     r.check_invariants().unwrap();
 }

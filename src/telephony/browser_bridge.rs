@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::browser_relay::{self, BrowserRelay, CallerSide, LegState, RelayCommand};
 use super::call::{Call, CallInput};
+use super::monitor_bridge::Monitored;
 use super::recording::Frame;
 use super::rtp_port;
 use super::softphones::FromBrowser;
@@ -173,6 +174,7 @@ impl Call {
             page,
             relay: cmd_tx,
             rfc4733: caller.dtmf_payload_type.is_some(),
+            law,
         };
         let outcome = self
             .browser_bridged(&bridged, &mut replies, state_rx, rx)
@@ -232,12 +234,19 @@ impl Call {
     ) -> Bridged {
         let (leg, page) = (bridged.name, bridged.page);
         let mut held = false;
+        let mut watched = Monitored {
+            relay: &bridged.relay,
+            agent: bridged.agent,
+            law: bridged.law,
+            by: None,
+        };
         loop {
             tokio::select! {
                 state = states.recv() => match state {
                     Some(LegState::Connected) => {
                         self.ctx.softphones.notify(leg, json!({"type": "call.connected", "leg": leg}).to_string());
                     }
+                    Some(LegState::MonitorEnded) => self.monitor_ended(&mut watched),
                     Some(LegState::Failed) | None => {
                         tracing::warn!(leg, "browser leg failed");
                         return Bridged::Lost;
@@ -249,6 +258,11 @@ impl Call {
                     Some(FromBrowser::Transfer(to)) => return Bridged::Transfer(to),
                     Some(FromBrowser::Dtmf(d)) => self.agent_key(bridged, d).await,
                     Some(FromBrowser::Hold(on)) if on != held => held = self.agent_hold(bridged, on),
+                    Some(FromBrowser::Monitor { monitor, supervisor, mode }) => {
+                        self.monitor_start(&mut watched, monitor, &supervisor, mode).await;
+                    }
+                    Some(FromBrowser::MonitorAnswer { monitor, sdp }) => self.monitor_signal(&mut watched, monitor, Some(sdp)),
+                    Some(FromBrowser::MonitorStop { monitor }) => self.monitor_signal(&mut watched, monitor, None),
                     Some(_) => {}
                     None => return Bridged::Lost,
                 },
@@ -333,6 +347,8 @@ struct BridgedLeg<'a> {
     relay: mpsc::Sender<RelayCommand>,
     /// The caller takes RFC 4733 telephone-events.
     rfc4733: bool,
+    /// The caller's (and so every browser leg's) G.711 law.
+    law: Law,
 }
 
 enum PageAnswer {

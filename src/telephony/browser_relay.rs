@@ -5,8 +5,10 @@
 //! RFC 4733 telephone-events paced every 20 ms. While the agent holds the call,
 //! neither side hears the other: the caller hears music on hold, also paced every
 //! 20 ms and recorded on the agent's side (what the caller heard), until the agent
-//! resumes. It hands the caller's socket back when stopped, so the call can play
-//! hold music if the browser leg fails.
+//! resumes. A supervisor's browser may join as a third WebRTC leg (`monitor`):
+//! it hears both sides mixed, and in whisper or barge mode is mixed into what
+//! the agent, or both, hear. It hands the caller's socket back when stopped, so
+//! the call can play hold music if the browser leg fails.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use std::collections::VecDeque;
 
 use super::ivr_media::RecordTap;
+use super::monitor::{Mixer, MonitorLeg, MonitorMode};
 use super::recording::{Frame, Side};
 use crate::media::dtmf::{self, EventPacket};
 use crate::media::g711::Law;
@@ -30,6 +33,8 @@ use crate::media::webrtc_peer::{PeerEvent, WebRtcPeer};
 pub enum LegState {
     Connected,
     Failed,
+    /// The supervisor's leg failed or closed.
+    MonitorEnded,
 }
 
 /// The sockets and settings of one bridged browser call.
@@ -54,13 +59,26 @@ pub struct CallerSide {
 }
 
 /// What the call asks of a running relay.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum RelayCommand {
     /// Send a key to the caller (RFC 4733).
     Dtmf(char),
     /// Hold: play this music (8 kHz samples, looped; empty: silence) to the caller.
     Hold(Arc<[i16]>),
     Resume,
+    /// A supervisor joins (or, with a leg already there, replaces the one there).
+    Monitor(Box<MonitorLeg>),
+    /// The supervisor's SDP answer.
+    MonitorAnswer(String),
+    MonitorMode(MonitorMode),
+    MonitorStop,
+}
+
+/// A supervisor on the call.
+struct Monitoring {
+    peer: WebRtcPeer,
+    socket: UdpSocket,
+    mixer: Mixer,
 }
 
 /// Music on hold playing to the caller.
@@ -117,7 +135,7 @@ pub async fn run(
         agent: RecordTap::new(Side::Agent),
         recorder: r.recorder.take(),
     };
-    let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
+    let (mut a, mut b, mut c) = ([0u8; 1500], [0u8; 1500], [0u8; 1500]);
     let mut out = Outbound {
         seq: rand::random(),
         ssrc: r
@@ -131,34 +149,44 @@ pub async fn run(
         mark_next: false,
     };
     let mut held: Option<Held> = None;
+    let mut monitor: Option<Monitoring> = None;
     let mut pacing = tokio::time::interval(EVENT_PACING);
     // After a pause (no keys, no hold) the next packet goes out one period on,
     // not in a burst of the ticks missed meanwhile.
     pacing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut mixing = tokio::time::interval(EVENT_PACING);
+    mixing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         flush(&mut r.peer, &r.socket).await;
+        if monitor_events(&mut monitor, &states).await {
+            monitor = None;
+        }
         while let Some(ev) = r.peer.poll_event() {
             match ev {
                 // On hold the agent is not heard.
                 PeerEvent::Audio(_) if held.is_some() => {}
                 PeerEvent::Audio(p) => {
-                    to_caller(&r.caller, &p, &mut out, &mut taps).await;
+                    let mixer = monitor.as_mut().map(|m| &mut m.mixer);
+                    to_caller(&r.caller, &p, &mut out, &mut taps, mixer).await;
                 }
                 PeerEvent::Connected => {
                     let _ = states.try_send(LegState::Connected);
                 }
                 PeerEvent::Failed => {
                     let _ = states.try_send(LegState::Failed);
+                    close_monitor(monitor.take()).await;
                     r.peer.close();
                     flush(&mut r.peer, &r.socket).await;
                     return r.caller.socket;
                 }
             }
         }
-        let wake = r
-            .peer
-            .poll_timeout()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let soon = || Instant::now() + Duration::from_secs(1);
+        let wake = r.peer.poll_timeout().unwrap_or_else(soon);
+        let monitor_wake = monitor
+            .as_mut()
+            .and_then(|m| m.peer.poll_timeout())
+            .unwrap_or_else(soon);
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep_until(wake.into()) => r.peer.handle_timeout(Instant::now()),
@@ -169,7 +197,24 @@ pub async fn run(
             }
             got = r.caller.socket.recv_from(&mut b) => {
                 if let Ok((n, from)) = got {
-                    from_caller(&mut r, &b[..n], from, &mut taps, held.is_some());
+                    let mixer = monitor.as_mut().map(|m| &mut m.mixer);
+                    from_caller(&mut r, &b[..n], from, &mut taps, held.is_some(), mixer);
+                }
+            }
+            got = monitor_recv(monitor.as_ref().map(|m| &m.socket), &mut c) => {
+                if let (Ok((n, from)), Some(m)) = (got, monitor.as_mut()) {
+                    m.peer.handle_datagram(Instant::now(), from, &c[..n]);
+                }
+            }
+            _ = tokio::time::sleep_until(monitor_wake.into()), if monitor.is_some() => {
+                if let Some(m) = monitor.as_mut() {
+                    m.peer.handle_timeout(Instant::now());
+                }
+            }
+            _ = mixing.tick(), if monitor.is_some() => {
+                if let Some(m) = monitor.as_mut() {
+                    let (payload, seq, ts) = m.mixer.for_supervisor();
+                    m.peer.send_audio(Instant::now(), seq, ts, false, &payload);
                 }
             }
             Some(cmd) = commands.recv() => match cmd {
@@ -182,6 +227,29 @@ pub async fn run(
                     held = None;
                     out.mark_next = true;
                 }
+                RelayCommand::Monitor(leg) => {
+                    close_monitor(monitor.take()).await;
+                    monitor = Some(Monitoring {
+                        peer: leg.peer,
+                        socket: leg.socket,
+                        mixer: Mixer::new(r.caller.law, leg.mode),
+                    });
+                }
+                RelayCommand::MonitorAnswer(sdp) => {
+                    if let Some(m) = monitor.as_mut()
+                        && let Err(e) = m.peer.answer(Instant::now(), sdp)
+                    {
+                        tracing::warn!(error = %e, "supervisor's answer refused");
+                        let _ = states.try_send(LegState::MonitorEnded);
+                        close_monitor(monitor.take()).await;
+                    }
+                }
+                RelayCommand::MonitorMode(mode) => {
+                    if let Some(m) = monitor.as_mut() {
+                        m.mixer.set_mode(mode);
+                    }
+                }
+                RelayCommand::MonitorStop => close_monitor(monitor.take()).await,
             },
             _ = pacing.tick(), if !out.keys.is_empty() || held.is_some() => {
                 if !out.keys.is_empty() {
@@ -192,9 +260,47 @@ pub async fn run(
             }
         }
     }
+    close_monitor(monitor.take()).await;
     r.peer.close();
     flush(&mut r.peer, &r.socket).await;
     r.caller.socket
+}
+
+/// Sends the supervisor leg's datagrams and takes in its events; true when it
+/// failed (the call is told, and the leg should go).
+async fn monitor_events(monitor: &mut Option<Monitoring>, states: &mpsc::Sender<LegState>) -> bool {
+    let Some(m) = monitor.as_mut() else {
+        return false;
+    };
+    flush(&mut m.peer, &m.socket).await;
+    while let Some(ev) = m.peer.poll_event() {
+        match ev {
+            PeerEvent::Audio(p) => m.mixer.heard_supervisor(&p.payload),
+            PeerEvent::Connected => tracing::debug!("supervisor connected"),
+            PeerEvent::Failed => {
+                let _ = states.try_send(LegState::MonitorEnded);
+                return true;
+            }
+        }
+    }
+    false
+}
+
+async fn monitor_recv(
+    socket: Option<&UdpSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn close_monitor(monitor: Option<Monitoring>) {
+    if let Some(mut m) = monitor {
+        m.peer.close();
+        flush(&mut m.peer, &m.socket).await;
+    }
 }
 
 async fn flush(peer: &mut WebRtcPeer, socket: &UdpSocket) {
@@ -205,8 +311,16 @@ async fn flush(peer: &mut WebRtcPeer, socket: &UdpSocket) {
     }
 }
 
-/// A packet from the caller: recorded, and relayed to the agent unless on hold.
-fn from_caller(r: &mut BrowserRelay, packet: &[u8], from: SocketAddr, taps: &mut Taps, held: bool) {
+/// A packet from the caller: recorded, heard by a supervisor, and relayed to the
+/// agent (with a whispering supervisor mixed in) unless on hold.
+fn from_caller(
+    r: &mut BrowserRelay,
+    packet: &[u8],
+    from: SocketAddr,
+    taps: &mut Taps,
+    held: bool,
+    mixer: Option<&mut Mixer>,
+) {
     let Ok(h) = rtp::parse(packet) else { return };
     r.caller.at = from;
     if let Some(q) = &r.caller.quality {
@@ -222,16 +336,34 @@ fn from_caller(r: &mut BrowserRelay, packet: &[u8], from: SocketAddr, taps: &mut
     if held {
         return;
     }
+    let mixed = mixer.and_then(|m| {
+        m.heard_caller(payload);
+        m.into_agent(payload)
+    });
+    let payload = mixed.as_deref().unwrap_or(payload);
     r.peer
         .send_audio(Instant::now(), h.sequence, h.timestamp, h.marker, payload);
 }
 
-async fn to_caller(r: &CallerSide, p: &rtc::rtp::Packet, out: &mut Outbound, taps: &mut Taps) {
+/// The agent's audio to the caller, with a barging supervisor mixed in, and
+/// recorded as the caller heard it.
+async fn to_caller(
+    r: &CallerSide,
+    p: &rtc::rtp::Packet,
+    out: &mut Outbound,
+    taps: &mut Taps,
+    mixer: Option<&mut Mixer>,
+) {
     if p.payload.len() > 1400 {
         return;
     }
+    let mixed = mixer.and_then(|m| {
+        m.heard_agent(&p.payload);
+        m.into_caller(&p.payload)
+    });
+    let payload = mixed.as_deref().unwrap_or(&p.payload[..]);
     if let Some(rec) = &taps.recorder {
-        taps.agent.push(r.law, &p.payload, rec);
+        taps.agent.push(r.law, payload, rec);
     }
     // The browser's clock, kept for the keys; its audio pauses while a key plays.
     out.last_ts = p.header.timestamp;
@@ -239,15 +371,7 @@ async fn to_caller(r: &CallerSide, p: &rtc::rtp::Packet, out: &mut Outbound, tap
         return;
     }
     let marker = p.header.marker || std::mem::take(&mut out.mark_next);
-    send(
-        r,
-        out,
-        marker,
-        r.payload_type,
-        p.header.timestamp,
-        &p.payload,
-    )
-    .await;
+    send(r, out, marker, r.payload_type, p.header.timestamp, payload).await;
 }
 
 async fn send(r: &CallerSide, out: &mut Outbound, marker: bool, pt: u8, ts: u32, payload: &[u8]) {

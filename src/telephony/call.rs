@@ -565,7 +565,10 @@ impl Call {
                 let digit = dtmf_relay_digit(&msg.body);
                 if let (Some(d), Some(ivr)) = (digit, &self.ivr_keys) {
                     // The dialplan hears it (and writes it to the timeline).
-                    if ivr.try_send(super::ivr_media::MediaCommand::Key(d)).is_err() {
+                    if ivr
+                        .try_send(super::ivr_media::MediaCommand::Key(d))
+                        .is_err()
+                    {
                         tracing::warn!(call_id = %self.dialog.call_id, "IVR media busy; a key from INFO was dropped");
                     }
                 } else if let Some(d) = digit {

@@ -17,6 +17,8 @@ pub mod ivr_call;
 pub mod ivr_media;
 pub mod ivr_transfer;
 pub mod lookup;
+pub mod monitor;
+pub mod monitor_bridge;
 pub mod outbound;
 pub mod recording;
 pub mod registrar;

@@ -3,6 +3,8 @@
 //! an SDP offer; the first page that answers gets the call, the others are told it
 //! was taken. Everything a page sends about a call is checked against the agent the
 //! call rang, so an agent can never answer or hang up another agent's call.
+//! Supervisors' pages attach here too: a supervisor monitors an agent's call
+//! through the leg that agent's call has (the API checks the role).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,7 +21,10 @@ const LEG_QUEUE: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FromBrowser {
     /// The page's SDP answer.
-    Answer { page: u64, sdp: String },
+    Answer {
+        page: u64,
+        sdp: String,
+    },
     /// The agent hung up (or declined before answering).
     Hangup,
     /// A keypad digit to send to the caller.
@@ -29,7 +34,23 @@ pub enum FromBrowser {
     /// Put the caller on hold (true) or take them off it (false).
     Hold(bool),
     /// The page went away (closed, reloaded, lost its socket).
-    PageGone { page: u64 },
+    PageGone {
+        page: u64,
+    },
+    /// A supervisor (page `monitor`) starts monitoring, or changes mode.
+    Monitor {
+        monitor: u64,
+        supervisor: String,
+        mode: super::monitor::MonitorMode,
+    },
+    /// The supervisor page's SDP answer.
+    MonitorAnswer {
+        monitor: u64,
+        sdp: String,
+    },
+    MonitorStop {
+        monitor: u64,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -57,6 +78,8 @@ struct Inner {
     next_page: u64,
     pages: HashMap<Uuid, Vec<Page>>,
     legs: HashMap<String, Leg>,
+    /// Supervisors' pages, and the leg each one monitors.
+    supervisors: HashMap<u64, (mpsc::Sender<String>, Option<String>)>,
 }
 
 /// Shared by the API (pages attach here) and calls (which ring here). A std mutex:
@@ -132,9 +155,88 @@ impl Softphones {
         }
     }
 
-    /// The call is over: the leg forgets its pages.
+    /// The call is over: the leg forgets its pages; supervisors on it are told.
     pub fn end(&self, leg: &str) {
-        self.lock().legs.remove(leg);
+        let mut inner = self.lock();
+        inner.legs.remove(leg);
+        for (id, (tx, watching)) in inner.supervisors.iter_mut() {
+            if watching.as_deref() == Some(leg) {
+                *watching = None;
+                let ended = serde_json::json!({"type": "monitor.ended", "monitor": id, "reason": "call_ended"});
+                let _ = tx.try_send(ended.to_string());
+            }
+        }
+    }
+
+    /// A supervisor's page; its id and the stream of messages for it.
+    pub fn attach_supervisor(&self) -> (u64, mpsc::Receiver<String>) {
+        let (tx, rx) = mpsc::channel(PAGE_QUEUE);
+        let mut inner = self.lock();
+        inner.next_page += 1;
+        let id = inner.next_page;
+        inner.supervisors.insert(id, (tx, None));
+        (id, rx)
+    }
+
+    /// The supervisor's page closed: the call it monitored is told.
+    pub fn detach_supervisor(&self, id: u64) {
+        let mut inner = self.lock();
+        let Some((_, Some(leg))) = inner.supervisors.remove(&id) else {
+            return;
+        };
+        if let Some(l) = inner.legs.get(&leg) {
+            let _ = l.tx.try_send(FromBrowser::MonitorStop { monitor: id });
+        }
+    }
+
+    /// Sends `message` to supervisor page `id`.
+    pub fn to_supervisor(&self, id: u64, message: String) {
+        let inner = self.lock();
+        if let Some((tx, _)) = inner.supervisors.get(&id)
+            && tx.try_send(message).is_err()
+        {
+            tracing::warn!(
+                supervisor = id,
+                "supervisor page is not reading; message dropped"
+            );
+        }
+    }
+
+    /// Supervisor page `id` says `msg` about `agent`'s current browser call (a
+    /// start goes to that call; the rest to the call it already monitors).
+    pub fn monitor(
+        &self,
+        id: u64,
+        agent: Option<Uuid>,
+        msg: FromBrowser,
+    ) -> Result<(), SignalError> {
+        let mut inner = self.lock();
+        let leg = match agent {
+            Some(agent) => inner
+                .legs
+                .iter()
+                .find(|(_, l)| l.agent == agent)
+                .map(|(name, _)| name.clone()),
+            None => inner.supervisors.get(&id).and_then(|(_, w)| w.clone()),
+        };
+        let leg = leg.ok_or(SignalError::UnknownCall)?;
+        let previous = inner
+            .supervisors
+            .get_mut(&id)
+            .map(|(_, w)| w.replace(leg.clone()))
+            .ok_or(SignalError::UnknownCall)?;
+        if let Some(old) = previous.filter(|old| *old != leg)
+            && let Some(l) = inner.legs.get(&old)
+        {
+            let _ = l.tx.try_send(FromBrowser::MonitorStop { monitor: id });
+        }
+        let stop = matches!(msg, FromBrowser::MonitorStop { .. });
+        let l = inner.legs.get(&leg).ok_or(SignalError::UnknownCall)?;
+        l.tx.try_send(msg).map_err(|_| SignalError::Busy)?;
+        if stop && let Some((_, watching)) = inner.supervisors.get_mut(&id) {
+            *watching = None;
+        }
+        Ok(())
     }
 
     /// A page of `agent` says something about call leg `leg`.

@@ -38,7 +38,10 @@ const AGENT_RESERVATION: Duration = Duration::from_secs(30);
 pub enum TransferTo {
     Queue(String),
     /// An agent, by id, with their name for the timeline.
-    Agent { id: Uuid, name: String },
+    Agent {
+        id: Uuid,
+        name: String,
+    },
     /// A number, through the trunk.
     Number(String),
 }
@@ -71,7 +74,10 @@ impl AgentEnd {
 pub enum Back {
     Transfer,
     /// Transferred to this agent by name.
-    ToAgent { id: Uuid, name: String },
+    ToAgent {
+        id: Uuid,
+        name: String,
+    },
     Lost(&'static str),
 }
 
@@ -208,7 +214,14 @@ impl Call {
         });
         let routing = self.ctx.routing.clone();
         let since = Instant::now();
-        let mut item = work_item(conversation, Uuid::nil(), Channel::Voice, queue, priority, since);
+        let mut item = work_item(
+            conversation,
+            Uuid::nil(),
+            Channel::Voice,
+            queue,
+            priority,
+            since,
+        );
         item.caller_on_line = may_leave;
         if let Back::ToAgent { id, .. } = why {
             item.preferred_agent = Some(id);

@@ -207,6 +207,13 @@ pub enum EventPayload {
         held: bool,
         agent: String,
     },
+    /// A supervisor started monitoring the call, or changed how (`listen`,
+    /// `whisper`, `barge`).
+    CallMonitored {
+        supervisor: String,
+        agent: String,
+        mode: String,
+    },
     CallEnded {
         cause: String,
         duration_ms: i64,
@@ -311,6 +318,7 @@ impl EventPayload {
             EventPayload::CallAnswered { .. } => "call_answered",
             EventPayload::CallTransferred { .. } => "call_transferred",
             EventPayload::CallHold { .. } => "call_hold",
+            EventPayload::CallMonitored { .. } => "call_monitored",
             EventPayload::CallEnded { .. } => "call_ended",
             EventPayload::Transcript { .. } => "transcript",
             EventPayload::Recording { .. } => "recording",
